@@ -1,0 +1,93 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/kiln-repo/kiln/api/client"
+	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/query"
+)
+
+// maxJSONBody caps JSON request bodies; uploads have their own limit.
+const maxJSONBody = 8 << 20
+
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest(fmt.Sprintf("request body is not valid JSON for this endpoint: %v", err))
+	}
+	return nil
+}
+
+// page is limit/offset paging of list endpoints.
+type page struct{ limit, offset int }
+
+func parsePage(r *http.Request) (page, error) {
+	p := page{limit: 1000}
+	var err error
+	if p.limit, err = intParam(r, "limit", 1000); err != nil {
+		return p, err
+	}
+	if p.offset, err = intParam(r, "offset", 0); err != nil {
+		return p, err
+	}
+	if p.limit < 1 || p.limit > 10000 || p.offset < 0 {
+		return p, badRequest("limit must be 1 to 10000 and offset at least 0")
+	}
+	return p, nil
+}
+
+// intParam reads an integer query parameter, def when absent.
+func intParam(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, badRequest(fmt.Sprintf("parameter %s=%q is not a whole number", name, v))
+	}
+	return n, nil
+}
+
+func (p page) apply(ps []*repo.Package) client.PackagesResponse {
+	out := client.PackagesResponse{Packages: []client.Package{}, Total: len(ps)}
+	for i := p.offset; i < len(ps) && i < p.offset+p.limit; i++ {
+		out.Packages = append(out.Packages, wirePackage(ps[i], false))
+	}
+	return out
+}
+
+// matcher turns the q parameter into a filter; no q matches everything.
+func matcher(r *http.Request) (func(*repo.Package) bool, error) {
+	q := r.URL.Query().Get("q")
+	if q == "" {
+		return nil, nil
+	}
+	parsed, err := query.Parse(q)
+	if err != nil {
+		return nil, err
+	}
+	return func(p *repo.Package) bool { return parsed.Match(p) }, nil
+}
+
+func wirePackage(p *repo.Package, withControl bool) client.Package {
+	out := client.Package{Name: p.Name, Version: p.Version, Architecture: p.Architecture,
+		SHA256: p.SHA256, Size: p.Size, Filename: p.Filename}
+	if withControl {
+		out.Control = p.Control.String()
+	}
+	return out
+}
+
+func wirePackages(ps []*repo.Package) []client.Package {
+	out := make([]client.Package, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, wirePackage(p, false))
+	}
+	return out
+}

@@ -1,0 +1,95 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/kiln-repo/kiln/api/client"
+	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/query"
+	"github.com/kiln-repo/kiln/storage"
+)
+
+// apiError is an error that knows its HTTP status and code.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func newError(status int, code, message string) *apiError {
+	return &apiError{status: status, code: code, message: message}
+}
+
+var (
+	errNotFound         = newError(http.StatusNotFound, "NOT_FOUND", "no such endpoint")
+	errMethodNotAllowed = newError(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "method not allowed on this endpoint")
+	errUnauthorized     = newError(http.StatusUnauthorized, "UNAUTHORIZED", "a valid bearer token is required")
+	errTooLarge         = newError(http.StatusRequestEntityTooLarge, "TOO_LARGE", "upload exceeds the server's size limit")
+)
+
+// codes maps domain errors to HTTP. This table is the one place errors
+// become statuses.
+var codes = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{repo.ErrRepoNotFound, http.StatusNotFound, "REPO_NOT_FOUND"},
+	{repo.ErrPackageNotFound, http.StatusNotFound, "PACKAGE_NOT_FOUND"},
+	{repo.ErrVersionNotFound, http.StatusNotFound, "VERSION_NOT_FOUND"},
+	{repo.ErrTokenNotFound, http.StatusNotFound, "TOKEN_NOT_FOUND"},
+	{repo.ErrRepoExists, http.StatusConflict, "REPO_EXISTS"},
+	{repo.ErrPackageConflict, http.StatusConflict, "PACKAGE_CONFLICT"},
+	{repo.ErrRepoInUse, http.StatusConflict, "REPO_IN_USE"},
+	{repo.ErrInvalidName, http.StatusBadRequest, "INVALID_NAME"},
+	{repo.ErrEmptyUpload, http.StatusBadRequest, "EMPTY_UPLOAD"},
+	{query.ErrInvalidQuery, http.StatusBadRequest, "INVALID_QUERY"},
+	{storage.ErrInvalidDigest, http.StatusBadRequest, "INVALID_DIGEST"},
+}
+
+// toAPIError classifies err. Unknown errors are 500s whose detail goes to
+// the log, not to the client.
+func (s *Server) toAPIError(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errTooLarge
+	}
+	if repo.IsInvalidPackage(err) {
+		return newError(http.StatusBadRequest, "INVALID_PACKAGE", err.Error())
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return newError(c.status, c.code, err.Error())
+		}
+	}
+	s.log.Error("internal error", "err", err)
+	return newError(http.StatusInternalServerError, "INTERNAL", "internal server error (see the server log)")
+}
+
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	writeError(w, s.toAPIError(err))
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	writeJSON(w, e.status, client.ErrorBody{Error: client.Error{Code: e.code, Message: e.message}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func badRequest(format string) *apiError {
+	return newError(http.StatusBadRequest, "BAD_REQUEST", format)
+}

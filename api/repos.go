@@ -1,0 +1,175 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/kiln-repo/kiln/api/client"
+	"github.com/kiln-repo/kiln/repo"
+)
+
+func (s *Server) listRepos(w http.ResponseWriter, r *http.Request) {
+	rs, err := s.store.ListRepos()
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := client.ReposResponse{Repos: []client.Repo{}}
+	for _, rp := range rs {
+		out.Repos = append(out.Repos, wireRepo(rp))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) {
+	var req client.Repo
+	if err := decodeJSON(r, &req); err != nil {
+		s.fail(w, err)
+		return
+	}
+	rp, err := s.store.CreateRepo(repo.Repo{Name: req.Name, Distribution: req.Distribution,
+		Component: req.Component, Description: req.Description})
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, wireRepo(rp))
+}
+
+func (s *Server) getRepo(w http.ResponseWriter, r *http.Request) {
+	rp, err := s.store.GetRepo(mux.Vars(r)["repo"])
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wireRepo(rp))
+}
+
+func (s *Server) deleteRepo(w http.ResponseWriter, r *http.Request) {
+	force := r.URL.Query().Get("force") == "true"
+	if err := s.store.DeleteRepo(mux.Vars(r)["repo"], force); err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) repoPackages(w http.ResponseWriter, r *http.Request) {
+	pg, err := parsePage(r)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	version, err := intParam(r, "version", -1)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	match, err := matcher(r)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	ps, _, err := s.store.Contents(mux.Vars(r)["repo"], version, match)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pg.apply(ps))
+}
+
+func (s *Server) addPackages(w http.ResponseWriter, r *http.Request) {
+	var req client.AddRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.fail(w, err)
+		return
+	}
+	c, err := s.store.Add(mux.Vars(r)["repo"], req.SHA256, req.ForceReplace)
+	s.answerChange(w, c, err)
+}
+
+// uploadToRepo stores the request's files and adds them to the repository
+// as one version: the one-curl-per-file path for CI jobs.
+func (s *Server) uploadToRepo(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["repo"]
+	if _, err := s.store.GetRepo(name); err != nil {
+		s.fail(w, err)
+		return
+	}
+	ps, err := s.ingest(w, r)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	shas := make([]string, len(ps))
+	for i, p := range ps {
+		shas[i] = p.SHA256
+	}
+	c, err := s.store.Add(name, shas, r.URL.Query().Get("force_replace") == "true")
+	s.answerChange(w, c, err)
+}
+
+func (s *Server) removePackages(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("q") == "" {
+		s.fail(w, badRequest("parameter q (a package query) is required"))
+		return
+	}
+	match, err := matcher(r)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	c, err := s.store.Remove(mux.Vars(r)["repo"], match)
+	s.answerChange(w, c, err)
+}
+
+func (s *Server) answerChange(w http.ResponseWriter, c *repo.Change, err error) {
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, client.ChangeResponse{Repo: c.Repo, Version: c.Version, Changed: c.Changed,
+		Added: wirePackages(c.Added), Removed: wirePackages(c.Removed), Unchanged: wirePackages(c.Unchanged)})
+}
+
+func (s *Server) repoVersions(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["repo"]
+	vs, err := s.store.Versions(name)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := client.VersionsResponse{Repo: name, Versions: []client.RepoVersion{}}
+	for _, v := range vs {
+		out.Versions = append(out.Versions, client.RepoVersion{Number: v.Number, Created: v.Created,
+			Added: v.Added, Removed: v.Removed, Packages: v.Count})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) repoDiff(w http.ResponseWriter, r *http.Request) {
+	from, err := intParam(r, "from", -1)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	to, err := intParam(r, "to", -1)
+	if err != nil || from < 0 || to < 0 {
+		s.fail(w, badRequest("parameters from and to (version numbers) are required"))
+		return
+	}
+	name := mux.Vars(r)["repo"]
+	added, removed, err := s.store.Diff(name, from, to)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, client.DiffResponse{Repo: name, From: from, To: to,
+		Added: wirePackages(added), Removed: wirePackages(removed)})
+}
+
+func wireRepo(r *repo.Repo) client.Repo {
+	return client.Repo{Name: r.Name, Distribution: r.Distribution, Component: r.Component,
+		Description: r.Description, Created: r.Created, Version: r.Latest, Packages: r.Count}
+}

@@ -1,0 +1,121 @@
+// Package api is kiln's HTTP server: the REST API under /api/v1 (routing,
+// auth, JSON errors, one file of handlers per resource) and health probes.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/kiln-repo/kiln/repo"
+)
+
+// Config is what the server needs; main builds it from flags, environment
+// and the config file.
+type Config struct {
+	Store *repo.Store
+	// MaxUploadSize caps one uploaded file, in bytes (0: no cap).
+	MaxUploadSize int64
+	// AnonymousRead lets requests without a token use read endpoints.
+	AnonymousRead bool
+	Logger        *slog.Logger
+	Version       string
+}
+
+// Server routes and serves kiln's HTTP API.
+type Server struct {
+	cfg    Config
+	store  *repo.Store
+	log    *slog.Logger
+	router *mux.Router
+}
+
+// New returns a server ready to be used as an http.Handler.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, router: mux.NewRouter()}
+	s.routes()
+	return s
+}
+
+// route is one API endpoint: routes are data, so the table below is the
+// whole API surface at a glance.
+type route struct {
+	name    string
+	method  string
+	path    string
+	scope   repo.Scope
+	handler http.HandlerFunc
+}
+
+func (s *Server) routes() {
+	r := s.router
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, errNotFound)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, errMethodNotAllowed)
+	})
+	for _, rt := range s.table() {
+		r.Handle(rt.path, s.authorize(rt.scope, rt.handler)).Methods(rt.method).Name(rt.name)
+	}
+}
+
+func (s *Server) table() []route {
+	const none = repo.ScopeNone
+	return []route{
+		{"healthz", "GET", "/healthz", none, s.healthz},
+		{"readyz", "GET", "/readyz", none, s.readyz},
+		{"version", "GET", "/api/v1/version", none, s.version},
+		{"token-create", "POST", "/api/v1/tokens", repo.ScopeAdmin, s.createToken},
+		{"token-list", "GET", "/api/v1/tokens", repo.ScopeAdmin, s.listTokens},
+		{"token-delete", "DELETE", "/api/v1/tokens/{id}", repo.ScopeAdmin, s.deleteToken},
+		{"package-upload", "POST", "/api/v1/packages", repo.ScopeWrite, s.uploadPackages},
+		{"package-lookup", "POST", "/api/v1/packages/lookup", repo.ScopeRead, s.lookupPackages},
+		{"package-list", "GET", "/api/v1/packages", repo.ScopeRead, s.listPackages},
+		{"package-get", "GET", "/api/v1/packages/{sha256}", repo.ScopeRead, s.getPackage},
+		{"repo-list", "GET", "/api/v1/repos", repo.ScopeRead, s.listRepos},
+		{"repo-create", "POST", "/api/v1/repos", repo.ScopeWrite, s.createRepo},
+		{"repo-get", "GET", "/api/v1/repos/{repo}", repo.ScopeRead, s.getRepo},
+		{"repo-delete", "DELETE", "/api/v1/repos/{repo}", repo.ScopeWrite, s.deleteRepo},
+		{"repo-packages", "GET", "/api/v1/repos/{repo}/packages", repo.ScopeRead, s.repoPackages},
+		{"repo-add", "POST", "/api/v1/repos/{repo}/packages", repo.ScopeWrite, s.addPackages},
+		{"repo-upload", "POST", "/api/v1/repos/{repo}/upload", repo.ScopeWrite, s.uploadToRepo},
+		{"repo-remove", "DELETE", "/api/v1/repos/{repo}/packages", repo.ScopeWrite, s.removePackages},
+		{"repo-versions", "GET", "/api/v1/repos/{repo}/versions", repo.ScopeRead, s.repoVersions},
+		{"repo-diff", "GET", "/api/v1/repos/{repo}/diff", repo.ScopeRead, s.repoDiff},
+	}
+}
+
+// ServeHTTP logs each request (never its headers: they carry tokens).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.router.ServeHTTP(rec, r)
+	s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		"bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond))
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

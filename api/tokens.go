@@ -1,0 +1,56 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/kiln-repo/kiln/api/client"
+	"github.com/kiln-repo/kiln/repo"
+)
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+	var req client.TokenRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.fail(w, err)
+		return
+	}
+	scope, err := repo.ParseScope(req.Scope)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	t, secret, err := s.store.CreateToken(req.Name, scope)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := wireToken(t)
+	out.Secret = secret
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
+	ts, err := s.store.ListTokens()
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := client.TokensResponse{Tokens: []client.Token{}}
+	for _, t := range ts {
+		out.Tokens = append(out.Tokens, wireToken(t))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.DeleteToken(mux.Vars(r)["id"]); err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func wireToken(t *repo.Token) client.Token {
+	return client.Token{ID: t.ID, Name: t.Name, Scope: t.Scope.String(), Created: t.Created}
+}

@@ -1,0 +1,289 @@
+package repo
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/kiln-repo/kiln/repo/deb"
+)
+
+// Change is the outcome of an add or remove: the repository's version after
+// it (a new one when Changed) and what moved.
+type Change struct {
+	Repo      string
+	Version   int
+	Changed   bool
+	Added     []*Package
+	Removed   []*Package
+	Unchanged []*Package
+}
+
+// repoTx is one write transaction on one repository's buckets.
+type repoTx struct {
+	tx      *bolt.Tx
+	meta    *Repo
+	current *bolt.Bucket
+	members *bolt.Bucket
+	next    int // the version this change creates
+	change  *Change
+}
+
+func (s *Store) updateRepo(name string, fn func(*repoTx) error) (*Change, error) {
+	var c *Change
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		meta, err := getRepo(tx, name)
+		if err != nil {
+			return err
+		}
+		rb := tx.Bucket(bucketRepo).Bucket([]byte(name))
+		rt := &repoTx{tx: tx, meta: meta, current: rb.Bucket(bucketCurrent), members: rb.Bucket(bucketMembers),
+			next: meta.Latest + 1, change: &Change{Repo: name, Version: meta.Latest}}
+		if err := fn(rt); err != nil {
+			return err
+		}
+		c = rt.change
+		return rt.commit(s, rb)
+	})
+	return c, err
+}
+
+// commit records the new version when anything changed.
+func (rt *repoTx) commit(s *Store, rb *bolt.Bucket) error {
+	c := rt.change
+	if len(c.Added) == 0 && len(c.Removed) == 0 {
+		return nil
+	}
+	c.Changed, c.Version = true, rt.next
+	rt.meta.Latest = rt.next
+	rt.meta.Count += len(c.Added) - len(c.Removed)
+	v := Version{Number: rt.next, Created: s.now(), Added: len(c.Added), Removed: len(c.Removed), Count: rt.meta.Count}
+	if err := putJSON(rb.Bucket(bucketVersions), versionKey(rt.next), v); err != nil {
+		return err
+	}
+	return putJSON(rt.tx.Bucket(bucketRepos), []byte(rt.meta.Name), rt.meta)
+}
+
+// Add puts the packages with the given sha256 sums into the repository as one
+// new version. A package whose identity is present with the same bytes is
+// left as it is; with other bytes the whole add fails with a *ConflictError
+// unless forceReplace, which swaps the old file out. All or nothing.
+func (s *Store) Add(name string, shas []string, forceReplace bool) (*Change, error) {
+	return s.updateRepo(name, func(rt *repoTx) error {
+		seen := map[string]string{} // identity -> sha256 within this request
+		for _, sha := range shas {
+			p, err := getPackage(rt.tx, sha)
+			if err != nil {
+				return err
+			}
+			if err := rt.add(p, seen, forceReplace); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (rt *repoTx) add(p *Package, seen map[string]string, force bool) error {
+	id := p.Identity()
+	if prev, ok := seen[id]; ok {
+		if prev == p.SHA256 {
+			return nil
+		}
+		other, _ := getPackage(rt.tx, prev)
+		return &ConflictError{Existing: *other, New: *p}
+	}
+	seen[id] = p.SHA256
+	cur := rt.current.Get([]byte(id))
+	switch {
+	case cur == nil:
+	case string(cur) == p.SHA256:
+		rt.change.Unchanged = append(rt.change.Unchanged, p)
+		return nil
+	case !force:
+		old, _ := getPackage(rt.tx, string(cur))
+		return &ConflictError{Existing: *old, New: *p}
+	default:
+		if err := rt.remove(id, string(cur)); err != nil {
+			return err
+		}
+	}
+	rt.change.Added = append(rt.change.Added, p)
+	if err := rt.current.Put([]byte(id), []byte(p.SHA256)); err != nil {
+		return err
+	}
+	return putJSON(rt.members, memberKey(id, rt.next), member{SHA256: p.SHA256, Added: rt.next})
+}
+
+// remove ends the current membership of identity id (whose sha256 is sha).
+func (rt *repoTx) remove(id, sha string) error {
+	key, m, err := rt.currentMember(id)
+	if err != nil {
+		return err
+	}
+	m.Removed = rt.next
+	if err := putJSON(rt.members, key, m); err != nil {
+		return err
+	}
+	p, err := getPackage(rt.tx, sha)
+	if err != nil {
+		return err
+	}
+	rt.change.Removed = append(rt.change.Removed, p)
+	return rt.current.Delete([]byte(id))
+}
+
+// currentMember finds the open membership row of id: the last row with its
+// identity prefix.
+func (rt *repoTx) currentMember(id string) ([]byte, member, error) {
+	var m member
+	prefix := []byte(id + "\x00")
+	c := rt.members.Cursor()
+	var key, val []byte
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		key, val = k, v
+	}
+	if key == nil {
+		return nil, m, fmt.Errorf("repository index broken: no member row for %q", id)
+	}
+	return append([]byte(nil), key...), m, json.Unmarshal(val, &m)
+}
+
+// Remove takes every current package that match accepts out of the
+// repository, as one new version.
+func (s *Store) Remove(name string, match func(*Package) bool) (*Change, error) {
+	return s.updateRepo(name, func(rt *repoTx) error {
+		type hit struct{ id, sha string }
+		var hits []hit
+		err := rt.current.ForEach(func(k, v []byte) error {
+			p, err := getPackage(rt.tx, string(v))
+			if err == nil && match(p) {
+				hits = append(hits, hit{string(k), string(v)})
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, h := range hits { // not inside ForEach: bbolt forbids writes while iterating
+			if err := rt.remove(h.id, h.sha); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Contents returns the packages of a repository version (latest when
+// version < 0) that match accepts (nil: all), sorted.
+func (s *Store) Contents(name string, version int, match func(*Package) bool) ([]*Package, int, error) {
+	var out []*Package
+	err := s.db.View(func(tx *bolt.Tx) error {
+		meta, err := getRepo(tx, name)
+		if err != nil {
+			return err
+		}
+		if version < 0 {
+			version = meta.Latest
+		}
+		if version > meta.Latest {
+			return fmt.Errorf("%w: %q has versions 0 to %d, not %d", ErrVersionNotFound, name, meta.Latest, version)
+		}
+		out, err = contents(tx, meta, version, match)
+		return err
+	})
+	SortPackages(out)
+	return out, version, err
+}
+
+func contents(tx *bolt.Tx, meta *Repo, version int, match func(*Package) bool) ([]*Package, error) {
+	shas, err := memberShas(tx, meta, version)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Package, 0, len(shas))
+	for _, sha := range shas {
+		p, err := getPackage(tx, sha)
+		if err != nil {
+			return nil, err
+		}
+		if match == nil || match(p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// memberShas lists the sha256 sums in a version: from the current index for
+// the latest, from the membership rows for an older one.
+func memberShas(tx *bolt.Tx, meta *Repo, version int) ([]string, error) {
+	rb := tx.Bucket(bucketRepo).Bucket([]byte(meta.Name))
+	var shas []string
+	if version == meta.Latest {
+		err := rb.Bucket(bucketCurrent).ForEach(func(_, v []byte) error {
+			shas = append(shas, string(v))
+			return nil
+		})
+		return shas, err
+	}
+	err := rb.Bucket(bucketMembers).ForEach(func(_, v []byte) error {
+		var m member
+		if err := json.Unmarshal(v, &m); err != nil {
+			return err
+		}
+		if m.Added <= version && (m.Removed == 0 || m.Removed > version) {
+			shas = append(shas, m.SHA256)
+		}
+		return nil
+	})
+	return shas, err
+}
+
+// Diff returns the packages added and removed between two versions.
+func (s *Store) Diff(name string, from, to int) (added, removed []*Package, err error) {
+	a, _, err := s.Contents(name, from, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, _, err := s.Contents(name, to, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return minus(b, a), minus(a, b), nil
+}
+
+// minus returns the packages of a whose sha256 is not in b.
+func minus(a, b []*Package) []*Package {
+	in := make(map[string]bool, len(b))
+	for _, p := range b {
+		in[p.SHA256] = true
+	}
+	out := []*Package{}
+	for _, p := range a {
+		if !in[p.SHA256] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func memberKey(id string, added int) []byte {
+	return append([]byte(id+"\x00"), versionKey(added)...)
+}
+
+// SortPackages orders by name, then Debian version, then architecture.
+func SortPackages(ps []*Package) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if c := deb.CompareVersions(a.Version, b.Version); c != 0 {
+			return c < 0
+		}
+		return a.Architecture < b.Architecture
+	})
+}

@@ -1,0 +1,51 @@
+package repo
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrRepoNotFound means no repository has the given name.
+	ErrRepoNotFound = errors.New("repository not found")
+
+	// ErrRepoExists means a repository with that name exists already.
+	ErrRepoExists = errors.New("repository exists")
+
+	// ErrRepoInUse means something (a snapshot, a publication) still refers
+	// to the repository, so it cannot be deleted without force.
+	ErrRepoInUse = errors.New("repository in use")
+
+	// ErrPackageNotFound means kiln holds no package with that sha256.
+	ErrPackageNotFound = errors.New("package not found")
+
+	// ErrPackageConflict means a repository holds another file with the same
+	// (Package, Version, Architecture).
+	ErrPackageConflict = errors.New("package conflict")
+
+	// ErrVersionNotFound means the repository has no such version.
+	ErrVersionNotFound = errors.New("repository version not found")
+
+	// ErrInvalidName means a repository, distribution, component or file
+	// name is not allowed.
+	ErrInvalidName = errors.New("invalid name")
+
+	// ErrEmptyUpload means an upload had no bytes.
+	ErrEmptyUpload = errors.New("empty upload")
+
+	// ErrTokenNotFound means no token has that id or secret.
+	ErrTokenNotFound = errors.New("token not found")
+)
+
+// ConflictError says which stored package a new one clashes with.
+type ConflictError struct {
+	Existing, New Package
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s_%s_%s is already in the repository with sha256 %s (new file has %s); use force-replace to replace it",
+		e.New.Name, e.New.Version, e.New.Architecture, e.Existing.SHA256, e.New.SHA256)
+}
+
+// Unwrap lets errors.Is(err, ErrPackageConflict) work.
+func (e *ConflictError) Unwrap() error { return ErrPackageConflict }

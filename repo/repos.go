@@ -1,0 +1,192 @@
+package repo
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Repo is a repository of packages: a name and a chain of immutable versions.
+type Repo struct {
+	Name         string    `json:"name"`
+	Distribution string    `json:"distribution,omitempty"`
+	Component    string    `json:"component,omitempty"`
+	Description  string    `json:"description,omitempty"`
+	Created      time.Time `json:"created"`
+	Latest       int       `json:"latest"`
+	Count        int       `json:"count"`
+}
+
+// Version is one immutable state of a repository.
+type Version struct {
+	Number  int       `json:"number"`
+	Created time.Time `json:"created"`
+	Added   int       `json:"added"`
+	Removed int       `json:"removed"`
+	Count   int       `json:"count"`
+}
+
+// member is one membership row: the package was in the repository from
+// version Added up to (not including) Removed; Removed 0 means still there.
+type member struct {
+	SHA256  string `json:"sha256"`
+	Added   int    `json:"added"`
+	Removed int    `json:"removed,omitempty"`
+}
+
+// nameRE is what kiln accepts for repository, distribution and component
+// names: a path component that is safe in URLs and apt's sources.list.
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+~-]{0,99}$`)
+
+// CheckName reports whether s can name a repository, distribution or component.
+func CheckName(kind, s string) error {
+	if !nameRE.MatchString(s) || s == "." || s == ".." {
+		return fmt.Errorf("%w: %s %q: use letters, digits and . _ + ~ - (at most 100, starting with a letter or digit)", ErrInvalidName, kind, s)
+	}
+	return nil
+}
+
+// CreateRepo makes an empty repository at version 0.
+func (s *Store) CreateRepo(r Repo) (*Repo, error) {
+	if err := checkRepoNames(r); err != nil {
+		return nil, err
+	}
+	r.Created, r.Latest, r.Count = s.now(), 0, 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		repos := tx.Bucket(bucketRepos)
+		if repos.Get([]byte(r.Name)) != nil {
+			return fmt.Errorf("%w: %q", ErrRepoExists, r.Name)
+		}
+		rb, err := tx.Bucket(bucketRepo).CreateBucket([]byte(r.Name))
+		if err != nil {
+			return err
+		}
+		for _, name := range [][]byte{bucketCurrent, bucketMembers, bucketVersions} {
+			if _, err := rb.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		v := Version{Number: 0, Created: r.Created}
+		if err := putJSON(rb.Bucket(bucketVersions), versionKey(0), v); err != nil {
+			return err
+		}
+		return putJSON(repos, []byte(r.Name), r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func checkRepoNames(r Repo) error {
+	if err := CheckName("repository", r.Name); err != nil {
+		return err
+	}
+	if r.Distribution != "" {
+		if err := CheckName("distribution", r.Distribution); err != nil {
+			return err
+		}
+	}
+	if r.Component != "" {
+		return CheckName("component", r.Component)
+	}
+	return nil
+}
+
+// GetRepo returns the repository's record.
+func (s *Store) GetRepo(name string) (*Repo, error) {
+	var r *Repo
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		r, err = getRepo(tx, name)
+		return err
+	})
+	return r, err
+}
+
+// ListRepos returns every repository, by name.
+func (s *Store) ListRepos() ([]*Repo, error) {
+	var out []*Repo
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRepos).ForEach(func(_, v []byte) error {
+			r := new(Repo)
+			out = append(out, r)
+			return json.Unmarshal(v, r)
+		})
+	})
+	return out, err
+}
+
+// DeleteRepo removes a repository and its history. The packages stay in the
+// store (other repositories may hold them; GC reclaims the rest). Unless
+// force is set, it is refused while anything refers to the repository.
+func (s *Store) DeleteRepo(name string, force bool) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if _, err := getRepo(tx, name); err != nil {
+			return err
+		}
+		if users := repoUsers(tx, name); len(users) > 0 && !force {
+			return fmt.Errorf("%w: %q is used by %v", ErrRepoInUse, name, users)
+		}
+		if err := tx.Bucket(bucketRepo).DeleteBucket([]byte(name)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketRepos).Delete([]byte(name))
+	})
+}
+
+// repoUsers lists what refers to the repository. Snapshots and publications
+// register here as "kind/name" under refs/<repo>.
+func repoUsers(tx *bolt.Tx, name string) []string {
+	refs := tx.Bucket([]byte("refs"))
+	if refs == nil {
+		return nil
+	}
+	b := refs.Bucket([]byte(name))
+	if b == nil {
+		return nil
+	}
+	var users []string
+	b.ForEach(func(k, _ []byte) error {
+		users = append(users, string(k))
+		return nil
+	})
+	return users
+}
+
+func getRepo(tx *bolt.Tx, name string) (*Repo, error) {
+	v := tx.Bucket(bucketRepos).Get([]byte(name))
+	if v == nil {
+		return nil, fmt.Errorf("%w: %q", ErrRepoNotFound, name)
+	}
+	r := new(Repo)
+	if err := json.Unmarshal(v, r); err != nil {
+		return nil, fmt.Errorf("decoding repository %q: %w", name, err)
+	}
+	return r, nil
+}
+
+// Versions returns every version of the repository, oldest first.
+func (s *Store) Versions(name string) ([]Version, error) {
+	var out []Version
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if _, err := getRepo(tx, name); err != nil {
+			return err
+		}
+		vb := tx.Bucket(bucketRepo).Bucket([]byte(name)).Bucket(bucketVersions)
+		return vb.ForEach(func(_, v []byte) error {
+			var ver Version
+			out = append(out, ver)
+			return json.Unmarshal(v, &out[len(out)-1])
+		})
+	})
+	return out, err
+}
+
+func versionKey(n int) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(n))
+}

@@ -1,0 +1,101 @@
+package repo
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/kiln-repo/kiln/repo/deb"
+	"github.com/kiln-repo/kiln/storage"
+)
+
+// seed puts n synthetic package records straight into the database (the
+// blobs are not needed to measure the index) and adds them to repo "big" as
+// one version.
+func seed(t testing.TB, n int) *Store {
+	t.Helper()
+	dir := t.TempDir()
+	blobs, _ := storage.NewFS(dir)
+	s, err := Open(filepath.Join(dir, "kiln.db"), blobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.CreateRepo(Repo{Name: "big"}); err != nil {
+		t.Fatal(err)
+	}
+	shas := make([]string, n+1)
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		for i := range shas {
+			p := fakePackage(i)
+			shas[i] = p.SHA256
+			if err := putJSON(tx.Bucket(bucketPackages), []byte(p.SHA256), p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Add("big", shas[:n], false); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func fakePackage(i int) *Package {
+	name, version := fmt.Sprintf("pkg-%06d", i), "1.0-1"
+	return &Package{Name: name, Version: version, Architecture: "amd64", SHA256: fmt.Sprintf("%064x", i+1),
+		Control: deb.Stanza{{Name: "Package", Value: name}, {Name: "Version", Value: version}, {Name: "Architecture", Value: "amd64"}}}
+}
+
+// TestAddOneIsLogarithmic checks that adding one package to a repository of
+// 100,000 writes a handful of pages, not the package list.
+func TestAddOneIsLogarithmic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 100,000 records")
+	}
+	const n = 100000
+	s := seed(t, n)
+	before := writes(s)
+	c, err := s.Add("big", []string{fakePackage(n).SHA256}, false)
+	if err != nil || c.Version != 2 {
+		t.Fatalf("add: %v %+v", err, c)
+	}
+	pages := writes(s) - before
+	r, _ := s.GetRepo("big")
+	t.Logf("adding 1 package to %d wrote %d pages", r.Count-1, pages)
+	if r.Count != n+1 {
+		t.Fatalf("count %d", r.Count)
+	}
+	if pages > 40 {
+		t.Fatalf("adding one package wrote %d pages; the index is being rewritten", pages)
+	}
+}
+
+func BenchmarkAddOneTo100k(b *testing.B) {
+	s := seed(b, 100000)
+	extra := make([]string, b.N)
+	s.db.Update(func(tx *bolt.Tx) error {
+		for i := range extra {
+			p := fakePackage(200000 + i)
+			extra[i] = p.SHA256
+			putJSON(tx.Bucket(bucketPackages), []byte(p.SHA256), p)
+		}
+		return nil
+	})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Add("big", extra[i:i+1], false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func writes(s *Store) int64 {
+	st := s.db.Stats()
+	return st.TxStats.GetWrite()
+}

@@ -1,0 +1,83 @@
+// Package repo is kiln's domain: packages, repositories and their immutable
+// versions, and API tokens, kept in one bbolt database beside the blob
+// store. It knows nothing of HTTP.
+//
+// Database layout (bbolt buckets):
+//
+//	packages/<sha256 hex>            -> Package (JSON), every .deb ever ingested
+//	repos/<name>                     -> repoMeta (JSON)
+//	repo/<name>/current/<identity>   -> sha256 hex of the member now present
+//	repo/<name>/members/<identity>\x00<added:8 BE> -> member (JSON): one row
+//	                                    per membership, with the version it was
+//	                                    added in and the one it was removed in
+//	repo/<name>/versions/<n:8 BE>    -> Version (JSON)
+//	tokens/<sha256 of secret>        -> Token (JSON)
+//
+// identity is "name\x00version\x00arch". A version costs O(changes): adding a
+// package writes one current key, one member row and one version row,
+// O(log n) in a repository of n packages.
+package repo
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/kiln-repo/kiln/storage"
+)
+
+var (
+	bucketPackages = []byte("packages")
+	bucketRepos    = []byte("repos")
+	bucketRepo     = []byte("repo")
+	bucketTokens   = []byte("tokens")
+	bucketCurrent  = []byte("current")
+	bucketMembers  = []byte("members")
+	bucketVersions = []byte("versions")
+)
+
+// Store is the metadata database plus the blob store it describes.
+type Store struct {
+	db    *bolt.DB
+	blobs storage.Blobs
+	now   func() time.Time
+}
+
+// Open opens (creating if needed) the database at path. Only one process may
+// hold it; a second Open waits up to timeout and fails.
+func Open(path string, blobs storage.Blobs) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketPackages, bucketRepos, bucketRepo, bucketTokens} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("initialising database: %w", err)
+	}
+	return &Store{db: db, blobs: blobs, now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Blobs returns the blob store the packages live in.
+func (s *Store) Blobs() storage.Blobs { return s.blobs }
+
+// Ping checks that the database answers (for readiness probes).
+func (s *Store) Ping() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketRepos) == nil {
+			return fmt.Errorf("database not initialised")
+		}
+		return nil
+	})
+}

@@ -1,0 +1,15 @@
+package storage
+
+import "errors"
+
+var (
+	// ErrNotFound means no complete blob has the given digest.
+	ErrNotFound = errors.New("blob not found")
+
+	// ErrDigestMismatch means the content did not hash to the expected digest.
+	ErrDigestMismatch = errors.New("digest mismatch")
+
+	// ErrInvalidDigest means a digest string is not of the form
+	// "<algorithm>:<lowercase hex>" with a supported algorithm and length.
+	ErrInvalidDigest = errors.New("invalid digest")
+)

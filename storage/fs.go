@@ -1,0 +1,362 @@
+package storage
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// FS is the filesystem backend of Blobs. Its layout under ROOT is:
+//
+//	ROOT/
+//	├── blobs/                 complete, verified blobs only
+//	│   ├── sha256/
+//	│   │   └── 9f/            fan-out: first two hex digits of the digest
+//	│   │       └── 9f86d081…  the blob's bytes, file mode 0444
+//	│   └── sha512/
+//	│       └── …              same shape, 128-digit names
+//	└── uploads/               temp files of Puts in progress; never visible
+//	    └── put-1234567
+//
+// A Put streams into a temp file under uploads/ (the same filesystem as
+// blobs/, so the final rename is atomic), verifies the digest, fsyncs the file,
+// renames it into blobs/ and fsyncs the directory. A blob therefore appears
+// whole or not at all, even across a crash.
+//
+// Blob files are read-only because publications hard-link them into their
+// pools: a write through such a link would silently change a stored blob.
+//
+// kiln runs one writer process (kiln serve), so whatever is in uploads/ when
+// NewFS opens the store was left by a crash (a SIGKILL mid-upload) and is
+// removed.
+type FS struct {
+	blobs   string // ROOT/blobs
+	uploads string // ROOT/uploads
+}
+
+var (
+	_ Blobs   = (*FS)(nil)
+	_ Locator = (*FS)(nil)
+)
+
+const blobMode = 0o444
+
+// NewFS opens the store at root, creating its directories as needed and
+// removing the temp files a crashed process left in root/uploads.
+func NewFS(root string) (*FS, error) {
+	if root == "" {
+		return nil, errors.New("storage: empty filesystem root")
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("storage: opening %s: %w", root, err)
+	}
+	s := &FS{blobs: filepath.Join(abs, "blobs"), uploads: filepath.Join(abs, "uploads")}
+	for _, dir := range []string{s.uploads, s.algDir(SHA256), s.algDir(SHA512)} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("storage: opening %s: %w", root, err)
+		}
+	}
+	if err := s.removeStaleUploads(); err != nil {
+		return nil, fmt.Errorf("storage: opening %s: %w", root, err)
+	}
+	return s, nil
+}
+
+// removeStaleUploads empties uploads/. Safe only at open: see FS.
+func (s *FS) removeStaleUploads() error {
+	entries, err := os.ReadDir(s.uploads)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(s.uploads, e.Name())); err != nil {
+			return fmt.Errorf("removing stale upload: %w", err)
+		}
+	}
+	return nil
+}
+
+// Put implements Blobs.
+func (s *FS) Put(ctx context.Context, r io.Reader, expected Digest) (Descriptor, error) {
+	alg, err := putAlgorithm(expected)
+	if err != nil {
+		return Descriptor{}, fmt.Errorf("put: %w", err)
+	}
+	u, err := s.newUpload()
+	if err != nil {
+		return Descriptor{}, fmt.Errorf("put: %w", err)
+	}
+	defer u.discard()
+	desc, err := u.receive(ctx, r, alg)
+	if err != nil {
+		return Descriptor{}, fmt.Errorf("put: %w", err)
+	}
+	if expected != "" && desc.Digest != expected {
+		return Descriptor{}, fmt.Errorf("put: %w: expected %s, got %s", ErrDigestMismatch, expected, desc.Digest)
+	}
+	if err := s.commit(ctx, u, desc.Digest); err != nil {
+		return Descriptor{}, fmt.Errorf("put %s: %w", desc.Digest, err)
+	}
+	return desc, nil
+}
+
+// putAlgorithm returns the algorithm that names a blob put with expected.
+func putAlgorithm(expected Digest) (string, error) {
+	if expected == "" {
+		return SHA256, nil
+	}
+	d, err := ParseDigest(string(expected))
+	if err != nil {
+		return "", err
+	}
+	return d.Algorithm(), nil
+}
+
+// commit makes the verified upload u the blob d.
+func (s *FS) commit(ctx context.Context, u *upload, d Digest) error {
+	if err := u.finish(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dst := s.blobPath(d)
+	if _, err := os.Stat(dst); err == nil {
+		return nil // already stored; the deferred discard drops our copy
+	}
+	fan := filepath.Dir(dst)
+	if err := mkdirSynced(fan); err != nil {
+		return err
+	}
+	// Two Puts of the same bytes may both get here; the later rename
+	// atomically replaces an identical file, which no reader can tell.
+	if err := os.Rename(u.f.Name(), dst); err != nil {
+		return err
+	}
+	u.kept = true
+	return syncDir(fan)
+}
+
+// Open implements Blobs. The reader is an *os.File, so it can seek.
+func (s *FS) Open(ctx context.Context, d Digest) (io.ReadCloser, error) {
+	p, err := s.path(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", d, err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", d, notFound(err))
+	}
+	return f, nil
+}
+
+// Stat implements Blobs.
+func (s *FS) Stat(ctx context.Context, d Digest) (Descriptor, error) {
+	p, err := s.path(ctx, d)
+	if err != nil {
+		return Descriptor{}, fmt.Errorf("stat %s: %w", d, err)
+	}
+	info, err := os.Stat(p)
+	if err != nil {
+		return Descriptor{}, fmt.Errorf("stat %s: %w", d, notFound(err))
+	}
+	return Descriptor{Digest: d, Size: info.Size()}, nil
+}
+
+// Delete implements Blobs. The directory is not fsynced: a delete lost in a
+// crash leaves a complete blob that the next garbage collection removes.
+func (s *FS) Delete(ctx context.Context, d Digest) error {
+	p, err := s.path(ctx, d)
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", d, err)
+	}
+	if err := os.Remove(p); err != nil {
+		return fmt.Errorf("delete %s: %w", d, notFound(err))
+	}
+	return nil
+}
+
+// Path implements Locator.
+func (s *FS) Path(ctx context.Context, d Digest) (string, error) {
+	p, err := s.path(ctx, d)
+	if err != nil {
+		return "", fmt.Errorf("path %s: %w", d, err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("path %s: %w", d, notFound(err))
+	}
+	return p, nil
+}
+
+// path checks ctx and d (so no digest can name a file outside blobs/) and
+// returns where blob d lives, whether or not it exists.
+func (s *FS) path(ctx context.Context, d Digest) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if _, err := ParseDigest(string(d)); err != nil {
+		return "", err
+	}
+	return s.blobPath(d), nil
+}
+
+// blobPath returns the location of a valid digest d.
+func (s *FS) blobPath(d Digest) string {
+	hx := d.Hex()
+	return filepath.Join(s.algDir(d.Algorithm()), hx[:2], hx)
+}
+
+func (s *FS) algDir(alg string) string { return filepath.Join(s.blobs, alg) }
+
+// notFound turns "no such file" into ErrNotFound and leaves other errors
+// (permissions, I/O) as they are.
+func notFound(err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// Walk implements Blobs. Files under blobs/ whose names are not digests
+// in the right fan-out directory are not blobs and are skipped.
+func (s *FS) Walk(ctx context.Context, fn func(Descriptor) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("walk: %w", err)
+	}
+	for _, alg := range []string{SHA256, SHA512} {
+		fans, err := os.ReadDir(s.algDir(alg))
+		if err != nil {
+			return fmt.Errorf("walk: %w", err)
+		}
+		for _, fan := range fans {
+			if err := s.walkFan(ctx, alg, fan.Name(), fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// walkFan calls fn for each blob in blobs/<alg>/<fan>/.
+func (s *FS) walkFan(ctx context.Context, alg, fan string, fn func(Descriptor) error) error {
+	entries, err := os.ReadDir(filepath.Join(s.algDir(alg), fan))
+	if err != nil {
+		return fmt.Errorf("walk: %w", err)
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("walk: %w", err)
+		}
+		d, err := ParseDigest(alg + ":" + e.Name())
+		if err != nil || d.Hex()[:2] != fan || !e.Type().IsRegular() {
+			continue
+		}
+		info, err := e.Info()
+		if errors.Is(err, os.ErrNotExist) {
+			continue // deleted since the listing
+		} else if err != nil {
+			return fmt.Errorf("walk: %w", err)
+		}
+		if err := fn(Descriptor{Digest: d, Size: info.Size()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// upload is a Put's temp file in uploads/. It becomes a blob (kept) or is
+// removed by discard, on every path out of Put.
+type upload struct {
+	f    *os.File
+	kept bool
+}
+
+func (s *FS) newUpload() (*upload, error) {
+	f, err := os.CreateTemp(s.uploads, "put-*")
+	if err != nil {
+		return nil, err
+	}
+	return &upload{f: f}, nil
+}
+
+// receive copies r into the temp file, hashing with alg and counting bytes.
+func (u *upload) receive(ctx context.Context, r io.Reader, alg string) (Descriptor, error) {
+	h := NewHash(alg)
+	n, err := io.Copy(io.MultiWriter(u.f, h), ctxReader{ctx: ctx, r: r})
+	if err != nil {
+		return Descriptor{}, fmt.Errorf("receiving: %w", err)
+	}
+	return Descriptor{Digest: sum(alg, h), Size: n}, nil
+}
+
+func sum(alg string, h hash.Hash) Digest {
+	return Digest(alg + ":" + hex.EncodeToString(h.Sum(nil)))
+}
+
+// finish makes the temp file durable, read-only and closed, ready to rename.
+func (u *upload) finish() error {
+	if err := u.f.Sync(); err != nil {
+		return err
+	}
+	if err := u.f.Chmod(blobMode); err != nil {
+		return err
+	}
+	return u.f.Close()
+}
+
+// discard closes the temp file and removes it unless it became a blob. It
+// runs on every path out of Put, so the errors it meets (a second Close, a
+// file already gone) are expected and ignored.
+func (u *upload) discard() {
+	_ = u.f.Close()
+	if !u.kept {
+		_ = os.Remove(u.f.Name())
+	}
+}
+
+// ctxReader fails the first Read after ctx is done, so a cancelled Put stops
+// between reads. A Read already blocked is not interrupted; HTTP servers
+// unblock it by closing the request body when the request's ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// mkdirSynced creates dir if missing and then fsyncs its parent, so the new
+// directory entry survives a crash along with the blob renamed into it.
+func mkdirSynced(dir string) error {
+	err := os.Mkdir(dir, 0o755)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(dir))
+}
+
+// syncDir fsyncs a directory, making renames and creations in it durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		_ = d.Close()
+		return err
+	}
+	return d.Close()
+}

@@ -1,0 +1,57 @@
+// Package storage is kiln's content-addressed blob store: every byte kiln keeps
+// (a .deb, a container layer, a disk image) is one blob named by its digest,
+// stored once whatever kind of artifact refers to it.
+//
+// The package imports no other kiln package. Backends implement Blobs; extra
+// abilities (such as a local path for hard links) are optional interfaces
+// discovered by type assertion.
+package storage
+
+import (
+	"context"
+	"io"
+)
+
+// Descriptor names a stored blob: its digest and its size in bytes.
+type Descriptor struct {
+	Digest Digest `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+// Blobs is a content-addressed blob store.
+//
+// Every method takes ctx first and honours its cancellation. Implementations
+// are safe for concurrent use.
+type Blobs interface {
+	// Put stores the bytes read from r until EOF. The digest and size are
+	// computed while streaming. If expected is not empty, the content must
+	// hash to it or Put fails with ErrDigestMismatch and stores nothing; its
+	// algorithm (sha256 when expected is empty) names the blob. A blob is never
+	// visible (to Open, Stat or Walk) before it is complete and verified; a
+	// failed or cancelled Put leaves nothing behind. Putting bytes that are
+	// already stored is a cheap success.
+	Put(ctx context.Context, r io.Reader, expected Digest) (Descriptor, error)
+
+	// Open returns a reader of the blob's bytes. It fails with ErrNotFound if
+	// there is no such blob. The reader also implements io.Seeker when the
+	// backend can seek (both built-in backends can).
+	Open(ctx context.Context, d Digest) (io.ReadCloser, error)
+
+	// Stat returns the blob's descriptor, or ErrNotFound.
+	Stat(ctx context.Context, d Digest) (Descriptor, error)
+
+	// Delete removes the blob. Deleting a blob that does not exist fails
+	// with ErrNotFound.
+	Delete(ctx context.Context, d Digest) error
+
+	// Walk calls fn exactly once for each complete blob, in no set order.
+	// It stops at and returns the first error fn returns.
+	Walk(ctx context.Context, fn func(Descriptor) error) error
+}
+
+// Locator is implemented by backends that keep blobs as files on the local
+// filesystem, so that a publication can hard-link them instead of copying.
+type Locator interface {
+	// Path returns the path of the complete blob's file, or ErrNotFound.
+	Path(ctx context.Context, d Digest) (string, error)
+}
