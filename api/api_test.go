@@ -22,10 +22,10 @@ import (
 )
 
 type env struct {
-	t                   *testing.T
-	srv                 *httptest.Server
-	store               *repo.Store
-	blobs               *storage.FS
+	t                  *testing.T
+	srv                *httptest.Server
+	store              *repo.Store
+	blobs              *storage.FS
 	admin, write, read string
 }
 

@@ -1,0 +1,136 @@
+package client
+
+import "time"
+
+// These are the JSON bodies of kiln's REST API (/api/v1). The server encodes
+// exactly these types, so the client and the server cannot drift apart.
+
+// Error is the one error shape: {"error":{"code":"...","message":"..."}}.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// ErrorBody wraps Error as it travels.
+type ErrorBody struct {
+	Error Error `json:"error"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Package is one .deb kiln holds, identified by (Name, Version, Architecture)
+// within a repository and by SHA256 across the store.
+type Package struct {
+	Name         string `json:"name"`
+	Version      string `json:"version"`
+	Architecture string `json:"architecture"`
+	SHA256       string `json:"sha256"`
+	Size         int64  `json:"size"`
+	Filename     string `json:"filename,omitempty"`
+	// Control is the package's control stanza exactly as in the .deb; only
+	// single-package responses carry it.
+	Control string `json:"control,omitempty"`
+}
+
+// PackagesResponse answers uploads and package listings.
+type PackagesResponse struct {
+	Packages []Package `json:"packages"`
+	// Total is the number of matches before limit/offset applied.
+	Total int `json:"total"`
+}
+
+// LookupRequest asks which of the given sha256 sums the server already holds.
+type LookupRequest struct {
+	SHA256 []string `json:"sha256"`
+}
+
+// LookupResponse lists the held ones.
+type LookupResponse struct {
+	Found []string `json:"found"`
+}
+
+// Repo is a repository of .deb packages.
+type Repo struct {
+	Name         string    `json:"name"`
+	Distribution string    `json:"distribution,omitempty"`
+	Component    string    `json:"component,omitempty"`
+	Description  string    `json:"description,omitempty"`
+	Created      time.Time `json:"created"`
+	// Version is the latest repository version; 0 is the empty one made at
+	// creation.
+	Version  int `json:"version"`
+	Packages int `json:"packages"`
+}
+
+// ReposResponse lists repositories.
+type ReposResponse struct {
+	Repos []Repo `json:"repos"`
+}
+
+// AddRequest adds packages the server already holds (by sha256) to a repo.
+type AddRequest struct {
+	SHA256       []string `json:"sha256"`
+	ForceReplace bool     `json:"force_replace,omitempty"`
+}
+
+// ChangeResponse answers every change to a repository's contents. Version is
+// the new repository version, or the unchanged latest one when nothing changed
+// (Changed false).
+type ChangeResponse struct {
+	Repo      string    `json:"repo"`
+	Version   int       `json:"version"`
+	Changed   bool      `json:"changed"`
+	Added     []Package `json:"added"`
+	Removed   []Package `json:"removed"`
+	Unchanged []Package `json:"unchanged"`
+}
+
+// RepoVersion is one immutable version of a repository.
+type RepoVersion struct {
+	Number   int       `json:"number"`
+	Created  time.Time `json:"created"`
+	Added    int       `json:"added"`
+	Removed  int       `json:"removed"`
+	Packages int       `json:"packages"`
+}
+
+// VersionsResponse lists a repository's versions, oldest first.
+type VersionsResponse struct {
+	Repo     string        `json:"repo"`
+	Versions []RepoVersion `json:"versions"`
+}
+
+// DiffResponse is what changed between two versions of a repository.
+type DiffResponse struct {
+	Repo    string    `json:"repo"`
+	From    int       `json:"from"`
+	To      int       `json:"to"`
+	Added   []Package `json:"added"`
+	Removed []Package `json:"removed"`
+}
+
+// TokenRequest creates an API token.
+type TokenRequest struct {
+	Name  string `json:"name"`
+	Scope string `json:"scope"`
+}
+
+// Token is an API token; Secret is set only in the response that creates it.
+type Token struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Scope   string    `json:"scope"`
+	Created time.Time `json:"created"`
+	Secret  string    `json:"token,omitempty"`
+}
+
+// TokensResponse lists tokens (without secrets).
+type TokensResponse struct {
+	Tokens []Token `json:"tokens"`
+}
+
+// VersionInfo answers GET /api/v1/version.
+type VersionInfo struct {
+	Version string `json:"version"`
+}

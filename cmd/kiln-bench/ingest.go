@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kiln-repo/kiln/repo/deb/debtest"
+)
+
+func runIngest(n int, keep bool) error {
+	work, err := os.MkdirTemp("", "kiln-bench-")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer os.RemoveAll(work)
+	}
+	debs := filepath.Join(work, "debs")
+	if err := generate(debs, n); err != nil {
+		return err
+	}
+	kilnBin, err := buildKiln(work)
+	if err != nil {
+		return err
+	}
+	kt, rss, err := timeKiln(kilnBin, work, debs)
+	if err != nil {
+		return fmt.Errorf("kiln: %w", err)
+	}
+	at, err := timeAptly(work, debs)
+	if err != nil {
+		return fmt.Errorf("aptly: %w", err)
+	}
+	fmt.Printf("ingest of %d .deb files (one add call each)\n", n)
+	fmt.Printf("  kiln repo add   %8.2f s   server peak RSS %d MB\n", kt.Seconds(), rss>>20)
+	fmt.Printf("  aptly repo add  %8.2f s\n", at.Seconds())
+	fmt.Printf("  kiln/aptly      %8.3f   (target <= 0.5, RSS < 150 MB)\n", kt.Seconds()/at.Seconds())
+	return nil
+}
+
+// generate writes n deterministic small packages: names pkg-00000...,
+// a few versions and architectures, with dependencies.
+func generate(dir string, n int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	arches := []string{"amd64", "arm64", "all"}
+	for i := range n {
+		spec := debtest.Spec{Name: fmt.Sprintf("pkg-%05d", i/2), Version: fmt.Sprintf("1.%d-%d", i%2, i%5+1),
+			Arch: arches[i%3], Fields: [][2]string{{"Depends", "libc6 (>= 2.36)"}}, DataSize: 512}
+		name := fmt.Sprintf("%s_%s_%s.deb", spec.Name, spec.Version, spec.Arch)
+		if err := os.WriteFile(filepath.Join(dir, name), debtest.Build(spec), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func buildKiln(work string) (string, error) {
+	bin := filepath.Join(work, "kiln")
+	out, err := exec.Command("go", "build", "-o", bin, "./cmd/kiln").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("building kiln (run from the repository root): %v: %s", err, out)
+	}
+	return bin, nil
+}
+
+// timeKiln starts a server, creates a repository and times one CLI add.
+func timeKiln(bin, work, debs string) (time.Duration, int64, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return 0, 0, err
+	}
+	data := filepath.Join(work, "kiln-data")
+	srv := exec.Command(bin, "serve", "--data", data, "--listen", addr)
+	if err := srv.Start(); err != nil {
+		return 0, 0, err
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	if err := waitReady("http://" + addr); err != nil {
+		return 0, 0, err
+	}
+	tok, err := os.ReadFile(filepath.Join(data, "admin-token"))
+	if err != nil {
+		return 0, 0, err
+	}
+	env := append(os.Environ(), "KILN_URL=http://"+addr, "KILN_TOKEN="+strings.TrimSpace(string(tok)))
+	if err := run(env, bin, "repo", "create", "bench", "--distribution", "bookworm", "--component", "main"); err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	if err := run(env, bin, "repo", "add", "bench", debs); err != nil {
+		return 0, 0, err
+	}
+	return time.Since(start), peakRSS(srv.Process.Pid), nil
+}
+
+func timeAptly(work, debs string) (time.Duration, error) {
+	root := filepath.Join(work, "aptly")
+	conf := filepath.Join(work, "aptly.conf")
+	if err := os.WriteFile(conf, []byte(`{"rootDir": "`+root+`"}`), 0o644); err != nil {
+		return 0, err
+	}
+	if err := run(nil, "aptly", "-config="+conf, "repo", "create", "bench"); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	err := run(nil, "aptly", "-config="+conf, "repo", "add", "bench", debs)
+	return time.Since(start), err
+}
+
+func run(env []string, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Env = env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		tail := out.String()
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, tail)
+	}
+	return nil
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitReady(url string) error {
+	for range 100 {
+		resp, err := http.Get(url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("server at %s never became ready", url)
+}
+
+// peakRSS reads VmHWM (peak resident set) of a live process, in bytes.
+func peakRSS(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return -1
+}

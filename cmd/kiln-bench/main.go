@@ -1,0 +1,37 @@
+// Command kiln-bench measures kiln against the tools operators would pick
+// instead, on the same machine in the same run.
+//
+//	go run ./cmd/kiln-bench ingest -n 10000
+//
+// ingest: generates n small .deb files (deterministic, in Go), then times one
+// `kiln repo add` of the whole directory into a running `kiln serve` (built
+// from this checkout) and `aptly repo add` of the same directory, and reports
+// wall times, their ratio and the kiln server's peak RSS.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: kiln-bench ingest [-n N] [-keep]")
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "ingest":
+		fs := flag.NewFlagSet("ingest", flag.ExitOnError)
+		n := fs.Int("n", 10000, "number of .deb files")
+		keep := fs.Bool("keep", false, "keep the work directory")
+		fs.Parse(os.Args[2:])
+		if err := runIngest(*n, *keep); err != nil {
+			fmt.Fprintln(os.Stderr, "kiln-bench:", err)
+			os.Exit(1)
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "kiln-bench: unknown benchmark %q\n", os.Args[1])
+		os.Exit(2)
+	}
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kiln-repo/kiln/repo/deb/debtest"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// kilnBinary builds cmd/kiln once per test run: the crash and shutdown tests
+// need a real process to kill.
+func kilnBinary(t *testing.T) string {
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kiln-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "kiln")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v: %s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+type proc struct {
+	cmd    *exec.Cmd
+	url    string
+	log    *bytes.Buffer
+	exited chan error
+}
+
+func startProc(t *testing.T, dir, addr string) *proc {
+	t.Helper()
+	p := &proc{url: "http://" + addr, log: new(bytes.Buffer), exited: make(chan error, 1)}
+	p.cmd = exec.Command(kilnBinary(t), "serve", "--data", dir, "--listen", addr, "--shutdown-timeout", "20s")
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.exited })
+	waitReady(t, p.url)
+	return p
+}
+
+// slowUpload starts a raw upload of data and sends only its first half; the
+// returned function sends the rest and returns the response status.
+func slowUpload(t *testing.T, url, token string, data []byte) (finish func() (int, error)) {
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", url+"/api/v1/repos/stable/upload?filename=big.deb", pr)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.ContentLength = int64(len(data))
+	type result struct {
+		status int
+		err    error
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			res <- result{0, err}
+			return
+		}
+		resp.Body.Close()
+		res <- result{resp.StatusCode, nil}
+	}()
+	if _, err := pw.Write(data[:len(data)/2]); err != nil {
+		t.Fatal(err)
+	}
+	return func() (int, error) {
+		go func() { pw.Write(data[len(data)/2:]); pw.Close() }()
+		r := <-res
+		return r.status, r.err
+	}
+}
+
+func waitForFile(t *testing.T, dir string) {
+	t.Helper()
+	for range 500 {
+		if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no upload in progress appeared in %s", dir)
+}
+
+func countBlobs(t *testing.T, dir string) int {
+	n := 0
+	filepath.WalkDir(filepath.Join(dir, "blobs"), func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+// TestSIGKILLMidUpload kills the server while an upload streams and checks
+// that the restarted server has a consistent database, the earlier package
+// intact, and no partial blob.
+func TestSIGKILLMidUpload(t *testing.T) {
+	dir, addr := t.TempDir(), freeAddr(t)
+	p := startProc(t, dir, addr)
+	env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": readToken(t, dir)}
+	first := t.TempDir()
+	firstSHA := writeDeb(t, first, debtest.Spec{Name: "first", Version: "1", Arch: "amd64"})
+	mustRun(t, env, "repo", "create", "stable", "--distribution", "bookworm", "--component", "main")
+	mustRun(t, env, "repo", "add", "stable", first)
+
+	big := debtest.Build(debtest.Spec{Name: "big", Version: "1", Arch: "amd64", DataSize: 8 << 20})
+	slowUpload(t, p.url, env["KILN_TOKEN"], big)
+	waitForFile(t, filepath.Join(dir, "uploads"))
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+	p.exited <- nil // for the cleanup
+
+	startProc(t, dir, addr)
+	if got := showJSON(t, env, "stable"); len(got) != 1 || got["first_1_amd64"] != firstSHA {
+		t.Fatalf("after restart the repository holds %v", got)
+	}
+	if n := countBlobs(t, dir); n != 1 {
+		t.Fatalf("%d blobs after restart, want only the first package's", n)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "uploads")); len(entries) != 0 {
+		t.Fatalf("partial uploads left behind: %v", entries)
+	}
+	retry := t.TempDir()
+	os.WriteFile(filepath.Join(retry, "big.deb"), big, 0o644)
+	mustRun(t, env, "repo", "add", "stable", retry)
+	if got := showJSON(t, env, "stable"); len(got) != 2 {
+		t.Fatalf("retry after crash: %v", got)
+	}
+}
+
+// TestSIGTERMFinishesUploads sends SIGTERM while an upload streams: the
+// upload completes, lands, and the server then exits 0.
+func TestSIGTERMFinishesUploads(t *testing.T) {
+	dir, addr := t.TempDir(), freeAddr(t)
+	p := startProc(t, dir, addr)
+	token := readToken(t, dir)
+	env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": token}
+	mustRun(t, env, "repo", "create", "stable", "--distribution", "bookworm", "--component", "main")
+	big := debtest.Build(debtest.Spec{Name: "big", Version: "1", Arch: "amd64", DataSize: 4 << 20})
+	finish := slowUpload(t, p.url, token, big)
+	waitForFile(t, filepath.Join(dir, "uploads"))
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(200 * time.Millisecond)
+	status, err := finish()
+	if err != nil || status != 200 {
+		t.Fatalf("in-flight upload during shutdown: %d %v", status, err)
+	}
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		if err != nil {
+			t.Fatalf("server exit: %v\n%s", err, p.log)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not exit after SIGTERM")
+	}
+	if strings.Contains(p.log.String(), token) {
+		t.Fatal("the server log contains the admin token")
+	}
+	if !strings.Contains(p.log.String(), "admin-token") {
+		t.Fatalf("the log should name the admin-token file:\n%s", p.log)
+	}
+	startProc(t, dir, addr)
+	if got := showJSON(t, env, "stable"); len(got) != 1 {
+		t.Fatalf("upload finished during shutdown did not persist: %v", got)
+	}
+}

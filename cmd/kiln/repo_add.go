@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/kiln-repo/kiln/api/client"
+	"github.com/spf13/cobra"
+)
+
+type addOptions struct {
+	forceReplace bool
+	jobs         int
+}
+
+func newRepoAddCmd(g *globals) *cobra.Command {
+	var opts addOptions
+	cmd := &cobra.Command{
+		Use:   "add NAME PATH... [--force-replace] [--jobs N]",
+		Short: "Upload .deb files (a directory adds every *.deb under it) and add them in one new version",
+		Args:  nArgs(2, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.jobs < 1 {
+				return usageError{fmt.Errorf("--jobs must be at least 1")}
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			a := &adder{c: c, repo: args[0], opts: opts, json: g.json(),
+				stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(), prog: newProgress(cmd.ErrOrStderr())}
+			return a.run(cmd.Context(), args[1:])
+		},
+	}
+	cmd.Flags().BoolVar(&opts.forceReplace, "force-replace", false,
+		"replace a package of the same name, version and architecture but other bytes")
+	cmd.Flags().IntVar(&opts.jobs, "jobs", 4, "parallel uploads")
+	return cmd
+}
+
+// adder runs `kiln repo add`: hash locally, ask the server which files it
+// holds, upload only the others, then add them all in one change, so a CI
+// job makes one repository version however many files it adds. A bad file
+// does not stop the good ones; it is reported and makes the exit non-zero.
+type adder struct {
+	c              *client.Client
+	repo           string
+	opts           addOptions
+	json           bool
+	stdout, stderr io.Writer
+	prog           progress
+}
+
+func (a *adder) run(ctx context.Context, paths []string) error {
+	// Fail before hashing and uploading anything if the repo is not there.
+	if _, err := a.c.GetRepo(ctx, a.repo); err != nil {
+		return aboutRepo(a.repo, err)
+	}
+	files := expandPaths(paths)
+	if err := hashFiles(ctx, files, a.opts.jobs); err != nil {
+		return err
+	}
+	todo, err := a.plan(ctx, files)
+	if err != nil {
+		return err
+	}
+	if err := a.uploadAll(ctx, todo); err != nil {
+		return err
+	}
+	ch, err := a.add(ctx, files)
+	return a.report(files, ch, err)
+}
+
+// plan asks the server which files it holds already and returns the ones to
+// upload, one per distinct content.
+func (a *adder) plan(ctx context.Context, files []*addFile) ([]*addFile, error) {
+	held, err := a.c.LookupPackages(ctx, distinctSHAs(files, (*addFile).hashed))
+	if err != nil {
+		return nil, err
+	}
+	stored := make(map[string]bool, len(held))
+	for _, s := range held {
+		stored[s] = true
+	}
+	uploader := map[string]*addFile{}
+	var todo []*addFile
+	for _, f := range files {
+		switch {
+		case f.err != nil:
+		case stored[f.sha256]:
+			a.prog.done("skipped (already stored)", f.path)
+		case uploader[f.sha256] != nil:
+			f.dupOf = uploader[f.sha256]
+			a.prog.done("skipped (duplicate)", f.path)
+		default:
+			uploader[f.sha256] = f
+			todo = append(todo, f)
+		}
+	}
+	return todo, nil
+}
+
+func (a *adder) uploadAll(ctx context.Context, todo []*addFile) error {
+	var total int64
+	for _, f := range todo {
+		total += f.size
+	}
+	a.prog.begin(total)
+	defer a.prog.end()
+	return forEach(ctx, len(todo), a.opts.jobs, func(ctx context.Context, i int) error {
+		return a.upload(ctx, todo[i])
+	})
+}
+
+// upload streams one file. A problem with the file itself is recorded in
+// f.err; one that would fail every upload (no server, bad token) is
+// returned and stops the others.
+func (a *adder) upload(ctx context.Context, f *addFile) error {
+	fh, err := os.Open(f.path)
+	if err != nil {
+		f.err = err
+		return nil
+	}
+	defer fh.Close()
+	body := &sizeCheckReader{r: fh, want: f.size}
+	resp, err := a.c.UploadPackage(ctx, filepath.Base(f.path), a.prog.reader(body), f.size)
+	switch {
+	case body.failed() != nil:
+		f.err = body.failed()
+	case err != nil && !fileFault(err):
+		return err
+	case err != nil:
+		f.err = err
+	case !holds(resp, f.sha256):
+		f.err = errors.New("the server stored other bytes than were hashed (file changed?)")
+	default:
+		a.prog.done("uploaded", f.path)
+	}
+	return nil
+}
+
+// fileFault reports whether the server rejected a file for what it is (a
+// 4xx about the upload), as opposed to the request as such.
+func fileFault(err error) bool {
+	var ae *client.Error
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.Status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		return false
+	}
+	return ae.Status >= 400 && ae.Status < 500
+}
+
+func holds(pr *client.PackagesResponse, sha256 string) bool {
+	for _, p := range pr.Packages {
+		if p.SHA256 == sha256 {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *adder) add(ctx context.Context, files []*addFile) (*client.ChangeResponse, error) {
+	shas := distinctSHAs(files, (*addFile).good)
+	if len(shas) == 0 {
+		return nil, nil
+	}
+	ch, err := a.c.AddPackages(ctx, a.repo, shas, a.opts.forceReplace)
+	return ch, aboutRepo(a.repo, err)
+}
+
+// addFailure is a file that could not be added, in JSON output.
+type addFailure struct {
+	File  string `json:"file"`
+	Error string `json:"error"`
+	Code  string `json:"code,omitempty"`
+}
+
+// addOutput is `kiln repo add --output json`: the ChangeResponse (absent
+// when nothing could be added) and the failed files.
+type addOutput struct {
+	*client.ChangeResponse
+	Failures []addFailure `json:"failures,omitempty"`
+}
+
+// report prints one line per failed file, then the change.
+func (a *adder) report(files []*addFile, ch *client.ChangeResponse, addErr error) error {
+	out := addOutput{ChangeResponse: ch}
+	for _, f := range files {
+		if f.err == nil {
+			continue
+		}
+		fmt.Fprintln(a.stderr, errorLine(about(f.path, f.path, f.err)))
+		var ae *client.Error
+		errors.As(f.err, &ae)
+		out.Failures = append(out.Failures, addFailure{File: f.path, Error: f.err.Error(), Code: codeOf(ae)})
+	}
+	if addErr != nil {
+		return addErr
+	}
+	if a.json {
+		if err := writeJSON(a.stdout, out); err != nil {
+			return err
+		}
+	} else if ch != nil {
+		fmt.Fprintln(a.stdout, changeSummary(a.repo, ch))
+	}
+	if len(out.Failures) > 0 {
+		return errReported
+	}
+	return nil
+}
+
+func codeOf(ae *client.Error) string {
+	if ae == nil {
+		return ""
+	}
+	return ae.Code
+}

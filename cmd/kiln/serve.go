@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kiln-repo/kiln/api"
+	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/storage"
+)
+
+func newServeCmd() *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the kiln server (owns the database and the blob store)",
+		Long: `Run the kiln server. Settings come from flags, then KILN_* environment
+variables, then the JSON config file (--config or KILN_CONFIG), then defaults:
+everything under ./kiln-data, listening on 127.0.0.1:8080.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadServeConfig(cmd, configPath)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			return serve(ctx, cfg, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", "", "JSON config file (env KILN_CONFIG)")
+	addServeFlags(cmd)
+	return cmd
+}
+
+// serve runs until ctx is done, then shuts down gracefully: in-flight
+// requests (uploads) get ShutdownTimeout to finish; an upload cut off after
+// that leaves nothing behind, because blobs become visible only when whole.
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
+	store, err := openStore(cfg.Data, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler: api.New(api.Config{Store: store, MaxUploadSize: cfg.MaxUploadSize,
+			AnonymousRead: cfg.AnonymousRead, Logger: log, Version: version()}),
+		ReadHeaderTimeout: 30 * time.Second,
+	}
+	log.Info("kiln serving", "listen", ln.Addr().String(), "data", cfg.Data)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	return nil
+}
+
+// openStore opens the blob store and database under dir, making the first
+// admin token when there is none.
+func openStore(dir string, log *slog.Logger) (*repo.Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	blobs, err := storage.NewFS(dir)
+	if err != nil {
+		return nil, err
+	}
+	store, err := repo.Open(filepath.Join(dir, "kiln.db"), blobs)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureAdminToken(store, dir, log); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+// ensureAdminToken writes a new admin token to DIR/admin-token (mode 0600)
+// when the database has no token at all. The log names the file, never the
+// token.
+func ensureAdminToken(store *repo.Store, dir string, log *slog.Logger) error {
+	ts, err := store.ListTokens()
+	if err != nil || len(ts) > 0 {
+		return err
+	}
+	_, secret, err := store.CreateToken("admin", repo.ScopeAdmin)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "admin-token")
+	if err := writeFileAtomic(path, []byte(secret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("writing admin token: %w", err)
+	}
+	log.Info("created the first admin token", "file", path)
+	return nil
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := errors.Join(tmp.Sync(), tmp.Close()); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
