@@ -63,10 +63,10 @@ func addServeFlags(cmd *cobra.Command) {
 }
 
 // loadServeConfig layers flags > environment > config file > defaults.
-func loadServeConfig(cmd *cobra.Command, path string) (serveConfig, error) {
+func loadServeConfig(flags *pflag.FlagSet, getenv func(string) string, path string) (serveConfig, error) {
 	cfg := defaults()
 	if path == "" {
-		path = os.Getenv("KILN_CONFIG")
+		path = getenv("KILN_CONFIG")
 	}
 	if path != "" {
 		if err := readConfigFile(path, &cfg); err != nil {
@@ -74,7 +74,7 @@ func loadServeConfig(cmd *cobra.Command, path string) (serveConfig, error) {
 		}
 	}
 	for _, s := range settings {
-		v, ok := lookup(cmd.Flags(), s)
+		v, ok := lookup(flags, getenv, s)
 		if !ok {
 			continue
 		}
@@ -86,8 +86,8 @@ func loadServeConfig(cmd *cobra.Command, path string) (serveConfig, error) {
 }
 
 // lookup returns a setting's value from its flag when given, else from the
-// environment.
-func lookup(f *pflag.FlagSet, s setting) (string, bool) {
+// environment (an empty variable counts as unset).
+func lookup(f *pflag.FlagSet, getenv func(string) string, s setting) (string, bool) {
 	if f.Changed(s.flag) {
 		v, _ := f.GetString(s.flag)
 		if s.flag == "anonymous-read" {
@@ -96,7 +96,8 @@ func lookup(f *pflag.FlagSet, s setting) (string, bool) {
 		}
 		return v, true
 	}
-	return os.LookupEnv(s.env)
+	v := getenv(s.env)
+	return v, v != ""
 }
 
 func readConfigFile(path string, cfg *serveConfig) error {

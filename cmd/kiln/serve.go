@@ -20,7 +20,7 @@ import (
 	"github.com/kiln-repo/kiln/storage"
 )
 
-func newServeCmd() *cobra.Command {
+func newServeCmd(getenv func(string) string) *cobra.Command {
 	var configPath string
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -30,7 +30,7 @@ variables, then the JSON config file (--config or KILN_CONFIG), then defaults:
 everything under ./kiln-data, listening on 127.0.0.1:8080.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadServeConfig(cmd, configPath)
+			cfg, err := loadServeConfig(cmd.Flags(), getenv, configPath)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func TestServeConfigPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kiln.json")
+	os.WriteFile(file, []byte(`{"data": "/from/file", "listen": "127.0.0.1:7000", "max_upload_size": 1000, "shutdown_timeout": "5s"}`), 0o644)
+	env := map[string]string{"KILN_LISTEN": "127.0.0.1:7001", "KILN_CONFIG": file, "KILN_ANONYMOUS_READ": "true"}
+	cases := []struct {
+		name  string
+		args  []string
+		check func(serveConfig) bool
+	}{
+		{"file beats default", nil, func(c serveConfig) bool { return c.Data == "/from/file" && c.MaxUploadSize == 1000 && c.ShutdownTimeout == 5*time.Second }},
+		{"env beats file", nil, func(c serveConfig) bool { return c.Listen == "127.0.0.1:7001" && c.AnonymousRead }},
+		{"flag beats env", []string{"--listen", "127.0.0.1:7002", "--max-upload-size", "3MiB"}, func(c serveConfig) bool {
+			return c.Listen == "127.0.0.1:7002" && c.MaxUploadSize == 3<<20
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := &cobra.Command{}
+			addServeFlags(cmd)
+			if err := cmd.ParseFlags(c.args); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := loadServeConfig(cmd.Flags(), func(k string) string { return env[k] }, "")
+			if err != nil || !c.check(cfg) {
+				t.Fatalf("%+v %v", cfg, err)
+			}
+		})
+	}
+}
+
+func TestServeConfigDefaultsAndErrors(t *testing.T) {
+	cmd := &cobra.Command{}
+	addServeFlags(cmd)
+	cfg, err := loadServeConfig(cmd.Flags(), func(string) string { return "" }, "")
+	if err != nil || cfg.Data != "./kiln-data" || cfg.Listen != "127.0.0.1:8080" || cfg.MaxUploadSize != 2<<30 {
+		t.Fatalf("defaults: %+v %v", cfg, err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"lisen": "x"}`), 0o644)
+	if _, err := loadServeConfig(cmd.Flags(), func(string) string { return "" }, bad); err == nil || !strings.Contains(err.Error(), "lisen") {
+		t.Fatalf("unknown key: %v", err)
+	}
+	env := func(k string) string { return map[string]string{"KILN_MAX_UPLOAD_SIZE": "lots"}[k] }
+	if _, err := loadServeConfig(cmd.Flags(), env, ""); err == nil {
+		t.Fatal("bad size accepted")
+	}
+	code, _, stderr := kiln(nil, "serve", "--listen", "256.0.0.1:99999", "--data", t.TempDir())
+	if code == 0 || strings.Count(stderr, "\n") < 1 || !strings.Contains(stderr, "kiln: ") {
+		t.Fatalf("bad listen address: %d %q", code, stderr)
+	}
+}
