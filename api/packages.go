@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"mime"
@@ -24,62 +25,68 @@ func (s *Server) uploadPackages(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, client.PackagesResponse{Packages: wirePackages(ps), Total: len(ps)})
 }
 
-// ingest streams every file of the request into the store. A raw body is
-// one file named by ?filename=; multipart carries any number of file parts.
+// ingest streams every file of the request into the store as one unit: a
+// raw body is one file named by ?filename=; multipart carries any number of
+// file parts. One bad file fails the request and stores nothing.
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) ([]*repo.Package, error) {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt == "multipart/form-data" {
-		return s.ingestMultipart(r)
+	in := s.store.NewIngester()
+	defer in.Abort()
+	var err error
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		err = s.ingestMultipart(r, in)
+	} else {
+		_, err = in.Add(r.Context(), s.capped(w, r.Body), r.URL.Query().Get("filename"))
 	}
-	body := io.Reader(r.Body)
-	if s.cfg.MaxUploadSize > 0 {
-		body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadSize)
-	}
-	p, err := s.store.Ingest(r.Context(), body, r.URL.Query().Get("filename"))
 	if err != nil {
 		return nil, err
 	}
-	return []*repo.Package{p}, nil
+	return in.Commit(r.Context())
 }
 
-func (s *Server) ingestMultipart(r *http.Request) ([]*repo.Package, error) {
+// capped applies the per-file size limit.
+func (s *Server) capped(w http.ResponseWriter, body io.ReadCloser) io.Reader {
+	if s.cfg.MaxUploadSize <= 0 {
+		return body
+	}
+	return http.MaxBytesReader(w, body, s.cfg.MaxUploadSize)
+}
+
+func (s *Server) ingestMultipart(r *http.Request, in *repo.Ingester) error {
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, badRequest(fmt.Sprintf("bad multipart body: %v", err))
+		return badRequest(fmt.Sprintf("bad multipart body: %v", err))
 	}
-	var out []*repo.Package
+	files := 0
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, badRequest(fmt.Sprintf("bad multipart body: %v", err))
+			return badRequest(fmt.Sprintf("bad multipart body: %v", err))
 		}
 		if part.FileName() == "" {
 			continue // a plain form field
 		}
-		p, err := s.ingestPart(r, part.FileName(), part)
-		if err != nil {
-			return nil, err
+		files++
+		if err := s.ingestPart(r.Context(), in, part.FileName(), part); err != nil {
+			return err
 		}
-		out = append(out, p)
 	}
-	if len(out) == 0 {
-		return nil, repo.ErrEmptyUpload
+	if files == 0 {
+		return fmt.Errorf("multipart body has no file part: %w", repo.ErrEmptyUpload)
 	}
-	return out, nil
+	return nil
 }
 
-func (s *Server) ingestPart(r *http.Request, name string, part io.Reader) (*repo.Package, error) {
+func (s *Server) ingestPart(ctx context.Context, in *repo.Ingester, name string, part io.Reader) error {
 	if s.cfg.MaxUploadSize > 0 {
 		part = &capReader{r: part, left: s.cfg.MaxUploadSize}
 	}
-	p, err := s.store.Ingest(r.Context(), part, name)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if _, err := in.Add(ctx, part, name); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	return p, nil
+	return nil
 }
 
 // capReader fails once more than left bytes were read: the per-file limit

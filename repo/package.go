@@ -51,12 +51,40 @@ func (p *Package) Identity() string {
 // Digest is the package's blob digest.
 func (p *Package) Digest() storage.Digest { return storage.Digest("sha256:" + p.SHA256) }
 
-// Ingest streams one .deb into the blob store, reading its control file on
-// the way, and records it. A file that is not a valid Debian package never
-// reaches the blob store: the parse runs beside the upload and its verdict
-// decides whether the blob is committed. Ingesting bytes kiln already holds
-// returns the stored record.
+// Ingest stores one .deb: an Ingester of one file.
 func (s *Store) Ingest(ctx context.Context, r io.Reader, filename string) (*Package, error) {
+	in := s.NewIngester()
+	defer in.Abort()
+	if _, err := in.Add(ctx, r, filename); err != nil {
+		return nil, err
+	}
+	ps, err := in.Commit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ps[0], nil
+}
+
+// Ingester takes many .debs into the store as one unit: their blobs share
+// one durability barrier and their records one transaction, so a CI job's
+// hundreds of packages cost one sync, not hundreds.
+type Ingester struct {
+	s     *Store
+	batch storage.Batch
+	pkgs  []*Package
+}
+
+// NewIngester starts an ingest. Call Commit to keep what was added, and
+// Abort (deferred) to drop it otherwise.
+func (s *Store) NewIngester() *Ingester {
+	return &Ingester{s: s, batch: storage.NewBatch(s.blobs)}
+}
+
+// Add streams one .deb into the batch, reading its control file on the way.
+// A file that is not a valid Debian package never reaches the blob store:
+// the parse runs beside the upload and its verdict decides whether the blob
+// is kept.
+func (in *Ingester) Add(ctx context.Context, r io.Reader, filename string) (*Package, error) {
 	if err := checkFilename(filename); err != nil {
 		return nil, err
 	}
@@ -66,7 +94,7 @@ func (s *Store) Ingest(ctx context.Context, r io.Reader, filename string) (*Pack
 	}
 	v := newValidator(br)
 	defer v.close()
-	desc, err := s.blobs.Put(ctx, v, "")
+	desc, err := in.batch.Put(ctx, v, "")
 	if err != nil {
 		if v.rejected != nil {
 			return nil, v.rejected
@@ -74,26 +102,46 @@ func (s *Store) Ingest(ctx context.Context, r io.Reader, filename string) (*Pack
 		return nil, fmt.Errorf("storing upload: %w", err)
 	}
 	p := v.pkg
-	p.SHA256, p.Size, p.Filename, p.Created = desc.Digest.Hex(), desc.Size, filename, s.now()
-	return s.recordPackage(p)
+	p.SHA256, p.Size, p.Filename, p.Created = desc.Digest.Hex(), desc.Size, filename, in.s.now()
+	in.pkgs = append(in.pkgs, p)
+	return p, nil
 }
 
-// recordPackage stores p unless a package with its sha256 exists, and
-// returns the stored one. bbolt's Batch coalesces concurrent uploads into
+// Commit makes the blobs durable and visible, then records the packages,
+// and returns the stored records (an earlier record of the same bytes wins).
+func (in *Ingester) Commit(ctx context.Context) ([]*Package, error) {
+	if err := in.batch.Commit(ctx); err != nil {
+		return nil, err
+	}
+	return in.s.recordPackages(in.pkgs)
+}
+
+// Abort drops whatever was not committed.
+func (in *Ingester) Abort() { in.batch.Abort() }
+
+// recordPackages stores each package unless one with its sha256 exists, and
+// returns the stored ones. bbolt's Batch coalesces concurrent ingests into
 // one transaction (and one fsync).
-func (s *Store) recordPackage(p *Package) (*Package, error) {
-	stored := p
+func (s *Store) recordPackages(ps []*Package) ([]*Package, error) {
+	var stored []*Package
 	err := s.db.Batch(func(tx *bolt.Tx) error {
+		stored = make([]*Package, len(ps)) // Batch may run this more than once
 		b := tx.Bucket(bucketPackages)
-		if old := b.Get([]byte(p.SHA256)); old != nil {
-			stored = new(Package)
-			return json.Unmarshal(old, stored)
+		for i, p := range ps {
+			stored[i] = p
+			if old := b.Get([]byte(p.SHA256)); old != nil {
+				stored[i] = new(Package)
+				if err := json.Unmarshal(old, stored[i]); err != nil {
+					return err
+				}
+			} else if err := putJSON(b, []byte(p.SHA256), p); err != nil {
+				return err
+			}
 		}
-		stored = p
-		return putJSON(b, []byte(p.SHA256), p)
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("recording package %s: %w", p.SHA256, err)
+		return nil, fmt.Errorf("recording packages: %w", err)
 	}
 	return stored, nil
 }

@@ -55,3 +55,38 @@ type Locator interface {
 	// Path returns the path of the complete blob's file, or ErrNotFound.
 	Path(ctx context.Context, d Digest) (string, error)
 }
+
+// Batch collects blobs that become durable and visible together, behind one
+// durability barrier instead of one per blob: what makes ingesting thousands
+// of small packages cheap.
+type Batch interface {
+	// Put receives and verifies a blob exactly like Blobs.Put, but the blob
+	// is neither durable nor visible until Commit.
+	Put(ctx context.Context, r io.Reader, expected Digest) (Descriptor, error)
+	// Commit makes every blob of the batch durable, then visible. After a
+	// failed Commit some blobs may be visible; none is ever partial.
+	Commit(ctx context.Context) error
+	// Abort discards whatever Commit has not made visible. It is safe to call
+	// after Commit, and more than once.
+	Abort()
+}
+
+// Batcher is implemented by backends with a cheaper way to store many blobs
+// than one Put each.
+type Batcher interface {
+	NewBatch() Batch
+}
+
+// NewBatch returns the backend's own batch when it has one, else a batch
+// whose Put is b.Put (each blob durable and visible at once).
+func NewBatch(b Blobs) Batch {
+	if bb, ok := b.(Batcher); ok {
+		return bb.NewBatch()
+	}
+	return putNow{b}
+}
+
+type putNow struct{ Blobs }
+
+func (putNow) Commit(context.Context) error { return nil }
+func (putNow) Abort()                       {}

@@ -19,7 +19,9 @@ func TestServeConfigPrecedence(t *testing.T) {
 		args  []string
 		check func(serveConfig) bool
 	}{
-		{"file beats default", nil, func(c serveConfig) bool { return c.Data == "/from/file" && c.MaxUploadSize == 1000 && c.ShutdownTimeout == 5*time.Second }},
+		{"file beats default", nil, func(c serveConfig) bool {
+			return c.Data == "/from/file" && c.MaxUploadSize == 1000 && c.ShutdownTimeout == 5*time.Second
+		}},
 		{"env beats file", nil, func(c serveConfig) bool { return c.Listen == "127.0.0.1:7001" && c.AnonymousRead }},
 		{"flag beats env", []string{"--listen", "127.0.0.1:7002", "--max-upload-size", "3MiB"}, func(c serveConfig) bool {
 			return c.Listen == "127.0.0.1:7002" && c.MaxUploadSize == 3<<20

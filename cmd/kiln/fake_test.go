@@ -143,17 +143,41 @@ func (f *fakeAPI) upload(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, 401, "UNAUTHORIZED", "a valid bearer token is required")
 		return
 	}
-	body, _ := io.ReadAll(r.Body)
-	if bytes.HasPrefix(body, []byte("!bad")) {
-		f.fail(w, 400, "INVALID_PACKAGE", "not a Debian package")
-		return
+	names, bodies := f.files(r)
+	var out client.PackagesResponse
+	for _, body := range bodies {
+		if bytes.HasPrefix(body, []byte("!bad")) { // like the server: all or nothing
+			f.fail(w, 400, "INVALID_PACKAGE", "not a Debian package")
+			return
+		}
+		sum := sha256.Sum256(body)
+		out.Packages = append(out.Packages, client.Package{SHA256: hex.EncodeToString(sum[:])})
 	}
-	sum := sha256.Sum256(body)
 	f.mu.Lock()
-	f.stored[hex.EncodeToString(sum[:])] = true
-	f.uploads = append(f.uploads, r.URL.Query().Get("filename"))
+	for i, p := range out.Packages {
+		f.stored[p.SHA256] = true
+		f.uploads = append(f.uploads, names[i])
+	}
 	f.mu.Unlock()
-	f.reply(w, 201, client.PackagesResponse{Packages: []client.Package{{SHA256: hex.EncodeToString(sum[:])}}, Total: 1})
+	out.Total = len(out.Packages)
+	f.reply(w, 201, out)
+}
+
+// files returns the uploaded files of a raw or multipart request.
+func (f *fakeAPI) files(r *http.Request) (names []string, bodies [][]byte) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		body, _ := io.ReadAll(r.Body)
+		return []string{r.URL.Query().Get("filename")}, [][]byte{body}
+	}
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			return names, bodies
+		}
+		body, _ := io.ReadAll(part)
+		names, bodies = append(names, part.FileName()), append(bodies, body)
+	}
 }
 
 func (f *fakeAPI) createToken(w http.ResponseWriter, r *http.Request) {

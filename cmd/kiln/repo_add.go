@@ -105,6 +105,14 @@ func (a *adder) plan(ctx context.Context, files []*addFile) ([]*addFile, error) 
 	return todo, nil
 }
 
+// Small files travel many to a request, which the server stores with one
+// sync and one transaction for the lot; a file of batchBytes or more goes
+// alone as a raw body.
+const (
+	batchFiles = 100
+	batchBytes = 16 << 20
+)
+
 func (a *adder) uploadAll(ctx context.Context, todo []*addFile) error {
 	var total int64
 	for _, f := range todo {
@@ -112,10 +120,78 @@ func (a *adder) uploadAll(ctx context.Context, todo []*addFile) error {
 	}
 	a.prog.begin(total)
 	defer a.prog.end()
-	return forEach(ctx, len(todo), a.opts.jobs, func(ctx context.Context, i int) error {
-		return a.upload(ctx, todo[i])
+	batches := makeBatches(todo)
+	return forEach(ctx, len(batches), a.opts.jobs, func(ctx context.Context, i int) error {
+		return a.uploadBatch(ctx, batches[i])
 	})
 }
+
+// makeBatches groups files in order into batches of at most batchFiles
+// files and batchBytes bytes.
+func makeBatches(files []*addFile) [][]*addFile {
+	var out [][]*addFile
+	var cur []*addFile
+	var size int64
+	for _, f := range files {
+		if len(cur) > 0 && (len(cur) == batchFiles || size+f.size > batchBytes) {
+			out, cur, size = append(out, cur), nil, 0
+		}
+		cur, size = append(cur, f), size+f.size
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// uploadBatch sends a batch in one request. The server takes a batch whole
+// or not at all, so when it fails, the files go again one by one: each then
+// gets its own verdict, and only the bad ones are reported.
+func (a *adder) uploadBatch(ctx context.Context, batch []*addFile) error {
+	if len(batch) > 1 {
+		resp, err := a.c.UploadPackages(ctx, a.uploadFiles(batch))
+		if err == nil {
+			a.check(batch, resp)
+			return nil
+		}
+	}
+	for _, f := range batch {
+		if err := a.upload(ctx, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *adder) uploadFiles(batch []*addFile) []client.UploadFile {
+	out := make([]client.UploadFile, len(batch))
+	for i, f := range batch {
+		out[i] = client.UploadFile{Name: filepath.Base(f.path), Open: func() (io.ReadCloser, error) {
+			fh, err := os.Open(f.path)
+			if err != nil {
+				return nil, err
+			}
+			return struct {
+				io.Reader
+				io.Closer
+			}{a.prog.reader(fh), fh}, nil
+		}}
+	}
+	return out
+}
+
+// check confirms the server stored what was hashed for every file.
+func (a *adder) check(batch []*addFile, resp *client.PackagesResponse) {
+	for _, f := range batch {
+		if holds(resp, f.sha256) {
+			a.prog.done("uploaded", f.path)
+		} else {
+			f.err = errChanged
+		}
+	}
+}
+
+var errChanged = errors.New("the server stored other bytes than were hashed (file changed?)")
 
 // upload streams one file. A problem with the file itself is recorded in
 // f.err; one that would fail every upload (no server, bad token) is
@@ -137,7 +213,7 @@ func (a *adder) upload(ctx context.Context, f *addFile) error {
 	case err != nil:
 		f.err = err
 	case !holds(resp, f.sha256):
-		f.err = errors.New("the server stored other bytes than were hashed (file changed?)")
+		f.err = errChanged
 	default:
 		a.prog.done("uploaded", f.path)
 	}

@@ -43,6 +43,7 @@ func Run(t *testing.T, newBlobs func(t testing.TB) storage.Blobs) {
 		{"Walk", testWalk},
 		{"Seek", testSeek},
 		{"Concurrent", testConcurrent},
+		{"Batch", testBatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newBlobs) })

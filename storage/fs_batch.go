@@ -1,0 +1,105 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+var _ Batcher = (*FS)(nil)
+
+// fsBatch stages verified uploads in uploads/ unsynced; Commit syncs them
+// all with one barrier, renames them into blobs/, and syncs again so the
+// renames are durable. A crash before the second sync can lose renames but
+// never exposes a partial blob: what was renamed was already durable.
+type fsBatch struct {
+	fs     *FS
+	staged []staged
+}
+
+type staged struct {
+	u *upload
+	d Digest
+}
+
+// NewBatch implements Batcher.
+func (s *FS) NewBatch() Batch { return &fsBatch{fs: s} }
+
+func (b *fsBatch) Put(ctx context.Context, r io.Reader, expected Digest) (Descriptor, error) {
+	alg, err := putAlgorithm(expected)
+	if err != nil {
+		return Descriptor{}, fmt.Errorf("put: %w", err)
+	}
+	u, err := b.fs.newUpload()
+	if err != nil {
+		return Descriptor{}, fmt.Errorf("put: %w", err)
+	}
+	desc, err := u.receive(ctx, r, alg)
+	if err == nil && expected != "" && desc.Digest != expected {
+		err = fmt.Errorf("%w: expected %s, got %s", ErrDigestMismatch, expected, desc.Digest)
+	}
+	if err == nil {
+		err = u.seal()
+	}
+	if err != nil {
+		u.discard()
+		return Descriptor{}, fmt.Errorf("put: %w", err)
+	}
+	b.staged = append(b.staged, staged{u: u, d: desc.Digest})
+	return desc, nil
+}
+
+func (b *fsBatch) Commit(ctx context.Context) error {
+	if len(b.staged) == 0 {
+		return nil
+	}
+	if err := syncAll(b.fs.uploads, b.staged); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	for _, st := range b.staged {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		if err := b.fs.place(st); err != nil {
+			return fmt.Errorf("commit %s: %w", st.d, err)
+		}
+	}
+	if err := syncAll(b.fs.blobs, nil); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	b.Abort() // drops the copies of blobs that were stored already
+	return nil
+}
+
+func (b *fsBatch) Abort() {
+	for _, st := range b.staged {
+		st.u.discard()
+	}
+	b.staged = nil
+}
+
+// place renames a staged upload into blobs/ unless the blob exists.
+func (s *FS) place(st staged) error {
+	dst := s.blobPath(st.d)
+	if _, err := os.Stat(dst); err == nil {
+		return nil // already stored; Abort (or discard) drops the copy
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if err := os.Rename(st.u.f.Name(), dst); err != nil {
+		return err
+	}
+	st.u.kept = true
+	return nil
+}
+
+// seal makes the temp file read-only and closes it, unsynced.
+func (u *upload) seal() error {
+	if err := u.f.Chmod(blobMode); err != nil {
+		return err
+	}
+	return u.f.Close()
+}
