@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -80,10 +81,10 @@ func (s *Store) NewIngester() *Ingester {
 	return &Ingester{s: s, batch: storage.NewBatch(s.blobs)}
 }
 
-// Add streams one .deb into the batch, reading its control file on the way.
-// A file that is not a valid Debian package never reaches the blob store:
-// the parse runs beside the upload and its verdict decides whether the blob
-// is kept.
+// Add streams one .deb into the batch. The control member, at the head of
+// the archive, is read and validated first, in memory: a file that is not a
+// valid Debian package never reaches the blob store. The head is then
+// replayed ahead of the rest of the stream, so every byte is read once.
 func (in *Ingester) Add(ctx context.Context, r io.Reader, filename string) (*Package, error) {
 	if err := checkFilename(filename); err != nil {
 		return nil, err
@@ -92,19 +93,73 @@ func (in *Ingester) Add(ctx context.Context, r io.Reader, filename string) (*Pac
 	if _, err := br.Peek(1); err == io.EOF {
 		return nil, ErrEmptyUpload
 	}
-	v := newValidator(br)
-	defer v.close()
-	desc, err := in.batch.Put(ctx, v, "")
+	var head bytes.Buffer
+	p, err := readPackage(io.TeeReader(&headLimit{r: br, left: maxHead}, &head))
 	if err != nil {
-		if v.rejected != nil {
-			return nil, v.rejected
-		}
+		return nil, err
+	}
+	sums := newSums()
+	desc, err := in.batch.Put(ctx, io.TeeReader(io.MultiReader(&head, br), sums), "")
+	if err != nil {
 		return nil, fmt.Errorf("storing upload: %w", err)
 	}
-	p := v.pkg
+	sums.fill(p)
 	p.SHA256, p.Size, p.Filename, p.Created = desc.Digest.Hex(), desc.Size, filename, in.s.now()
 	in.pkgs = append(in.pkgs, p)
 	return p, nil
+}
+
+// readPackage reads and validates the control stanza at the head of a .deb.
+func readPackage(r io.Reader) (*Package, error) {
+	st, err := deb.ReadControl(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := deb.Validate(st)
+	if err != nil {
+		return nil, err
+	}
+	return &Package{Name: c.Name, Version: c.Version, Architecture: c.Architecture, Control: st}, nil
+}
+
+// maxHead bounds how much of an upload may come before the end of its
+// control member (debian-binary, signatures, control.tar): what Add holds
+// in memory.
+const maxHead = 16 << 20
+
+// headLimit fails a read past maxHead with a verdict on the package.
+type headLimit struct {
+	r    io.Reader
+	left int64
+}
+
+func (h *headLimit) Read(b []byte) (int, error) {
+	if h.left <= 0 {
+		return 0, &deb.InvalidPackageError{Reason: fmt.Sprintf("not a Debian package: no control member in the first %d MiB", maxHead>>20)}
+	}
+	if int64(len(b)) > h.left {
+		b = b[:h.left]
+	}
+	n, err := h.r.Read(b)
+	h.left -= int64(n)
+	return n, err
+}
+
+// sums computes the digests other than sha256 that a Packages index lists.
+type sums struct{ md5, sha1, sha512 hash.Hash }
+
+func newSums() *sums { return &sums{md5.New(), sha1.New(), sha512.New()} }
+
+func (s *sums) Write(b []byte) (int, error) {
+	s.md5.Write(b)
+	s.sha1.Write(b)
+	return s.sha512.Write(b)
+}
+
+func (s *sums) fill(p *Package) {
+	p.MD5 = hex.EncodeToString(s.md5.Sum(nil))
+	p.SHA1 = hex.EncodeToString(s.sha1.Sum(nil))
+	p.SHA512 = hex.EncodeToString(s.sha512.Sum(nil))
 }
 
 // Commit makes the blobs durable and visible, then records the packages,
@@ -213,88 +268,6 @@ func checkFilename(name string) error {
 	}
 	return nil
 }
-
-// validator passes the upload through to the blob store while a goroutine
-// reads the .deb's control member from a pipe and hashes every byte for the
-// Packages index. At EOF it waits for the verdict: an invalid package turns
-// EOF into an error, so the blob store discards the upload.
-type validator struct {
-	src      io.Reader
-	pw       *io.PipeWriter
-	sums     []hash.Hash
-	done     chan struct{}
-	pkg      *Package
-	parseErr error // set by the parse goroutine before done closes
-	rejected error // the verdict Read handed to the blob store, if any
-}
-
-func newValidator(src io.Reader) *validator {
-	pr, pw := io.Pipe()
-	v := &validator{src: src, pw: pw, done: make(chan struct{}),
-		sums: []hash.Hash{md5.New(), sha1.New(), sha512.New()}}
-	go v.parse(pr)
-	return v
-}
-
-func (v *validator) parse(pr *io.PipeReader) {
-	defer close(v.done)
-	st, err := deb.ReadControl(pr)
-	if err == nil {
-		var c deb.Control
-		c, err = deb.Validate(st)
-		v.pkg = &Package{Name: c.Name, Version: c.Version, Architecture: c.Architecture, Control: st}
-	}
-	if err != nil {
-		v.parseErr = err
-		pr.CloseWithError(err)
-		return
-	}
-	io.Copy(io.Discard, pr) // keep the upload flowing past the control member
-}
-
-func (v *validator) Read(b []byte) (int, error) {
-	n, err := v.src.Read(b)
-	if n > 0 {
-		for _, h := range v.sums {
-			h.Write(b[:n])
-		}
-		if _, werr := v.pw.Write(b[:n]); werr != nil {
-			<-v.done
-			v.rejected = v.parseErr
-			return 0, werr
-		}
-	}
-	if err == io.EOF {
-		return n, v.finish()
-	}
-	if err != nil {
-		v.pw.CloseWithError(err)
-	}
-	return n, err
-}
-
-// finish closes the pipe and waits for the parse. It returns io.EOF when the
-// package is valid.
-func (v *validator) finish() error {
-	v.pw.Close()
-	<-v.done
-	if v.parseErr != nil {
-		v.rejected = v.parseErr
-		return v.parseErr
-	}
-	v.pkg.MD5 = hex.EncodeToString(v.sums[0].Sum(nil))
-	v.pkg.SHA1 = hex.EncodeToString(v.sums[1].Sum(nil))
-	v.pkg.SHA512 = hex.EncodeToString(v.sums[2].Sum(nil))
-	return io.EOF
-}
-
-// close stops the parse goroutine however the upload ended.
-func (v *validator) close() {
-	v.pw.CloseWithError(errUploadEnded)
-	<-v.done
-}
-
-var errUploadEnded = errors.New("upload ended")
 
 // IsInvalidPackage tells whether err is the verdict on a bad .deb.
 func IsInvalidPackage(err error) bool { return errors.Is(err, deb.ErrInvalidPackage) }

@@ -3,5 +3,20 @@
 // into a Packages index (Validate), keeps control-file paragraphs byte-exact
 // (Stanza), and orders versions exactly as dpkg does (CompareVersions).
 //
+// Uploads come from any holder of a write token, so reading never trusts
+// the file: every malformed input gives an *InvalidPackageError with a
+// one-line reason, and the work one file can cause is bounded. The control
+// member may be at most 64 MiB, compressed and decompressed; the control
+// file at most 1 MiB; an xz control member may ask for at most 128 MiB of
+// dictionaries; a zstd window at most 64 MiB. Limits far above what real
+// packages need.
+//
+// Choices stricter than dpkg, because kiln copies stanzas into indexes
+// verbatim: a line holding only spaces and tabs ends a paragraph (apt's
+// parser treats it so), so it cannot sit inside a field; comment lines
+// and a blank line before the first field are refused; CR, NUL and other
+// control characters are refused; a version must meet policy's syntax,
+// where dpkg only warns.
+//
 // The subpackage debtest builds .deb files in memory for tests.
 package deb
