@@ -158,9 +158,14 @@ func (s *Store) Remove(name string, match func(*Package) bool) (*Change, error) 
 	return s.updateRepo(name, func(rt *repoTx) error {
 		type hit struct{ id, sha string }
 		var hits []hit
+		keep := matching(rt.tx, match)
 		err := rt.current.ForEach(func(k, v []byte) error {
 			p, err := getPackage(rt.tx, string(v))
-			if err == nil && match(p) {
+			if err != nil {
+				return err
+			}
+			ok, err := keep(p)
+			if ok {
 				hits = append(hits, hit{string(k), string(v)})
 			}
 			return err
@@ -205,12 +210,15 @@ func contents(tx *bolt.Tx, meta *Repo, version int, match func(*Package) bool) (
 		return nil, err
 	}
 	out := make([]*Package, 0, len(shas))
+	keep := matching(tx, match)
 	for _, sha := range shas {
 		p, err := getPackage(tx, sha)
 		if err != nil {
 			return nil, err
 		}
-		if match == nil || match(p) {
+		if ok, err := keep(p); err != nil {
+			return nil, err
+		} else if ok {
 			out = append(out, p)
 		}
 	}

@@ -25,22 +25,33 @@ import (
 // Package is a .deb that kiln holds. Its blob is named by SHA256; the other
 // sums are kept for the Packages index.
 type Package struct {
-	Name         string     `json:"name"`
-	Version      string     `json:"version"`
-	Architecture string     `json:"architecture"`
-	SHA256       string     `json:"sha256"`
-	Size         int64      `json:"size"`
-	MD5          string     `json:"md5"`
-	SHA1         string     `json:"sha1"`
-	SHA512       string     `json:"sha512"`
-	Filename     string     `json:"filename,omitempty"`
-	Control      deb.Stanza `json:"control"`
-	Created      time.Time  `json:"created"`
+	Name         string `json:"name"`
+	Version      string `json:"version"`
+	Architecture string `json:"architecture"`
+	SHA256       string `json:"sha256"`
+	Size         int64  `json:"size"`
+	MD5          string `json:"md5"`
+	SHA1         string `json:"sha1"`
+	SHA512       string `json:"sha512"`
+	Filename     string `json:"filename,omitempty"`
+	// Control is the control stanza. It lives in its own bucket and is
+	// loaded only where fields beyond the identity are needed (queries,
+	// single-package reads), which keeps adds and listings cheap.
+	Control deb.Stanza `json:"-"`
+	Created time.Time  `json:"created"`
 }
 
 // Field returns a control field, case-insensitively, so queries can match
 // any field of the package.
 func (p *Package) Field(name string) (string, bool) {
+	switch strings.ToLower(name) {
+	case "package":
+		return p.Name, true
+	case "version":
+		return p.Version, true
+	case "architecture":
+		return p.Architecture, true
+	}
 	return p.Control.Get(name)
 }
 
@@ -189,7 +200,7 @@ func (s *Store) recordPackages(ps []*Package) ([]*Package, error) {
 				if err := json.Unmarshal(old, stored[i]); err != nil {
 					return err
 				}
-			} else if err := putJSON(b, []byte(p.SHA256), p); err != nil {
+			} else if err := putPackage(tx, p); err != nil {
 				return err
 			}
 		}
@@ -201,15 +212,52 @@ func (s *Store) recordPackages(ps []*Package) ([]*Package, error) {
 	return stored, nil
 }
 
-// GetPackage returns the package with the given sha256 (hex).
+// GetPackage returns the package with the given sha256 (hex), with its
+// control stanza.
 func (s *Store) GetPackage(sha string) (*Package, error) {
 	var p *Package
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		p, err = getPackage(tx, sha)
-		return err
+		if p, err = getPackage(tx, sha); err != nil {
+			return err
+		}
+		return loadControl(tx, p)
 	})
 	return p, err
+}
+
+func putPackage(tx *bolt.Tx, p *Package) error {
+	if err := putJSON(tx.Bucket(bucketPackages), []byte(p.SHA256), p); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketControls).Put([]byte(p.SHA256), []byte(p.Control.String()))
+}
+
+// loadControl fills p.Control from the controls bucket.
+func loadControl(tx *bolt.Tx, p *Package) error {
+	if p.Control != nil {
+		return nil
+	}
+	st, err := deb.ParseStanza(tx.Bucket(bucketControls).Get([]byte(p.SHA256)))
+	if err != nil {
+		return fmt.Errorf("control of %s: %w", p.SHA256, err)
+	}
+	p.Control = st
+	return nil
+}
+
+// matching returns match with each package's control loaded first, for
+// queries over any field; nil stays nil (match all, load nothing).
+func matching(tx *bolt.Tx, match func(*Package) bool) func(*Package) (bool, error) {
+	return func(p *Package) (bool, error) {
+		if match == nil {
+			return true, nil
+		}
+		if err := loadControl(tx, p); err != nil {
+			return false, err
+		}
+		return match(p), nil
+	}
 }
 
 // HasPackages returns the subset of shas that kiln holds.
@@ -231,15 +279,17 @@ func (s *Store) HasPackages(shas []string) ([]string, error) {
 func (s *Store) AllPackages(match func(*Package) bool) ([]*Package, error) {
 	var out []*Package
 	err := s.db.View(func(tx *bolt.Tx) error {
+		keep := matching(tx, match)
 		return tx.Bucket(bucketPackages).ForEach(func(_, v []byte) error {
 			p := new(Package)
 			if err := json.Unmarshal(v, p); err != nil {
 				return err
 			}
-			if match == nil || match(p) {
+			ok, err := keep(p)
+			if ok {
 				out = append(out, p)
 			}
-			return nil
+			return err
 		})
 	})
 	SortPackages(out)

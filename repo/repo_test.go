@@ -277,3 +277,25 @@ func TestTokens(t *testing.T) {
 		t.Fatalf("deleted token still works: %v", err)
 	}
 }
+
+func TestQueryOnControlFields(t *testing.T) {
+	s, _ := newStore(t)
+	mustCreate(t, s, "stable")
+	a := ingest(t, s, debtest.Spec{Name: "web", Version: "1", Arch: "amd64", Fields: [][2]string{{"Depends", "libc6"}}})
+	b := ingest(t, s, debtest.Spec{Name: "db", Version: "1", Arch: "amd64", Fields: [][2]string{{"Depends", "libssl3"}}})
+	if _, err := s.Add("stable", []string{a.SHA256, b.SHA256}, false); err != nil {
+		t.Fatal(err)
+	}
+	q, err := query.Parse("Depends (% libssl*)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.Contents("stable", -1, func(p *repo.Package) bool { return q.Match(p) })
+	if err != nil || names(got) != "db_1_amd64" {
+		t.Fatalf("query on Depends: %v %q", err, names(got))
+	}
+	full, _ := s.GetPackage(b.SHA256)
+	if v, _ := full.Field("Depends"); v != "libssl3" {
+		t.Fatalf("GetPackage control: %q", full.Control.String())
+	}
+}

@@ -5,6 +5,7 @@
 // Database layout (bbolt buckets):
 //
 //	packages/<sha256 hex>            -> Package (JSON), every .deb ever ingested
+//	controls/<sha256 hex>            -> its control stanza, as in the .deb
 //	repos/<name>                     -> repoMeta (JSON)
 //	repo/<name>/current/<identity>   -> sha256 hex of the member now present
 //	repo/<name>/members/<identity>\x00<added:8 BE> -> member (JSON): one row
@@ -29,6 +30,7 @@ import (
 
 var (
 	bucketPackages = []byte("packages")
+	bucketControls = []byte("controls")
 	bucketRepos    = []byte("repos")
 	bucketRepo     = []byte("repo")
 	bucketTokens   = []byte("tokens")
@@ -47,12 +49,15 @@ type Store struct {
 // Open opens (creating if needed) the database at path. Only one process may
 // hold it; a second Open waits up to timeout and fails.
 func Open(path string, blobs storage.Blobs) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	// The freelist is rebuilt at open instead of written at every commit:
+	// commits, one per upload batch, are what CI jobs wait for.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second,
+		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketPackages, bucketRepos, bucketRepo, bucketTokens} {
+		for _, b := range [][]byte{bucketPackages, bucketControls, bucketRepos, bucketRepo, bucketTokens} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

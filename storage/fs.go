@@ -37,6 +37,7 @@ import (
 type FS struct {
 	blobs   string // ROOT/blobs
 	uploads string // ROOT/uploads
+	syncer  *groupSync
 }
 
 var (
@@ -56,7 +57,7 @@ func NewFS(root string) (*FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: opening %s: %w", root, err)
 	}
-	s := &FS{blobs: filepath.Join(abs, "blobs"), uploads: filepath.Join(abs, "uploads")}
+	s := &FS{blobs: filepath.Join(abs, "blobs"), uploads: filepath.Join(abs, "uploads"), syncer: newSyncer(abs)}
 	for _, dir := range []string{s.uploads, s.algDir(SHA256), s.algDir(SHA512)} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("storage: opening %s: %w", root, err)

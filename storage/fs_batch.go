@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 var _ Batcher = (*FS)(nil)
@@ -14,8 +15,13 @@ var _ Batcher = (*FS)(nil)
 // all with one barrier, renames them into blobs/, and syncs again so the
 // renames are durable. A crash before the second sync can lose renames but
 // never exposes a partial blob: what was renamed was already durable.
+//
+// Each batch stages in a fresh directory of its own: creating files in one
+// directory that many uploads churn through is what slows ext4 down most.
 type fsBatch struct {
 	fs     *FS
+	dir    string // uploads/batch-*, made by the first Put
+	n      int
 	staged []staged
 }
 
@@ -32,7 +38,7 @@ func (b *fsBatch) Put(ctx context.Context, r io.Reader, expected Digest) (Descri
 	if err != nil {
 		return Descriptor{}, fmt.Errorf("put: %w", err)
 	}
-	u, err := b.fs.newUpload()
+	u, err := b.newUpload()
 	if err != nil {
 		return Descriptor{}, fmt.Errorf("put: %w", err)
 	}
@@ -55,7 +61,7 @@ func (b *fsBatch) Commit(ctx context.Context) error {
 	if len(b.staged) == 0 {
 		return nil
 	}
-	if err := syncAll(b.fs.uploads, b.staged); err != nil {
+	if err := b.fs.syncStaged(b.staged); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	for _, st := range b.staged {
@@ -66,7 +72,7 @@ func (b *fsBatch) Commit(ctx context.Context) error {
 			return fmt.Errorf("commit %s: %w", st.d, err)
 		}
 	}
-	if err := syncAll(b.fs.blobs, nil); err != nil {
+	if err := b.fs.syncPlaced(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	b.Abort() // drops the copies of blobs that were stored already
@@ -78,6 +84,27 @@ func (b *fsBatch) Abort() {
 		st.u.discard()
 	}
 	b.staged = nil
+	if b.dir != "" {
+		_ = os.RemoveAll(b.dir) // also what a failed Put left
+		b.dir = ""
+	}
+}
+
+// newUpload creates the next staging file in the batch's directory.
+func (b *fsBatch) newUpload() (*upload, error) {
+	if b.dir == "" {
+		dir, err := os.MkdirTemp(b.fs.uploads, "batch-*")
+		if err != nil {
+			return nil, err
+		}
+		b.dir = dir
+	}
+	b.n++
+	f, err := os.OpenFile(filepath.Join(b.dir, strconv.Itoa(b.n)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return &upload{f: f}, nil
 }
 
 // place renames a staged upload into blobs/ unless the blob exists.

@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 )
 
-// syncAll fsyncs each staged file (or, with none, the directory tree's
-// directories that renames touched): the portable form of syncfs(2).
-func syncAll(dir string, st []staged) error {
-	for _, s := range st {
-		f, err := os.Open(s.u.f.Name())
+// newSyncer returns nil: without syncfs(2), batches fsync what they wrote.
+func newSyncer(string) *groupSync { return nil }
+
+// syncStaged fsyncs each staged file.
+func (s *FS) syncStaged(st []staged) error {
+	for _, x := range st {
+		f, err := os.Open(x.u.f.Name())
 		if err != nil {
 			return err
 		}
@@ -21,14 +23,12 @@ func syncAll(dir string, st []staged) error {
 			return err
 		}
 	}
-	if st == nil {
-		return syncTree(dir)
-	}
 	return nil
 }
 
-func syncTree(dir string) error {
-	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+// syncPlaced fsyncs every directory under blobs/, where the renames went.
+func (s *FS) syncPlaced() error {
+	return filepath.WalkDir(s.blobs, func(p string, d os.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {
 			return err
 		}

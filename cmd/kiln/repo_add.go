@@ -109,8 +109,8 @@ func (a *adder) plan(ctx context.Context, files []*addFile) ([]*addFile, error) 
 // sync and one transaction for the lot; a file of batchBytes or more goes
 // alone as a raw body.
 const (
-	batchFiles = 100
-	batchBytes = 16 << 20
+	batchFiles = 1000
+	batchBytes = 32 << 20
 )
 
 func (a *adder) uploadAll(ctx context.Context, todo []*addFile) error {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -179,7 +180,7 @@ func decompressor(name string, r io.Reader, size int64) (io.ReadCloser, error) {
 	case "":
 		return io.NopCloser(r), nil
 	case ".gz":
-		dec, err = gzip.NewReader(r)
+		dec, err = pooledGzip(r)
 	case ".xz":
 		dec, err = newXZReader(name, r)
 	case ".zst":
@@ -236,4 +237,38 @@ func corrupt(member string, err error) *InvalidPackageError {
 		err = io.ErrUnexpectedEOF
 	}
 	return invalid(err, "%s is corrupt: %v", member, err)
+}
+
+// gzipReaders recycles gzip readers and their 32 KiB windows: ingesting
+// thousands of small packages would otherwise keep the garbage collector
+// busy. A pool is a cache, not state: any reader in it is as good as new.
+var gzipReaders sync.Pool
+
+// pooledGzip returns a gzip reader of r that goes back to the pool on Close.
+func pooledGzip(r io.Reader) (io.ReadCloser, error) {
+	if z, ok := gzipReaders.Get().(*gzip.Reader); ok {
+		if err := z.Reset(r); err != nil {
+			return nil, err
+		}
+		return &pooledGzipReader{z}, nil
+	}
+	z, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, err
+	}
+	return &pooledGzipReader{z}, nil
+}
+
+type pooledGzipReader struct{ *gzip.Reader }
+
+// Close returns the reader to the pool once; later Closes do nothing, so a
+// reader is never handed out twice.
+func (p *pooledGzipReader) Close() error {
+	if p.Reader == nil {
+		return nil
+	}
+	err := p.Reader.Close()
+	gzipReaders.Put(p.Reader)
+	p.Reader = nil
+	return err
 }
