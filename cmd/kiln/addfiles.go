@@ -53,7 +53,7 @@ func expandPath(path string) []*addFile {
 		return []*addFile{{path: path, err: err}}
 	}
 	if !info.IsDir() {
-		return []*addFile{{path: path}}
+		return []*addFile{{path: path, size: info.Size()}}
 	}
 	files := debsUnder(path)
 	if len(files) == 0 {
@@ -71,21 +71,24 @@ func debsUnder(dir string) []*addFile {
 		case err != nil:
 			files = append(files, &addFile{path: p, err: err})
 		case !d.IsDir() && strings.HasSuffix(d.Name(), ".deb"):
-			files = append(files, &addFile{path: p})
+			f := &addFile{path: p}
+			if info, err := d.Info(); err == nil {
+				f.size = info.Size()
+			}
+			files = append(files, f)
 		}
 		return nil
 	})
 	return files
 }
 
-// hashFiles sets size and sha256 of every usable file, jobs at a time.
-func hashFiles(ctx context.Context, files []*addFile, jobs int) error {
-	return forEach(ctx, len(files), jobs, func(_ context.Context, i int) error {
-		if f := files[i]; f.err == nil {
-			f.size, f.sha256, f.err = hashFile(f.path)
-		}
-		return nil
-	})
+// totalSize is what the progress bar counts to: the files' sizes as listed.
+func totalSize(files []*addFile) int64 {
+	var n int64
+	for _, f := range files {
+		n += f.size
+	}
+	return n
 }
 
 func hashFile(path string) (int64, string, error) {

@@ -19,6 +19,7 @@ import (
 type progress interface {
 	begin(total int64)            // uploads of total bytes start
 	reader(r io.Reader) io.Reader // counts what an upload reads
+	skip(n int64)                 // n bytes need no upload
 	done(what, path string)       // e.g. done("uploaded", "build/a.deb")
 	end()
 }
@@ -38,6 +39,7 @@ type lineProgress struct {
 func (p *lineProgress) begin(int64)                  {}
 func (p *lineProgress) reader(r io.Reader) io.Reader { return r }
 func (p *lineProgress) end()                         {}
+func (p *lineProgress) skip(int64)                   {}
 
 func (p *lineProgress) done(what, path string) {
 	p.mu.Lock()
@@ -72,6 +74,12 @@ func (p *barProgress) reader(r io.Reader) io.Reader {
 		return r
 	}
 	return io.TeeReader(r, p.bar)
+}
+
+func (p *barProgress) skip(n int64) {
+	if p.bar != nil {
+		_ = p.bar.Add64(n)
+	}
 }
 
 func (p *barProgress) done(what, _ string) {

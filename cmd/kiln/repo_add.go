@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/kiln-repo/kiln/api/client"
 	"github.com/spf13/cobra"
@@ -33,7 +34,8 @@ func newRepoAddCmd(g *globals) *cobra.Command {
 				return err
 			}
 			a := &adder{c: c, repo: args[0], opts: opts, json: g.json(),
-				stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(), prog: newProgress(cmd.ErrOrStderr())}
+				stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(), prog: newProgress(cmd.ErrOrStderr()),
+				uploader: map[string]*addFile{}}
 			return a.run(cmd.Context(), args[1:])
 		},
 	}
@@ -54,6 +56,9 @@ type adder struct {
 	json           bool
 	stdout, stderr io.Writer
 	prog           progress
+
+	mu       sync.Mutex
+	uploader map[string]*addFile // sha256 -> the file that uploads it
 }
 
 func (a *adder) run(ctx context.Context, paths []string) error {
@@ -62,22 +67,52 @@ func (a *adder) run(ctx context.Context, paths []string) error {
 		return aboutRepo(a.repo, err)
 	}
 	files := expandPaths(paths)
-	if err := hashFiles(ctx, files, a.opts.jobs); err != nil {
-		return err
-	}
-	todo, err := a.plan(ctx, files)
+	a.prog.begin(totalSize(files))
+	chunks := makeChunks(files)
+	err := forEach(ctx, len(chunks), a.opts.jobs, func(ctx context.Context, i int) error {
+		return a.handleChunk(ctx, chunks[i])
+	})
+	a.prog.end()
 	if err != nil {
-		return err
-	}
-	if err := a.uploadAll(ctx, todo); err != nil {
 		return err
 	}
 	ch, err := a.add(ctx, files)
 	return a.report(files, ch, err)
 }
 
-// plan asks the server which files it holds already and returns the ones to
-// upload, one per distinct content.
+// handleChunk hashes a chunk of files, asks the server which it holds and
+// uploads the rest. Chunks run side by side, so one chunk is hashed while
+// another uploads.
+func (a *adder) handleChunk(ctx context.Context, chunk []*addFile) error {
+	for _, f := range chunk {
+		if f.err == nil {
+			f.size, f.sha256, f.err = hashFile(f.path)
+		}
+	}
+	todo, err := a.plan(ctx, chunk)
+	if err != nil {
+		return err
+	}
+	for _, batch := range makeBatches(todo) {
+		if err := a.uploadBatch(ctx, batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// makeChunks cuts files into chunks of batchFiles.
+func makeChunks(files []*addFile) [][]*addFile {
+	var out [][]*addFile
+	for len(files) > 0 {
+		n := min(len(files), batchFiles)
+		out, files = append(out, files[:n]), files[n:]
+	}
+	return out
+}
+
+// plan asks the server which of a chunk's files it holds already and
+// returns the ones to upload, one per distinct content across all chunks.
 func (a *adder) plan(ctx context.Context, files []*addFile) ([]*addFile, error) {
 	held, err := a.c.LookupPackages(ctx, distinctSHAs(files, (*addFile).hashed))
 	if err != nil {
@@ -87,18 +122,21 @@ func (a *adder) plan(ctx context.Context, files []*addFile) ([]*addFile, error) 
 	for _, s := range held {
 		stored[s] = true
 	}
-	uploader := map[string]*addFile{}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	var todo []*addFile
 	for _, f := range files {
 		switch {
 		case f.err != nil:
 		case stored[f.sha256]:
+			a.prog.skip(f.size)
 			a.prog.done("skipped (already stored)", f.path)
-		case uploader[f.sha256] != nil:
-			f.dupOf = uploader[f.sha256]
+		case a.uploader[f.sha256] != nil:
+			f.dupOf = a.uploader[f.sha256]
+			a.prog.skip(f.size)
 			a.prog.done("skipped (duplicate)", f.path)
 		default:
-			uploader[f.sha256] = f
+			a.uploader[f.sha256] = f
 			todo = append(todo, f)
 		}
 	}
@@ -112,19 +150,6 @@ const (
 	batchFiles = 1000
 	batchBytes = 32 << 20
 )
-
-func (a *adder) uploadAll(ctx context.Context, todo []*addFile) error {
-	var total int64
-	for _, f := range todo {
-		total += f.size
-	}
-	a.prog.begin(total)
-	defer a.prog.end()
-	batches := makeBatches(todo)
-	return forEach(ctx, len(batches), a.opts.jobs, func(ctx context.Context, i int) error {
-		return a.uploadBatch(ctx, batches[i])
-	})
-}
 
 // makeBatches groups files in order into batches of at most batchFiles
 // files and batchBytes bytes.
