@@ -62,6 +62,16 @@ func (p page) apply(ps []*repo.Package) client.PackagesResponse {
 	return out
 }
 
+// listParams reads what every package listing takes: paging and a query.
+func listParams(r *http.Request) (page, func(*repo.Package) bool, error) {
+	pg, err := parsePage(r)
+	if err != nil {
+		return pg, nil, err
+	}
+	match, err := matcher(r)
+	return pg, match, err
+}
+
 // matcher turns the q parameter into a filter; no q matches everything.
 func matcher(r *http.Request) (func(*repo.Package) bool, error) {
 	q := r.URL.Query().Get("q")

@@ -136,12 +136,7 @@ func (s *Server) getPackage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listPackages(w http.ResponseWriter, r *http.Request) {
-	pg, err := parsePage(r)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	match, err := matcher(r)
+	pg, match, err := listParams(r)
 	if err != nil {
 		s.fail(w, err)
 		return

@@ -56,17 +56,12 @@ func (s *Server) deleteRepo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) repoPackages(w http.ResponseWriter, r *http.Request) {
-	pg, err := parsePage(r)
+	pg, match, err := listParams(r)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
 	version, err := intParam(r, "version", -1)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	match, err := matcher(r)
 	if err != nil {
 		s.fail(w, err)
 		return
