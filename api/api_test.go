@@ -360,3 +360,32 @@ func TestQueryErrors(t *testing.T) {
 		t.Fatalf("bad name: %d %+v", st, eb)
 	}
 }
+
+func TestMultipartLimitsAndAllOrNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	e.createRepo("stable")
+	blobs := e.blobCount()
+	big := debtest.Build(debtest.Spec{Name: "big", Version: "1", Arch: "amd64", DataSize: 3 << 20})
+	cases := []struct {
+		name   string
+		files  map[string][]byte
+		status int
+		code   string
+	}{
+		{"one file too large", map[string][]byte{"a.deb": deb("small", "1"), "big.deb": big}, 413, "TOO_LARGE"},
+		{"one bad file", map[string][]byte{"a.deb": deb("small", "1"), "bad.deb": []byte("garbage")}, 400, "INVALID_PACKAGE"},
+		{"no file part", map[string][]byte{}, 400, "EMPTY_UPLOAD"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body, ctype := multipartBody(c.files)
+			var eb client.ErrorBody
+			if st := e.do("POST", "/api/v1/repos/stable/upload", e.write, ctype, body, &eb); st != c.status || eb.Error.Code != c.code {
+				t.Fatalf("got %d %+v, want %d %s", st, eb.Error, c.status, c.code)
+			}
+			if e.contents("stable") != "" || e.blobCount() != blobs {
+				t.Fatalf("a rejected batch stored something: %q, %d blobs", e.contents("stable"), e.blobCount())
+			}
+		})
+	}
+}
