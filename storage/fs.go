@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // FS is the filesystem backend of Blobs. Its layout under ROOT is:
@@ -289,12 +290,18 @@ func (s *FS) newUpload() (*upload, error) {
 // receive copies r into the temp file, hashing with alg and counting bytes.
 func (u *upload) receive(ctx context.Context, r io.Reader, alg string) (Descriptor, error) {
 	h := NewHash(alg)
-	n, err := io.Copy(io.MultiWriter(u.f, h), ctxReader{ctx: ctx, r: r})
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	n, err := io.CopyBuffer(io.MultiWriter(u.f, h), ctxReader{ctx: ctx, r: r}, *buf)
 	if err != nil {
 		return Descriptor{}, fmt.Errorf("receiving: %w", err)
 	}
 	return Descriptor{Digest: sum(alg, h), Size: n}, nil
 }
+
+// copyBuffers recycles the buffers uploads are copied through, so a batch
+// of thousands of small blobs does not allocate one per blob.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 func sum(alg string, h hash.Hash) Digest {
 	return Digest(alg + ":" + hex.EncodeToString(h.Sum(nil)))

@@ -58,7 +58,7 @@ func runIngest(n int, keep bool) error {
 	return nil
 }
 
-const rounds = 3
+const rounds = 5
 
 func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,6 +22,7 @@ type addFile struct {
 	sha256 string
 	err    error    // why the file cannot be added; nil while it can
 	dupOf  *addFile // the file with the same content that uploads it
+	data   []byte   // a small file's bytes, read once for hash and upload
 }
 
 func (f *addFile) hashed() bool { return f.err == nil }
@@ -91,18 +93,42 @@ func totalSize(files []*addFile) int64 {
 	return n
 }
 
-func hashFile(path string) (int64, string, error) {
-	fh, err := os.Open(path)
+// keepBelow is the size under which a file's bytes are kept from hashing to
+// upload, so small packages are read once.
+const keepBelow = 1 << 20
+
+// hash sets the file's size and sha256, keeping the bytes of a small file.
+func (f *addFile) hash() {
+	fh, err := os.Open(f.path)
 	if err != nil {
-		return 0, "", err
+		f.err = err
+		return
 	}
 	defer fh.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, fh)
-	if err != nil {
-		return 0, "", fmt.Errorf("reading: %w", err)
+	var r io.Reader = fh
+	var kept *bytes.Buffer
+	if f.size > 0 && f.size < keepBelow {
+		kept = bytes.NewBuffer(make([]byte, 0, f.size))
+		r = io.TeeReader(fh, kept)
 	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
+	n, err := io.Copy(h, r)
+	if err != nil {
+		f.err = fmt.Errorf("reading: %w", err)
+		return
+	}
+	f.size, f.sha256 = n, hex.EncodeToString(h.Sum(nil))
+	if kept != nil {
+		f.data = kept.Bytes()
+	}
+}
+
+// open reads the file, from the bytes kept at hashing when there are any.
+func (f *addFile) open() (io.ReadCloser, error) {
+	if f.data != nil {
+		return io.NopCloser(bytes.NewReader(f.data)), nil
+	}
+	return os.Open(f.path)
 }
 
 // distinctSHAs lists the sha256 of the files keep selects, each once, in

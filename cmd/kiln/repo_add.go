@@ -86,9 +86,14 @@ func (a *adder) run(ctx context.Context, paths []string) error {
 func (a *adder) handleChunk(ctx context.Context, chunk []*addFile) error {
 	for _, f := range chunk {
 		if f.err == nil {
-			f.size, f.sha256, f.err = hashFile(f.path)
+			f.hash()
 		}
 	}
+	defer func() {
+		for _, f := range chunk {
+			f.data = nil // done with the chunk: let the bytes go
+		}
+	}()
 	todo, err := a.plan(ctx, chunk)
 	if err != nil {
 		return err
@@ -192,14 +197,14 @@ func (a *adder) uploadFiles(batch []*addFile) []client.UploadFile {
 	out := make([]client.UploadFile, len(batch))
 	for i, f := range batch {
 		out[i] = client.UploadFile{Name: filepath.Base(f.path), Open: func() (io.ReadCloser, error) {
-			fh, err := os.Open(f.path)
+			rc, err := f.open()
 			if err != nil {
 				return nil, err
 			}
 			return struct {
 				io.Reader
 				io.Closer
-			}{a.prog.reader(fh), fh}, nil
+			}{a.prog.reader(rc), rc}, nil
 		}}
 	}
 	return out
