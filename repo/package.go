@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -22,8 +20,8 @@ import (
 	"github.com/kiln-repo/kiln/storage"
 )
 
-// Package is a .deb that kiln holds. Its blob is named by SHA256; the other
-// sums are kept for the Packages index.
+// Package is a .deb that kiln holds. Its blob is named by SHA256; MD5 is
+// kept for the Packages index.
 type Package struct {
 	Name         string `json:"name"`
 	Version      string `json:"version"`
@@ -31,8 +29,6 @@ type Package struct {
 	SHA256       string `json:"sha256"`
 	Size         int64  `json:"size"`
 	MD5          string `json:"md5"`
-	SHA1         string `json:"sha1"`
-	SHA512       string `json:"sha512"`
 	Filename     string `json:"filename,omitempty"`
 	// Control is the control stanza. It lives in its own bucket and is
 	// loaded only where fields beyond the identity are needed (queries,
@@ -156,21 +152,17 @@ func (h *headLimit) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// sums computes the digests other than sha256 that a Packages index lists.
-type sums struct{ md5, sha1, sha512 hash.Hash }
+// sums computes the digest besides sha256 that a Packages index lists.
+// Debian's own archive lists MD5sum and SHA256 per package (SHA1 and SHA512
+// only in Release, for index files), and apt verifies packages by SHA256.
+type sums struct{ md5 hash.Hash }
 
-func newSums() *sums { return &sums{md5.New(), sha1.New(), sha512.New()} }
+func newSums() *sums { return &sums{md5.New()} }
 
-func (s *sums) Write(b []byte) (int, error) {
-	s.md5.Write(b)
-	s.sha1.Write(b)
-	return s.sha512.Write(b)
-}
+func (s *sums) Write(b []byte) (int, error) { return s.md5.Write(b) }
 
 func (s *sums) fill(p *Package) {
 	p.MD5 = hex.EncodeToString(s.md5.Sum(nil))
-	p.SHA1 = hex.EncodeToString(s.sha1.Sum(nil))
-	p.SHA512 = hex.EncodeToString(s.sha512.Sum(nil))
 }
 
 // Commit makes the blobs durable and visible, then records the packages,

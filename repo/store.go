@@ -52,7 +52,10 @@ func Open(path string, blobs storage.Blobs) (*Store, error) {
 	// The freelist is rebuilt at open instead of written at every commit:
 	// commits, one per upload batch, are what CI jobs wait for.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second,
-		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+		NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
+		// Mapping ahead spares the growing database repeated remaps, each of
+		// which copies every open node; it is address space, not memory.
+		InitialMmapSize: 1 << 30})
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}

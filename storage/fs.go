@@ -39,6 +39,7 @@ type FS struct {
 	blobs   string // ROOT/blobs
 	uploads string // ROOT/uploads
 	syncer  *groupSync
+	fans    sync.Map // fan-out directories known to exist
 }
 
 var (

@@ -100,7 +100,9 @@ func (b *fsBatch) newUpload() (*upload, error) {
 		b.dir = dir
 	}
 	b.n++
-	f, err := os.OpenFile(filepath.Join(b.dir, strconv.Itoa(b.n)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	// Created read-only: the creating descriptor may still write, and no
+	// chmod is needed before the file becomes a blob.
+	f, err := os.OpenFile(filepath.Join(b.dir, strconv.Itoa(b.n)), os.O_RDWR|os.O_CREATE|os.O_EXCL, blobMode)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +115,7 @@ func (s *FS) place(st staged) error {
 	if _, err := os.Stat(dst); err == nil {
 		return nil // already stored; Abort (or discard) drops the copy
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := s.fanDir(filepath.Dir(dst)); err != nil {
 		return err
 	}
 	if err := os.Rename(st.u.f.Name(), dst); err != nil {
@@ -123,10 +125,18 @@ func (s *FS) place(st staged) error {
 	return nil
 }
 
-// seal makes the temp file read-only and closes it, unsynced.
-func (u *upload) seal() error {
-	if err := u.f.Chmod(blobMode); err != nil {
+// seal closes the (read-only) staged file, unsynced.
+func (u *upload) seal() error { return u.f.Close() }
+
+// fanDir makes a fan-out directory once per process; the batch's sync
+// makes it durable with the renames into it.
+func (s *FS) fanDir(dir string) error {
+	if _, ok := s.fans.Load(dir); ok {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return u.f.Close()
+	s.fans.Store(dir, true)
+	return nil
 }
