@@ -189,7 +189,7 @@ func (s *Store) recordPackages(ps []*Package) ([]*Package, error) {
 			stored[i] = p
 			if old := b.Get([]byte(p.SHA256)); old != nil {
 				stored[i] = new(Package)
-				if err := json.Unmarshal(old, stored[i]); err != nil {
+				if err := decodePackage(old, stored[i]); err != nil {
 					return err
 				}
 			} else if err := putPackage(tx, p); err != nil {
@@ -219,7 +219,7 @@ func (s *Store) GetPackage(sha string) (*Package, error) {
 }
 
 func putPackage(tx *bolt.Tx, p *Package) error {
-	if err := putJSON(tx.Bucket(bucketPackages), []byte(p.SHA256), p); err != nil {
+	if err := tx.Bucket(bucketPackages).Put([]byte(p.SHA256), encodePackage(p)); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketControls).Put([]byte(p.SHA256), []byte(p.Control.String()))
@@ -274,7 +274,7 @@ func (s *Store) AllPackages(match func(*Package) bool) ([]*Package, error) {
 		keep := matching(tx, match)
 		return tx.Bucket(bucketPackages).ForEach(func(_, v []byte) error {
 			p := new(Package)
-			if err := json.Unmarshal(v, p); err != nil {
+			if err := decodePackage(v, p); err != nil {
 				return err
 			}
 			ok, err := keep(p)
@@ -294,7 +294,7 @@ func getPackage(tx *bolt.Tx, sha string) (*Package, error) {
 		return nil, fmt.Errorf("%w: sha256 %s", ErrPackageNotFound, sha)
 	}
 	p := new(Package)
-	if err := json.Unmarshal(v, p); err != nil {
+	if err := decodePackage(v, p); err != nil {
 		return nil, fmt.Errorf("decoding package %s: %w", sha, err)
 	}
 	return p, nil

@@ -31,7 +31,7 @@ func seed(t testing.TB, n int) *Store {
 		for i := range shas {
 			p := fakePackage(i)
 			shas[i] = p.SHA256
-			if err := putJSON(tx.Bucket(bucketPackages), []byte(p.SHA256), p); err != nil {
+			if err := putPackage(tx, p); err != nil {
 				return err
 			}
 		}
@@ -83,7 +83,7 @@ func BenchmarkAddOneTo100k(b *testing.B) {
 		for i := range extra {
 			p := fakePackage(200000 + i)
 			extra[i] = p.SHA256
-			putJSON(tx.Bucket(bucketPackages), []byte(p.SHA256), p)
+			putPackage(tx, p)
 		}
 		return nil
 	})

@@ -4,7 +4,7 @@
 //
 // Database layout (bbolt buckets):
 //
-//	packages/<sha256 hex>            -> Package (JSON), every .deb ever ingested
+//	packages/<sha256 hex>            -> Package (record.go), every .deb ever ingested
 //	controls/<sha256 hex>            -> its control stanza, as in the .deb
 //	repos/<name>                     -> repoMeta (JSON)
 //	repo/<name>/current/<identity>   -> sha256 hex of the member now present
