@@ -40,15 +40,16 @@ func (c *Client) UploadPackages(ctx context.Context, files []UploadFile) (*Packa
 }
 
 func writeParts(mw *multipart.Writer, files []UploadFile) error {
+	buf := make([]byte, 32<<10) // one copy buffer for the batch, not one per file
 	for _, f := range files {
-		if err := writePart(mw, f); err != nil {
+		if err := writePart(mw, f, buf); err != nil {
 			return err
 		}
 	}
 	return mw.Close()
 }
 
-func writePart(mw *multipart.Writer, f UploadFile) error {
+func writePart(mw *multipart.Writer, f UploadFile, buf []byte) error {
 	r, err := f.Open()
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.Name, err)
@@ -58,6 +59,6 @@ func writePart(mw *multipart.Writer, f UploadFile) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(w, r)
+	_, err = io.CopyBuffer(w, r, buf)
 	return err
 }

@@ -97,8 +97,19 @@ func totalSize(files []*addFile) int64 {
 // upload, so small packages are read once.
 const keepBelow = 1 << 20
 
-// hash sets the file's size and sha256, keeping the bytes of a small file.
+// hash sets the file's size and sha256, keeping the bytes of a small file
+// (read whole, in one buffer of the listed size).
 func (f *addFile) hash() {
+	if f.size > 0 && f.size < keepBelow {
+		data, err := os.ReadFile(f.path)
+		if err != nil {
+			f.err = fmt.Errorf("reading: %w", err)
+			return
+		}
+		sum := sha256.Sum256(data)
+		f.size, f.sha256, f.data = int64(len(data)), hex.EncodeToString(sum[:]), data
+		return
+	}
 	fh, err := os.Open(f.path)
 	if err != nil {
 		f.err = err
@@ -106,21 +117,12 @@ func (f *addFile) hash() {
 	}
 	defer fh.Close()
 	h := sha256.New()
-	var r io.Reader = fh
-	var kept *bytes.Buffer
-	if f.size > 0 && f.size < keepBelow {
-		kept = bytes.NewBuffer(make([]byte, 0, f.size))
-		r = io.TeeReader(fh, kept)
-	}
-	n, err := io.Copy(h, r)
+	n, err := io.Copy(h, fh)
 	if err != nil {
 		f.err = fmt.Errorf("reading: %w", err)
 		return
 	}
 	f.size, f.sha256 = n, hex.EncodeToString(h.Sum(nil))
-	if kept != nil {
-		f.data = kept.Bytes()
-	}
 }
 
 // open reads the file, from the bytes kept at hashing when there are any.
