@@ -184,9 +184,14 @@ func (c *Client) Version(ctx context.Context) (*VersionInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	var v VersionInfo
-	if err := c.call(ctx, http.MethodGet, u, nil, &v); err != nil {
+	return callFor[VersionInfo](ctx, c, http.MethodGet, u, nil)
+}
+
+// callFor is call for the many endpoints that answer one JSON value.
+func callFor[T any](ctx context.Context, c *Client, method string, u *url.URL, in any) (*T, error) {
+	out := new(T)
+	if err := c.call(ctx, method, u, in, out); err != nil {
 		return nil, err
 	}
-	return &v, nil
+	return out, nil
 }

@@ -109,11 +109,7 @@ func (c *Client) GetPackage(ctx context.Context, sha256 string) (*Package, error
 	if err != nil {
 		return nil, err
 	}
-	var p Package
-	if err := c.call(ctx, http.MethodGet, u, nil, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return callFor[Package](ctx, c, http.MethodGet, u, nil)
 }
 
 // SearchPackages lists one page of every stored package matching
@@ -123,9 +119,5 @@ func (c *Client) SearchPackages(ctx context.Context, opts ListOptions) (*Package
 	if err != nil {
 		return nil, err
 	}
-	var pr PackagesResponse
-	if err := c.call(ctx, http.MethodGet, u, nil, &pr); err != nil {
-		return nil, err
-	}
-	return &pr, nil
+	return callFor[PackagesResponse](ctx, c, http.MethodGet, u, nil)
 }

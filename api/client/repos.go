@@ -41,11 +41,7 @@ func (c *Client) GetRepo(ctx context.Context, name string) (*Repo, error) {
 }
 
 func (c *Client) repoCall(ctx context.Context, method string, u *url.URL, in any) (*Repo, error) {
-	var r Repo
-	if err := c.call(ctx, method, u, in, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return callFor[Repo](ctx, c, method, u, in)
 }
 
 // DeleteRepo deletes a repository. Without force the server refuses to
@@ -69,11 +65,7 @@ func (c *Client) ListRepoPackages(ctx context.Context, name string, opts ListOpt
 	if err != nil {
 		return nil, err
 	}
-	var pr PackagesResponse
-	if err := c.call(ctx, http.MethodGet, u, nil, &pr); err != nil {
-		return nil, err
-	}
-	return &pr, nil
+	return callFor[PackagesResponse](ctx, c, http.MethodGet, u, nil)
 }
 
 // AllRepoPackages follows the pages of ListRepoPackages from opts.Offset to
@@ -129,11 +121,7 @@ func (c *Client) RemovePackages(ctx context.Context, repo, query string) (*Chang
 	if err != nil {
 		return nil, err
 	}
-	var cr ChangeResponse
-	if err := c.call(ctx, http.MethodDelete, u, nil, &cr); err != nil {
-		return nil, err
-	}
-	return &cr, nil
+	return callFor[ChangeResponse](ctx, c, http.MethodDelete, u, nil)
 }
 
 // RepoVersions lists a repository's versions, oldest first.
@@ -142,11 +130,7 @@ func (c *Client) RepoVersions(ctx context.Context, name string) (*VersionsRespon
 	if err != nil {
 		return nil, err
 	}
-	var vr VersionsResponse
-	if err := c.call(ctx, http.MethodGet, u, nil, &vr); err != nil {
-		return nil, err
-	}
-	return &vr, nil
+	return callFor[VersionsResponse](ctx, c, http.MethodGet, u, nil)
 }
 
 // RepoDiff returns what changed in a repository from version from to
@@ -157,9 +141,5 @@ func (c *Client) RepoDiff(ctx context.Context, name string, from, to int) (*Diff
 	if err != nil {
 		return nil, err
 	}
-	var dr DiffResponse
-	if err := c.call(ctx, http.MethodGet, u, nil, &dr); err != nil {
-		return nil, err
-	}
-	return &dr, nil
+	return callFor[DiffResponse](ctx, c, http.MethodGet, u, nil)
 }

@@ -12,11 +12,7 @@ func (c *Client) CreateToken(ctx context.Context, req TokenRequest) (*Token, err
 	if err != nil {
 		return nil, err
 	}
-	var t Token
-	if err := c.call(ctx, http.MethodPost, u, req, &t); err != nil {
-		return nil, err
-	}
-	return &t, nil
+	return callFor[Token](ctx, c, http.MethodPost, u, req)
 }
 
 // ListTokens lists the server's tokens, without their secrets.
