@@ -191,11 +191,8 @@ func (s *Store) Contents(name string, version int, match func(*Package) bool) ([
 		if err != nil {
 			return err
 		}
-		if version < 0 {
-			version = meta.Latest
-		}
-		if version > meta.Latest {
-			return fmt.Errorf("%w: %q has versions 0 to %d, not %d", ErrVersionNotFound, name, meta.Latest, version)
+		if version, err = checkVersion(meta, version); err != nil {
+			return err
 		}
 		out, err = contents(tx, meta, version, match)
 		return err
@@ -209,6 +206,11 @@ func contents(tx *bolt.Tx, meta *Repo, version int, match func(*Package) bool) (
 	if err != nil {
 		return nil, err
 	}
+	return packagesOf(tx, shas, match)
+}
+
+// packagesOf loads the packages with the given sums that match accepts.
+func packagesOf(tx *bolt.Tx, shas []string, match func(*Package) bool) ([]*Package, error) {
 	out := make([]*Package, 0, len(shas))
 	keep := matching(tx, match)
 	for _, sha := range shas {

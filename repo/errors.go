@@ -33,6 +33,12 @@ var (
 	// ErrEmptyUpload means an upload had no bytes.
 	ErrEmptyUpload = errors.New("empty upload")
 
+	// ErrSnapshotNotFound means no snapshot has that name.
+	ErrSnapshotNotFound = errors.New("snapshot not found")
+
+	// ErrSnapshotExists means a snapshot with that name exists already.
+	ErrSnapshotExists = errors.New("snapshot exists")
+
 	// ErrTokenNotFound means no token has that id or secret.
 	ErrTokenNotFound = errors.New("token not found")
 )

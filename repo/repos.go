@@ -135,18 +135,21 @@ func (s *Store) DeleteRepo(name string, force bool) error {
 		if err := tx.Bucket(bucketRepo).DeleteBucket([]byte(name)); err != nil {
 			return err
 		}
+		// Forced: the snapshots keep their own package lists; their refs go
+		// with the repository, so a new repository of this name starts free.
+		if tx.Bucket(bucketRefs).Bucket([]byte(name)) != nil {
+			if err := tx.Bucket(bucketRefs).DeleteBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
 		return tx.Bucket(bucketRepos).Delete([]byte(name))
 	})
 }
 
-// repoUsers lists what refers to the repository. Snapshots and publications
-// register here as "kind/name" under refs/<repo>.
+// repoUsers lists what refers to the repository. Snapshots (and, later,
+// publications) register here as "kind/name" under refs/<repo>.
 func repoUsers(tx *bolt.Tx, name string) []string {
-	refs := tx.Bucket([]byte("refs"))
-	if refs == nil {
-		return nil
-	}
-	b := refs.Bucket([]byte(name))
+	b := tx.Bucket(bucketRefs).Bucket([]byte(name))
 	if b == nil {
 		return nil
 	}

@@ -12,6 +12,9 @@
 //	                                    per membership, with the version it was
 //	                                    added in and the one it was removed in
 //	repo/<name>/versions/<n:8 BE>    -> Version (JSON)
+//	snapshots/<name>                 -> Snapshot (JSON)
+//	snapshot/<name>/<sha256 hex>     -> "" : the snapshot's own package list
+//	refs/<repo>/<kind/name>          -> "" : what refers to a repository
 //	tokens/<sha256 of secret>        -> Token (JSON)
 //
 // identity is "name\x00version\x00arch". A version costs O(changes): adding a
@@ -60,7 +63,8 @@ func Open(path string, blobs storage.Blobs) (*Store, error) {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketPackages, bucketControls, bucketRepos, bucketRepo, bucketTokens} {
+		for _, b := range [][]byte{bucketPackages, bucketControls, bucketRepos, bucketRepo, bucketTokens,
+			bucketSnapshots, bucketSnapshot, bucketRefs} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
