@@ -42,6 +42,8 @@ var codes = []struct {
 	{repo.ErrPackageNotFound, http.StatusNotFound, "PACKAGE_NOT_FOUND"},
 	{repo.ErrVersionNotFound, http.StatusNotFound, "VERSION_NOT_FOUND"},
 	{repo.ErrTokenNotFound, http.StatusNotFound, "TOKEN_NOT_FOUND"},
+	{repo.ErrSnapshotNotFound, http.StatusNotFound, "SNAPSHOT_NOT_FOUND"},
+	{repo.ErrSnapshotExists, http.StatusConflict, "SNAPSHOT_EXISTS"},
 	{repo.ErrRepoExists, http.StatusConflict, "REPO_EXISTS"},
 	{repo.ErrPackageConflict, http.StatusConflict, "PACKAGE_CONFLICT"},
 	{repo.ErrRepoInUse, http.StatusConflict, "REPO_IN_USE"},

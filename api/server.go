@@ -88,6 +88,12 @@ func (s *Server) table() []route {
 		{"repo-remove", "DELETE", "/api/v1/repos/{repo}/packages", repo.ScopeWrite, s.removePackages},
 		{"repo-versions", "GET", "/api/v1/repos/{repo}/versions", repo.ScopeRead, s.repoVersions},
 		{"repo-diff", "GET", "/api/v1/repos/{repo}/diff", repo.ScopeRead, s.repoDiff},
+		{"snapshot-list", "GET", "/api/v1/snapshots", repo.ScopeRead, s.listSnapshots},
+		{"snapshot-create", "POST", "/api/v1/snapshots", repo.ScopeWrite, s.createSnapshot},
+		{"snapshot-get", "GET", "/api/v1/snapshots/{snapshot}", repo.ScopeRead, s.getSnapshot},
+		{"snapshot-delete", "DELETE", "/api/v1/snapshots/{snapshot}", repo.ScopeWrite, s.deleteSnapshot},
+		{"snapshot-packages", "GET", "/api/v1/snapshots/{snapshot}/packages", repo.ScopeRead, s.snapshotPackages},
+		{"snapshot-diff", "GET", "/api/v1/snapshots/{snapshot}/diff/{other}", repo.ScopeRead, s.snapshotDiff},
 	}
 }
 

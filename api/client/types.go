@@ -134,3 +134,35 @@ type TokensResponse struct {
 type VersionInfo struct {
 	Version string `json:"version"`
 }
+
+// Snapshot is a named, immutable repository version.
+type Snapshot struct {
+	Name        string    `json:"name"`
+	Repo        string    `json:"repo"`
+	Version     int       `json:"version"`
+	Description string    `json:"description,omitempty"`
+	Created     time.Time `json:"created"`
+	Packages    int       `json:"packages"`
+}
+
+// SnapshotRequest creates a snapshot of Repo at Version (the latest when
+// nil).
+type SnapshotRequest struct {
+	Name        string `json:"name"`
+	Repo        string `json:"repo"`
+	Version     *int   `json:"version,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// SnapshotsResponse lists snapshots.
+type SnapshotsResponse struct {
+	Snapshots []Snapshot `json:"snapshots"`
+}
+
+// SnapshotDiffResponse is what changed from snapshot From to snapshot To.
+type SnapshotDiffResponse struct {
+	From    string    `json:"from"`
+	To      string    `json:"to"`
+	Added   []Package `json:"added"`
+	Removed []Package `json:"removed"`
+}

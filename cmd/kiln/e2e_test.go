@@ -219,3 +219,51 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return lines[len(lines)-1]
 }
+
+// TestSnapshotsAgainstRealServer: a snapshot stays as it was while its
+// repository moves on, diffs against a later one, and keeps the repository
+// from being deleted.
+func TestSnapshotsAgainstRealServer(t *testing.T) {
+	env, _ := liveServer(t)
+	build := t.TempDir()
+	writeDeb(t, build, debtest.Spec{Name: "myapp", Version: "1.0", Arch: "amd64"})
+	mustRun(t, env, "repo", "create", "stable")
+	mustRun(t, env, "repo", "add", "stable", build)
+	mustRun(t, env, "snapshot", "create", "stable-1", "--from", "stable")
+	later := t.TempDir()
+	writeDeb(t, later, debtest.Spec{Name: "myapp", Version: "1.1", Arch: "amd64"})
+	mustRun(t, env, "repo", "add", "stable", later)
+	mustRun(t, env, "snapshot", "create", "stable-2", "--from", "stable")
+
+	var pr client.PackagesResponse
+	json.Unmarshal([]byte(mustRun(t, env, "snapshot", "show", "stable-1", "-o", "json")), &pr)
+	if len(pr.Packages) != 1 || pr.Packages[0].Version != "1.0" {
+		t.Fatalf("stable-1 holds %+v", pr.Packages)
+	}
+	var dr client.SnapshotDiffResponse
+	json.Unmarshal([]byte(mustRun(t, env, "snapshot", "diff", "stable-1", "stable-2", "-o", "json")), &dr)
+	if len(dr.Added) != 1 || dr.Added[0].Version != "1.1" || len(dr.Removed) != 0 {
+		t.Fatalf("diff: %+v", dr)
+	}
+	if out := mustRun(t, env, "snapshot", "list"); !strings.Contains(out, "stable-2") {
+		t.Fatalf("list: %q", out)
+	}
+	for _, c := range []struct {
+		args []string
+		code string
+	}{
+		{[]string{"repo", "delete", "stable"}, "REPO_IN_USE"},
+		{[]string{"snapshot", "create", "stable-1", "--from", "stable"}, "SNAPSHOT_EXISTS"},
+		{[]string{"snapshot", "create", "x", "--from", "nope"}, "REPO_NOT_FOUND"},
+		{[]string{"snapshot", "create", "x", "--from", "stable", "--version", "99"}, "VERSION_NOT_FOUND"},
+		{[]string{"snapshot", "show", "nope"}, "SNAPSHOT_NOT_FOUND"},
+	} {
+		code, _, stderr := runIn(context.Background(), env, c.args...)
+		if code == 0 || !strings.Contains(stderr, c.code) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("kiln %v: exit %d, stderr %q, want %s", c.args, code, stderr, c.code)
+		}
+	}
+	mustRun(t, env, "snapshot", "delete", "stable-1")
+	mustRun(t, env, "snapshot", "delete", "stable-2")
+	mustRun(t, env, "repo", "delete", "stable") // nothing uses it any more
+}

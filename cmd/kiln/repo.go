@@ -203,18 +203,18 @@ func newRepoDiffCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return aboutRepo(args[0], err)
 			}
-			return g.show(cmd, dr, func(w io.Writer) { writeDiff(w, dr) })
+			return g.show(cmd, dr, func(w io.Writer) { writeDiff(w, dr.Added, dr.Removed) })
 		},
 	}
 }
 
 // writeDiff prints one line per package, + for added and - for removed.
-func writeDiff(w io.Writer, dr *client.DiffResponse) {
+func writeDiff(w io.Writer, added, removed []client.Package) {
 	fmt.Fprintln(w, "\tNAME\tVERSION\tARCH\tSHA256")
 	for _, side := range []struct {
 		mark string
 		pkgs []client.Package
-	}{{"-", dr.Removed}, {"+", dr.Added}} {
+	}{{"-", removed}, {"+", added}} {
 		for _, p := range side.pkgs {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", side.mark, p.Name, p.Version, p.Architecture, p.SHA256)
 		}
