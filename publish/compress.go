@@ -1,0 +1,65 @@
+package publish
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/ulikunitz/xz"
+)
+
+// Compress returns data gzip- and xz-compressed, the two forms apt fetches
+// an index in. Output depends on data alone (no file name, mtime 0), so a
+// republish of an unchanged index gives the same bytes and the same
+// by-hash names. The two compressors run in parallel.
+func Compress(data []byte) (gz, xzData []byte, err error) {
+	var wg sync.WaitGroup
+	var gzErr, xzErr error
+	wg.Add(2)
+	go func() { defer wg.Done(); gz, gzErr = gzipBytes(data) }()
+	go func() { defer wg.Done(); xzData, xzErr = xzBytes(data) }()
+	wg.Wait()
+	if gzErr != nil {
+		return nil, nil, fmt.Errorf("gzip: %w", gzErr)
+	}
+	if xzErr != nil {
+		return nil, nil, fmt.Errorf("xz: %w", xzErr)
+	}
+	return gz, xzData, nil
+}
+
+func gzipBytes(data []byte) ([]byte, error) {
+	var b bytes.Buffer
+	w, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	// No name and mtime 0 make the output depend on data alone. The mtime
+	// is set explicitly: unlike compress/gzip, klauspost's writer stores
+	// uint32(ModTime.Unix()) even for the zero time, a date in 2042.
+	w.ModTime = time.Unix(0, 0)
+	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func xzBytes(data []byte) ([]byte, error) {
+	var b bytes.Buffer
+	w, err := xz.NewWriter(&b)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,116 @@
+// Package publish generates the files of a published apt repository: the
+// Packages index of each component and architecture, its compressed forms,
+// the Release file that lists them by checksum, and the pool and by-hash
+// paths they live at. Everything here is pure: bytes in, bytes out. Writing
+// the tree, signing and serving it belong elsewhere.
+//
+// The tree apt reads, relative to a publication's prefix:
+//
+//	dists/<dist>/Release                         (InRelease, Release.gpg when signed)
+//	dists/<dist>/<comp>/binary-<arch>/Packages   (.gz, .xz)
+//	dists/<dist>/<comp>/binary-<arch>/by-hash/<ALG>/<hex>
+//	pool/<sha256[:2]>/<sha256>/<name>_<version-without-epoch>_<arch>.deb
+package publish
+
+import (
+	"bytes"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/deb"
+)
+
+// PoolPath is where p lives in a publication's pool. It is named by content
+// so that a pool URL never changes meaning. The epoch is left out of the
+// file name, as Debian's own archive does (a ':' in a URL path is trouble).
+func PoolPath(p *repo.Package) string {
+	sha := p.SHA256
+	prefix := sha
+	if len(sha) > 2 {
+		prefix = sha[:2]
+	}
+	return "pool/" + prefix + "/" + sha + "/" + p.Name + "_" + withoutEpoch(p.Version) + "_" + p.Architecture + ".deb"
+}
+
+// withoutEpoch drops "<epoch>:" from a Debian version. Only an all-digit
+// prefix is an epoch; a colon elsewhere stays (upstream versions may hold one).
+func withoutEpoch(v string) string {
+	e, rest, ok := strings.Cut(v, ":")
+	if !ok || e == "" || strings.Trim(e, "0123456789") != "" {
+		return v
+	}
+	return rest
+}
+
+// Stanza is p's paragraph in a Packages index: its control fields in their
+// original order and spelling, then Filename, Size, MD5sum and SHA256, with
+// a final newline and no blank line. It depends on p alone, so a caller can
+// compute it once per package and build any index by concatenation.
+//
+// Upload validation already refuses packages that carry the index fields
+// themselves; they are dropped here all the same, so that an index never
+// lists a field twice. A package whose control was not loaded gets the
+// identity fields alone.
+func Stanza(p *repo.Package) []byte {
+	st := controlOf(p)
+	st = append(st,
+		deb.Field{Name: "Filename", Value: PoolPath(p)},
+		deb.Field{Name: "Size", Value: strconv.FormatInt(p.Size, 10)},
+		deb.Field{Name: "MD5sum", Value: p.MD5},
+		deb.Field{Name: "SHA256", Value: p.SHA256},
+	)
+	return []byte(st.String())
+}
+
+// indexFields are the fields that Stanza writes itself.
+var indexFields = []string{"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}
+
+// controlOf returns a copy of p's control fields without the index fields.
+func controlOf(p *repo.Package) deb.Stanza {
+	if p.Control == nil {
+		return deb.Stanza{
+			{Name: "Package", Value: p.Name},
+			{Name: "Version", Value: p.Version},
+			{Name: "Architecture", Value: p.Architecture},
+		}
+	}
+	st := make(deb.Stanza, 0, len(p.Control)+4)
+	for _, f := range p.Control {
+		if !slices.ContainsFunc(indexFields, func(n string) bool { return strings.EqualFold(n, f.Name) }) {
+			st = append(st, f)
+		}
+	}
+	return st
+}
+
+// Packages is the Packages index of one architecture: the packages built for
+// arch and those for "all", sorted by name, version (dpkg's order) and
+// architecture, one paragraph each, separated by a blank line. No packages
+// give an empty file, which apt accepts.
+func Packages(pkgs []*repo.Package, arch string) []byte {
+	sel := ForArch(pkgs, arch)
+	var b bytes.Buffer
+	for i, p := range sel {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.Write(Stanza(p))
+	}
+	return b.Bytes()
+}
+
+// ForArch returns, sorted as an index lists them, the packages of pkgs that
+// belong in arch's index: those built for arch and those for "all". pkgs is
+// left as it was.
+func ForArch(pkgs []*repo.Package, arch string) []*repo.Package {
+	var sel []*repo.Package
+	for _, p := range pkgs {
+		if p.Architecture == arch || p.Architecture == "all" {
+			sel = append(sel, p)
+		}
+	}
+	repo.SortPackages(sel)
+	return sel
+}

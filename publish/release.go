@@ -1,0 +1,198 @@
+package publish
+
+import (
+	"bytes"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// IndexFile is one file that a Release lists.
+type IndexFile struct {
+	// Path is relative to dists/<dist>/, e.g. "main/binary-amd64/Packages.gz".
+	Path string
+	Data []byte
+}
+
+// Release holds the fields of a distribution's Release file. Empty fields
+// are left out.
+type Release struct {
+	Origin, Label, Suite, Codename string
+	Date                           time.Time
+	// ValidUntil, when set, lets apt refuse a Release replayed after it.
+	ValidUntil                *time.Time
+	Architectures, Components []string
+	Description               string
+}
+
+// Checksum algorithms, spelled as a Release file and apt's by-hash
+// directories spell them.
+const (
+	MD5Sum = "MD5Sum"
+	SHA1   = "SHA1"
+	SHA256 = "SHA256"
+	SHA512 = "SHA512"
+)
+
+// hashes are the Release sections, in the order Debian's archive writes them.
+var hashes = []struct {
+	name string
+	new  func() hash.Hash
+}{{MD5Sum, md5.New}, {SHA1, sha1.New}, {SHA256, sha256.New}, {SHA512, sha512.New}}
+
+// releaseDate is RFC 2822 with the zone spelled "UTC", as apt and dak write it.
+const releaseDate = "Mon, 02 Jan 2006 15:04:05 UTC"
+
+// Render returns the Release file listing files, each under every checksum
+// section, sorted by path. It fails, wrapping ErrInvalidValue, when a value
+// would break the file's syntax: a newline anywhere, whitespace in a word
+// (suite, codename, architecture, component, path) or an empty path.
+func (r Release) Render(files []IndexFile) ([]byte, error) {
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	files = slices.Clone(files)
+	slices.SortFunc(files, func(a, b IndexFile) int { return strings.Compare(a.Path, b.Path) })
+	for _, f := range files {
+		if err := checkWord("path", f.Path); err != nil {
+			return nil, err
+		}
+	}
+	var b bytes.Buffer
+	for _, f := range r.fields() {
+		if f[1] != "" {
+			fmt.Fprintf(&b, "%s: %s\n", f[0], f[1])
+		}
+	}
+	writeSums(&b, files)
+	return b.Bytes(), nil
+}
+
+// fields lists the header in the order Debian's archive writes it.
+func (r Release) fields() [][2]string {
+	var date, until string
+	if !r.Date.IsZero() {
+		date = r.Date.UTC().Format(releaseDate)
+	}
+	if r.ValidUntil != nil {
+		until = r.ValidUntil.UTC().Format(releaseDate)
+	}
+	return [][2]string{
+		{"Origin", r.Origin},
+		{"Label", r.Label},
+		{"Suite", r.Suite},
+		{"Codename", r.Codename},
+		{"Date", date},
+		{"Valid-Until", until},
+		{"Acquire-By-Hash", "yes"},
+		{"Architectures", strings.Join(r.Architectures, " ")},
+		{"Components", strings.Join(r.Components, " ")},
+		{"Description", r.Description},
+	}
+}
+
+// writeSums writes the four checksum sections. The size is right-aligned in
+// 16 columns, as dak and reprepro write it.
+func writeSums(b *bytes.Buffer, files []IndexFile) {
+	sums := make([][]string, len(files))
+	for i, f := range files {
+		sums[i] = checksums(f.Data)
+	}
+	for h, alg := range hashes {
+		b.WriteString(alg.name + ":\n")
+		for i, f := range files {
+			fmt.Fprintf(b, " %s %16d %s\n", sums[i][h], len(f.Data), f.Path)
+		}
+	}
+}
+
+// checksums returns data's hex digests in the order of hashes.
+func checksums(data []byte) []string {
+	out := make([]string, len(hashes))
+	for i, alg := range hashes {
+		h := alg.new()
+		h.Write(data)
+		out[i] = hex.EncodeToString(h.Sum(nil))
+	}
+	return out
+}
+
+func (r Release) validate() error {
+	for _, f := range [][2]string{{"Origin", r.Origin}, {"Label", r.Label}, {"Description", r.Description}} {
+		if strings.ContainsAny(f[1], "\r\n") {
+			return fmt.Errorf("%w: %s %q holds a line break", ErrInvalidValue, f[0], f[1])
+		}
+	}
+	for _, f := range [][2]string{{"Suite", r.Suite}, {"Codename", r.Codename}} {
+		if f[1] != "" {
+			if err := checkWord(f[0], f[1]); err != nil {
+				return err
+			}
+		}
+	}
+	for _, w := range r.Architectures {
+		if err := checkWord("architecture", w); err != nil {
+			return err
+		}
+	}
+	for _, w := range r.Components {
+		if err := checkWord("component", w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkWord refuses an empty value or one with whitespace or control
+// characters: a word of a Release or a path in it.
+func checkWord(what, v string) error {
+	if v == "" {
+		return fmt.Errorf("%w: empty %s", ErrInvalidValue, what)
+	}
+	if strings.ContainsFunc(v, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
+		return fmt.Errorf("%w: %s %q holds whitespace or a control character", ErrInvalidValue, what, v)
+	}
+	return nil
+}
+
+// ByHashPath is where apt fetches indexPath by its alg checksum when the
+// Release says Acquire-By-Hash: "<dir>/by-hash/<ALG>/<hex>". alg is spelled
+// as apt spells it (MD5Sum, SHA1, SHA256, SHA512); other spellings of those
+// ("sha256", "md5") are accepted and normalized.
+func ByHashPath(indexPath, alg, hexSum string) string {
+	return path.Join(path.Dir(indexPath), "by-hash", canonicalAlg(alg), hexSum)
+}
+
+func canonicalAlg(alg string) string {
+	switch strings.ToLower(alg) {
+	case "md5sum", "md5":
+		return MD5Sum
+	case "sha1":
+		return SHA1
+	case "sha256":
+		return SHA256
+	case "sha512":
+		return SHA512
+	}
+	return alg
+}
+
+// ByHash returns, for each file, its by-hash copies under every checksum
+// that a Release lists, for the writer to put in place beside the index.
+func ByHash(files []IndexFile) []IndexFile {
+	var out []IndexFile
+	for _, f := range files {
+		for i, sum := range checksums(f.Data) {
+			out = append(out, IndexFile{Path: ByHashPath(f.Path, hashes[i].name, sum), Data: f.Data})
+		}
+	}
+	return out
+}
