@@ -5,6 +5,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -22,14 +23,20 @@ type Config struct {
 	AnonymousRead bool
 	Logger        *slog.Logger
 	Version       string
+	// PublicDir is where published apt trees live (DATA/public).
+	PublicDir string
+	// KeySecret seals signing keys at rest (DATA/server-secret).
+	KeySecret []byte
 }
 
 // Server routes and serves kiln's HTTP API.
 type Server struct {
-	cfg    Config
-	store  *repo.Store
-	log    *slog.Logger
-	router *mux.Router
+	cfg       Config
+	publishMu sync.Mutex // one writer of published trees at a time
+	store     *repo.Store
+	log       *slog.Logger
+	router    *mux.Router
+	now       func() time.Time
 }
 
 // New returns a server ready to be used as an http.Handler.
@@ -37,7 +44,7 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, router: mux.NewRouter()}
+	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, router: mux.NewRouter(), now: func() time.Time { return time.Now().UTC() }}
 	s.routes()
 	return s
 }
@@ -62,6 +69,9 @@ func (s *Server) routes() {
 	})
 	for _, rt := range s.table() {
 		r.Handle(rt.path, s.authorize(rt.scope, rt.handler)).Methods(rt.method).Name(rt.name)
+	}
+	if s.cfg.PublicDir != "" {
+		r.PathPrefix("/").Methods("GET", "HEAD").Handler(s.published())
 	}
 }
 
@@ -93,6 +103,16 @@ func (s *Server) table() []route {
 		{"snapshot-get", "GET", "/api/v1/snapshots/{snapshot}", repo.ScopeRead, s.getSnapshot},
 		{"snapshot-delete", "DELETE", "/api/v1/snapshots/{snapshot}", repo.ScopeWrite, s.deleteSnapshot},
 		{"snapshot-packages", "GET", "/api/v1/snapshots/{snapshot}/packages", repo.ScopeRead, s.snapshotPackages},
+		{"key-list", "GET", "/api/v1/keys", repo.ScopeRead, s.listKeys},
+		{"key-create", "POST", "/api/v1/keys", repo.ScopeAdmin, s.createKey},
+		{"key-get", "GET", "/api/v1/keys/{key}", repo.ScopeRead, s.getKey},
+		{"key-delete", "DELETE", "/api/v1/keys/{key}", repo.ScopeAdmin, s.deleteKey},
+		{"publication-list", "GET", "/api/v1/publications", repo.ScopeRead, s.listPublications},
+		{"publication-create", "POST", "/api/v1/publications", repo.ScopeWrite, s.createPublication},
+		{"publication-get", "GET", "/api/v1/publications/{prefix}/{dist}", repo.ScopeRead, s.getPublication},
+		{"publication-drop", "DELETE", "/api/v1/publications/{prefix}/{dist}", repo.ScopeWrite, s.dropPublication},
+		{"publication-update", "POST", "/api/v1/publications/{prefix}/{dist}/update", repo.ScopeWrite, s.updatePublication},
+		{"publication-switch", "POST", "/api/v1/publications/{prefix}/{dist}/switch", repo.ScopeWrite, s.switchPublication},
 		{"snapshot-diff", "GET", "/api/v1/snapshots/{snapshot}/diff/{other}", repo.ScopeRead, s.snapshotDiff},
 	}
 }

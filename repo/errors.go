@@ -39,6 +39,23 @@ var (
 	// ErrSnapshotExists means a snapshot with that name exists already.
 	ErrSnapshotExists = errors.New("snapshot exists")
 
+	// ErrKeyNotFound means no signing key has that name.
+	ErrKeyNotFound = errors.New("signing key not found")
+
+	// ErrKeyExists means a signing key with that name exists already.
+	ErrKeyExists = errors.New("signing key exists")
+
+	// ErrInUse means a publication still uses the snapshot or key.
+	ErrInUse = errors.New("in use")
+
+	// ErrPublicationNotFound means no publication has that prefix and
+	// distribution.
+	ErrPublicationNotFound = errors.New("publication not found")
+
+	// ErrPublicationExists means that prefix and distribution are published
+	// already (use update or switch).
+	ErrPublicationExists = errors.New("publication exists")
+
 	// ErrTokenNotFound means no token has that id or secret.
 	ErrTokenNotFound = errors.New("token not found")
 )

@@ -148,8 +148,12 @@ func (s *Store) DeleteRepo(name string, force bool) error {
 
 // repoUsers lists what refers to the repository. Snapshots (and, later,
 // publications) register here as "kind/name" under refs/<repo>.
-func repoUsers(tx *bolt.Tx, name string) []string {
-	b := tx.Bucket(bucketRefs).Bucket([]byte(name))
+func repoUsers(tx *bolt.Tx, name string) []string { return refUsers(tx, name) }
+
+// refUsers lists the referrers registered under refs/<target>. A target is
+// a repository name, or "snapshot:<name>" / "key:<name>" (names hold no ':').
+func refUsers(tx *bolt.Tx, target string) []string {
+	b := tx.Bucket(bucketRefs).Bucket([]byte(target))
 	if b == nil {
 		return nil
 	}

@@ -125,6 +125,9 @@ func (s *Store) DeleteSnapshot(name string) error {
 		if err != nil {
 			return err
 		}
+		if users := refUsers(tx, "snapshot:"+name); len(users) > 0 {
+			return fmt.Errorf("%w: snapshot %q is published as %v", ErrInUse, name, users)
+		}
 		if refs := tx.Bucket(bucketRefs).Bucket([]byte(snap.Repo)); refs != nil {
 			if err := refs.Delete([]byte("snapshot/" + name)); err != nil {
 				return err

@@ -15,6 +15,8 @@
 //	snapshots/<name>                 -> Snapshot (JSON)
 //	snapshot/<name>/<sha256 hex>     -> "" : the snapshot's own package list
 //	refs/<repo>/<kind/name>          -> "" : what refers to a repository
+//	keys/<name>                      -> SigningKey (JSON, private part sealed)
+//	publications/<prefix>\x00<dist>  -> Publication (JSON)
 //	tokens/<sha256 of secret>        -> Token (JSON)
 //
 // identity is "name\x00version\x00arch". A version costs O(changes): adding a
@@ -64,7 +66,7 @@ func Open(path string, blobs storage.Blobs) (*Store, error) {
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketPackages, bucketControls, bucketRepos, bucketRepo, bucketTokens,
-			bucketSnapshots, bucketSnapshot, bucketRefs} {
+			bucketSnapshots, bucketSnapshot, bucketRefs, bucketKeys, bucketPublications} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

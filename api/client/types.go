@@ -166,3 +166,55 @@ type SnapshotDiffResponse struct {
 	Added   []Package `json:"added"`
 	Removed []Package `json:"removed"`
 }
+
+// KeyRequest makes a signing key: generated when Armored is empty, else
+// imported from an armored OpenPGP private key.
+type KeyRequest struct {
+	Name    string `json:"name"`
+	Armored string `json:"armored,omitempty"`
+}
+
+// Key is a signing key; Public (armored) only in single-key answers.
+type Key struct {
+	Name        string    `json:"name"`
+	Fingerprint string    `json:"fingerprint"`
+	Created     time.Time `json:"created"`
+	Public      string    `json:"public,omitempty"`
+}
+
+// KeysResponse lists signing keys.
+type KeysResponse struct {
+	Keys []Key `json:"keys"`
+}
+
+// Source is what one component of a publication comes from.
+type Source struct {
+	Component string `json:"component"`
+	Kind      string `json:"kind"` // repo or snapshot
+	Name      string `json:"name"`
+}
+
+// Publication is an apt distribution served at /<prefix>/dists/<dist>/.
+type Publication struct {
+	Prefix        string    `json:"prefix"`
+	Distribution  string    `json:"distribution"`
+	Sources       []Source  `json:"sources"`
+	Architectures []string  `json:"architectures"`
+	Key           string    `json:"key,omitempty"`
+	Origin        string    `json:"origin,omitempty"`
+	Label         string    `json:"label,omitempty"`
+	Suite         string    `json:"suite,omitempty"`
+	Codename      string    `json:"codename,omitempty"`
+	Created       time.Time `json:"created"`
+	Updated       time.Time `json:"updated"`
+}
+
+// PublicationsResponse lists publications.
+type PublicationsResponse struct {
+	Publications []Publication `json:"publications"`
+}
+
+// SwitchRequest points components of a publication at other sources.
+type SwitchRequest struct {
+	Sources []Source `json:"sources"`
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,13 +54,18 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	defer store.Close()
+	secret, err := serverSecret(cfg.Data)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
 	srv := &http.Server{
 		Handler: api.New(api.Config{Store: store, MaxUploadSize: cfg.MaxUploadSize,
-			AnonymousRead: cfg.AnonymousRead, Logger: log, Version: version()}),
+			AnonymousRead: cfg.AnonymousRead, Logger: log, Version: version(),
+			PublicDir: filepath.Join(cfg.Data, "public"), KeySecret: secret}),
 		ReadHeaderTimeout: 30 * time.Second,
 	}
 	log.Info("kiln serving", "listen", ln.Addr().String(), "data", cfg.Data)
@@ -138,4 +144,25 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// serverSecret reads DIR/server-secret, creating it (32 random bytes, mode
+// 0600) on first start. It seals the signing keys stored in the database:
+// a copy of kiln.db alone reveals no private key. Back it up with the
+// database.
+func serverSecret(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "server-secret")
+	secret, err := os.ReadFile(path)
+	if err == nil {
+		return secret, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("reading server secret: %w", err)
+	}
+	secret = make([]byte, 32)
+	rand.Read(secret)
+	if err := writeFileAtomic(path, secret, 0o600); err != nil {
+		return nil, fmt.Errorf("writing server secret: %w", err)
+	}
+	return secret, nil
 }

@@ -1,0 +1,131 @@
+package api_test
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kiln-repo/kiln/api"
+	"github.com/kiln-repo/kiln/api/client"
+)
+
+func publishEnv(t *testing.T) (*env, string) {
+	pub := t.TempDir()
+	e := newEnv(t, func(c *api.Config) { c.PublicDir, c.KeySecret = pub, []byte("test secret") })
+	e.createRepo("stable")
+	e.do("POST", "/api/v1/repos/stable/upload?filename=h.deb", e.write, "", bytes.NewReader(deb("hello", "1.0")), nil)
+	if st := e.do("POST", "/api/v1/keys", e.admin, "application/json", e.jsonBody(client.KeyRequest{Name: "rel"}), nil); st != 201 {
+		t.Fatalf("key generate: %d", st)
+	}
+	return e, pub
+}
+
+func pubReq(prefix, dist, key string, srcs ...client.Source) client.Publication {
+	return client.Publication{Prefix: prefix, Distribution: dist, Sources: srcs, Architectures: []string{"amd64"}, Key: key}
+}
+
+var stableMain = client.Source{Component: "main", Kind: "repo", Name: "stable"}
+
+// TestPublishBadInput: every refusal is a clear 4xx and the published tree
+// is as it was.
+func TestPublishBadInput(t *testing.T) {
+	e, pub := publishEnv(t)
+	if st := e.do("POST", "/api/v1/publications", e.write, "application/json", e.jsonBody(pubReq("debian", "bookworm", "rel", stableMain)), nil); st != 201 {
+		t.Fatalf("publish: %d", st)
+	}
+	release := filepath.Join(pub, "debian", "dists", "bookworm", "InRelease")
+	before, err := os.ReadFile(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := client.Source{Component: "contrib", Kind: "repo", Name: "stable"}
+	cases := []struct {
+		name string
+		req  client.Publication
+		code string
+	}{
+		{"unknown repo", pubReq("p", "d", "", client.Source{Component: "main", Kind: "repo", Name: "nope"}), "REPO_NOT_FOUND"},
+		{"unknown snapshot", pubReq("p", "d", "", client.Source{Component: "main", Kind: "snapshot", Name: "nope"}), "SNAPSHOT_NOT_FOUND"},
+		{"unknown key", pubReq("p", "d", "nokey", stableMain), "KEY_NOT_FOUND"},
+		{"bad arch", client.Publication{Prefix: "p", Distribution: "d", Sources: []client.Source{stableMain}, Architectures: []string{"amd 64"}}, "INVALID_NAME"},
+		{"bad dist", pubReq("p", "../d", "", stableMain), "INVALID_NAME"},
+		{"dotdot prefix", pubReq("..", "d", "", stableMain), "INVALID_NAME"},
+		{"api prefix", pubReq("api", "d", "", stableMain), "INVALID_NAME"},
+		{"v2 prefix", pubReq("v2", "d", "", stableMain), "INVALID_NAME"},
+		{"same source twice", pubReq("p", "d", "", stableMain, other), "INVALID_NAME"},
+		{"existing", pubReq("debian", "bookworm", "rel", stableMain), "PUBLICATION_EXISTS"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var eb client.ErrorBody
+			st := e.do("POST", "/api/v1/publications", e.write, "application/json", e.jsonBody(c.req), &eb)
+			if st < 400 || st >= 500 || eb.Error.Code != c.code {
+				t.Fatalf("got %d %+v, want %s", st, eb.Error, c.code)
+			}
+		})
+	}
+	var eb client.ErrorBody
+	if st := e.do("POST", "/api/v1/keys", e.admin, "application/json", e.jsonBody(client.KeyRequest{Name: "k2", Armored: "not a key"}), &eb); st != 400 || eb.Error.Code != "INVALID_KEY" {
+		t.Fatalf("import garbage: %d %+v", st, eb)
+	}
+	var k client.Key
+	e.do("GET", "/api/v1/keys/rel", e.read, "", nil, &k)
+	if st := e.do("POST", "/api/v1/keys", e.admin, "application/json", e.jsonBody(client.KeyRequest{Name: "k3", Armored: k.Public}), &eb); st != 400 || eb.Error.Code != "INVALID_KEY" {
+		t.Fatalf("import public key: %d %+v", st, eb)
+	}
+	if st := e.do("DELETE", "/api/v1/keys/rel", e.admin, "", nil, &eb); st != 409 || eb.Error.Code != "IN_USE" {
+		t.Fatalf("drop used key: %d %+v", st, eb)
+	}
+	if after, _ := os.ReadFile(release); !bytes.Equal(before, after) {
+		t.Fatal("a refused request changed the published InRelease")
+	}
+	if dirs, _ := os.ReadDir(pub); len(dirs) != 1 {
+		t.Fatalf("refused publications left trees: %v", dirs)
+	}
+}
+
+func TestPublishedTreeServing(t *testing.T) {
+	e, _ := publishEnv(t)
+	e.do("POST", "/api/v1/publications", e.write, "application/json", e.jsonBody(pubReq("debian", "bookworm", "rel", stableMain)), nil)
+	resp, err := http.Get(e.srv.URL + "/debian/dists/bookworm/InRelease")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("InRelease: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "max-age=60") || resp.Header.Get("ETag") == "" {
+		t.Fatalf("headers: %v", resp.Header)
+	}
+	var pr client.PackagesResponse
+	e.do("GET", "/api/v1/repos/stable/packages", e.read, "", nil, &pr)
+	pool := "/debian/pool/" + pr.Packages[0].SHA256[:2] + "/" + pr.Packages[0].SHA256 + "/hello_1.0_amd64.deb"
+	req, _ := http.NewRequest("GET", e.srv.URL+pool, nil)
+	req.Header.Set("Range", "bytes=0-7")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 206 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("pool range: %v %v", err, resp)
+	}
+	buf := new(bytes.Buffer)
+	buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if buf.String() != "!<arch>\n" {
+		t.Fatalf("range body %q", buf.String())
+	}
+	for _, p := range []string{"/debian/", "/debian/dists/", "/api/v1/nothing", "/debian/../kiln.db"} {
+		resp, _ := http.Get(e.srv.URL + p)
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Errorf("%s: %d, want 404", p, resp.StatusCode)
+		}
+	}
+	if st := e.do("DELETE", "/api/v1/publications/debian/bookworm", e.write, "", nil, nil); st != 204 {
+		t.Fatalf("drop: %d", st)
+	}
+	resp, _ = http.Get(e.srv.URL + "/debian/dists/bookworm/InRelease")
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("dropped publication still served: %d", resp.StatusCode)
+	}
+}

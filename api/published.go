@@ -1,0 +1,83 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kiln-repo/kiln/repo"
+)
+
+// contentTypes of what a published tree holds; anything else is text.
+var contentTypes = map[string]string{
+	".deb": "application/vnd.debian.binary-package",
+	".gz":  "application/gzip",
+	".xz":  "application/x-xz",
+	".gpg": "application/pgp-signature",
+	".asc": "application/pgp-keys",
+}
+
+// published serves the apt trees under PublicDir, anonymously: files only
+// (no listings), with Range and conditional requests (http.ServeContent), an
+// ETag, and cache headers: pool files and by-hash copies never change
+// meaning, Release files and plain indexes are replaced on publish.
+func (s *Server) published() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		clean := path.Clean("/" + r.URL.Path)
+		first, _, _ := strings.Cut(strings.TrimPrefix(clean, "/"), "/")
+		if first == "" || slices.Contains(repo.ReservedPrefixes, first) || strings.Contains(clean, "/.") {
+			writeError(w, errNotFound)
+			return
+		}
+		f, err := os.Open(filepath.Join(s.cfg.PublicDir, filepath.FromSlash(clean)))
+		if err != nil {
+			writeError(w, errNotFound)
+			return
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil || fi.IsDir() {
+			writeError(w, errNotFound)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", contentType(clean))
+		h.Set("ETag", fmt.Sprintf(`"%x-%x"`, fi.Size(), fi.ModTime().UnixNano()))
+		h.Set("Cache-Control", cacheControl(clean))
+		http.ServeContent(w, r, "", lastModified(clean, fi), f)
+	})
+}
+
+func contentType(p string) string {
+	if ct, ok := contentTypes[path.Ext(p)]; ok {
+		return ct
+	}
+	return "text/plain; charset=utf-8"
+}
+
+// lastModified is the file's mtime for immutable files only. Release files
+// and plain indexes are replaced in place, possibly within the second a
+// client last fetched them; a whole-second Last-Modified would then answer
+// that client's If-Modified-Since with a stale 304. They revalidate by ETag.
+func lastModified(p string, fi os.FileInfo) time.Time {
+	if immutable(p) {
+		return fi.ModTime()
+	}
+	return time.Time{}
+}
+
+func immutable(p string) bool {
+	return strings.Contains(p, "/pool/") || strings.Contains(p, "/by-hash/")
+}
+
+func cacheControl(p string) string {
+	if immutable(p) {
+		return "public, max-age=31536000, immutable"
+	}
+	return "public, max-age=60"
+}

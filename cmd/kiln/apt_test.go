@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+
+	"github.com/kiln-repo/kiln/publish/apttest"
+	"github.com/kiln-repo/kiln/repo/deb/debtest"
+)
+
+// publicKeyring fetches a publication's key.asc over HTTP, as a fleet
+// server would, and returns it as a binary keyring for signed-by.
+func publicKeyring(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %v %v", url, err, resp)
+	}
+	defer resp.Body.Close()
+	block, err := armor.Decode(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(block.Body)
+	return b
+}
+
+func sha256File(t *testing.T, path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// TestAptGetAgainstKiln drives the real apt-get against a real kiln serve:
+// a signed publication for amd64 and arm64, the newest version picked, a
+// pinned version, a dependency resolved, snapshot pinning and rollback; and
+// apt refusing a wrong key, a tampered index and an unsigned publication.
+func TestAptGetAgainstKiln(t *testing.T) {
+	env, dir := liveServer(t)
+	build := t.TempDir()
+	want := map[string]string{}
+	for _, s := range []debtest.Spec{
+		{Name: "myapp", Version: "1.0-1", Arch: "amd64", Fields: [][2]string{{"Depends", "libacme (>= 1.0)"}}},
+		{Name: "myapp", Version: "2.0-1", Arch: "amd64", Fields: [][2]string{{"Depends", "libacme (>= 1.0)"}}},
+		{Name: "myapp", Version: "2.0-1", Arch: "arm64", Fields: [][2]string{{"Depends", "libacme (>= 1.0)"}}},
+		{Name: "libacme", Version: "1.2", Arch: "all"},
+	} {
+		want[s.Name+"_"+s.Version+"_"+s.Arch] = writeDeb(t, build, s)
+	}
+	mustRun(t, env, "repo", "create", "stable")
+	mustRun(t, env, "repo", "add", "stable", build)
+	mustRun(t, env, "snapshot", "create", "stable-1", "--from", "stable")
+	mustRun(t, env, "key", "generate", "--name", "release-2026")
+	mustRun(t, env, "publish", "create", "--prefix", "debian", "--distribution", "bookworm",
+		"--component", "main=stable", "--arch", "amd64,arm64", "--sign", "release-2026", "--origin", "Acme")
+	url := env["KILN_URL"]
+	keyring := publicKeyring(t, url+"/debian/dists/bookworm/key.asc")
+	line := "deb [signed-by=KEYRING] " + url + "/debian bookworm main"
+
+	apt := apttest.New(t, line, keyring)
+	if out, err := apt.Update(); err != nil {
+		t.Fatalf("apt-get update: %v\n%s", err, out)
+	}
+	expectDownload(t, apt, "myapp", want["myapp_2.0-1_amd64"])
+	expectDownload(t, apt, "myapp=1.0-1", want["myapp_1.0-1_amd64"])
+	if out, err := apt.Simulate("myapp"); err != nil || !strings.Contains(out, "Inst libacme") {
+		t.Fatalf("dependency not resolved: %v\n%s", err, out)
+	}
+	arm := apttest.New(t, line, keyring, apttest.WithArchitectures("arm64"))
+	if out, err := arm.Update(); err != nil {
+		t.Fatalf("arm64 update: %v\n%s", err, out)
+	}
+	expectDownload(t, arm, "myapp", want["myapp_2.0-1_arm64"])
+
+	// A new build lands after publish update; a switch to the snapshot pins
+	// the old set, and switching back rolls forward again.
+	later := t.TempDir()
+	want["myapp_3.0-1_amd64"] = writeDeb(t, later, debtest.Spec{Name: "myapp", Version: "3.0-1", Arch: "amd64"})
+	mustRun(t, env, "repo", "add", "stable", later)
+	mustRun(t, env, "publish", "update", "debian", "bookworm")
+	expectUpdated(t, apt)
+	expectDownload(t, apt, "myapp", want["myapp_3.0-1_amd64"])
+	mustRun(t, env, "publish", "switch", "debian", "bookworm", "--component", "main=stable-1")
+	expectUpdated(t, apt)
+	expectDownload(t, apt, "myapp", want["myapp_2.0-1_amd64"])
+	mustRun(t, env, "publish", "switch", "debian", "bookworm", "--component", "main=stable")
+	expectUpdated(t, apt)
+	expectDownload(t, apt, "myapp", want["myapp_3.0-1_amd64"])
+
+	t.Run("wrong key", func(t *testing.T) {
+		mustRun(t, env, "key", "generate", "--name", "other")
+		mustRun(t, env, "publish", "create", "--prefix", "other", "--distribution", "bookworm",
+			"--component", "main=stable-1", "--arch", "amd64", "--sign", "other")
+		bad := apttest.New(t, "deb [signed-by=KEYRING] "+url+"/other bookworm main", keyring)
+		if out, err := bad.Update(); err == nil {
+			t.Fatalf("apt accepted a publication signed by another key:\n%s", out)
+		}
+	})
+	t.Run("unsigned under signed-by, and trusted=yes", func(t *testing.T) {
+		mustRun(t, env, "publish", "create", "--prefix", "plain", "--distribution", "bookworm",
+			"--component", "main=stable", "--arch", "amd64", "--sign", "none")
+		bad := apttest.New(t, "deb [signed-by=KEYRING] "+url+"/plain bookworm main", keyring)
+		if out, err := bad.Update(); err == nil {
+			t.Fatalf("apt accepted an unsigned publication under signed-by:\n%s", out)
+		}
+		ok := apttest.New(t, "deb [trusted=yes] "+url+"/plain bookworm main", nil)
+		if out, err := ok.Update(); err != nil {
+			t.Fatalf("trusted=yes: %v\n%s", err, out)
+		}
+		expectDownload(t, ok, "myapp", want["myapp_3.0-1_amd64"])
+	})
+	t.Run("tampered index", func(t *testing.T) {
+		tamperIndexes(t, filepath.Join(dir, "public", "debian", "dists", "bookworm", "main", "binary-amd64"))
+		fresh := apttest.New(t, line, keyring)
+		if out, err := fresh.Update(); err == nil {
+			t.Fatalf("apt accepted a tampered Packages file:\n%s", out)
+		}
+	})
+}
+
+func expectUpdated(t *testing.T, apt *apttest.Client) {
+	t.Helper()
+	if out, err := apt.Update(); err != nil {
+		t.Fatalf("apt-get update: %v\n%s", err, out)
+	}
+}
+
+// expectDownload downloads spec with apt-get and checks every byte against
+// the sha256 of the file that was uploaded.
+func expectDownload(t *testing.T, apt *apttest.Client, spec, sha string) {
+	t.Helper()
+	path, err := apt.Download(spec)
+	if err != nil {
+		t.Fatalf("apt-get download %s: %v", spec, err)
+	}
+	if got := sha256File(t, path); got != sha {
+		t.Fatalf("apt-get download %s: got sha256 %s, want %s", spec, got, sha)
+	}
+}
+
+// tamperIndexes flips a byte in every Packages file and by-hash copy, as an
+// attacker with write access to the mirror would, keeping sizes.
+func tamperIndexes(t *testing.T, dir string) {
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		data, _ := os.ReadFile(p)
+		if len(data) > 10 {
+			data = bytes.Clone(data)
+			data[len(data)/2] ^= 0x20
+			os.Chmod(p, 0o644)
+			os.WriteFile(p, data, 0o644)
+		}
+		return nil
+	})
+}

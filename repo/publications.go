@@ -1,0 +1,265 @@
+package repo
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Source is what one component of a publication is published from.
+type Source struct {
+	Component string `json:"component"`
+	Kind      string `json:"kind"` // "repo" or "snapshot"
+	Name      string `json:"name"`
+}
+
+// Publication is an apt distribution published under a prefix.
+type Publication struct {
+	Prefix        string    `json:"prefix"`
+	Distribution  string    `json:"distribution"`
+	Sources       []Source  `json:"sources"`
+	Architectures []string  `json:"architectures"`
+	Key           string    `json:"key,omitempty"` // "" publishes unsigned
+	Origin        string    `json:"origin,omitempty"`
+	Label         string    `json:"label,omitempty"`
+	Suite         string    `json:"suite,omitempty"`
+	Codename      string    `json:"codename,omitempty"`
+	Created       time.Time `json:"created"`
+	Updated       time.Time `json:"updated"`
+}
+
+var bucketPublications = []byte("publications")
+
+// ReservedPrefixes are kiln's own first path segments; no publication may
+// live under them.
+var ReservedPrefixes = []string{"api", "v2", "healthz", "readyz", "metrics", "debug"}
+
+func pubKey(prefix, dist string) []byte { return []byte(prefix + "\x00" + dist) }
+
+// ID names the publication in refs and messages: "prefix/dist".
+func (p *Publication) ID() string { return p.Prefix + "/" + p.Distribution }
+
+// CheckPrefix accepts a name (one path segment: "debian", "acme-fleet")
+// that is not one of kiln's own routes.
+func CheckPrefix(prefix string) error {
+	if err := CheckName("prefix", prefix); err != nil {
+		return err
+	}
+	if slices.Contains(ReservedPrefixes, strings.ToLower(prefix)) {
+		return fmt.Errorf("%w: prefix %q collides with kiln's own /%s/ routes", ErrInvalidName, prefix, prefix)
+	}
+	return nil
+}
+
+func checkPublication(p *Publication) error {
+	if err := CheckPrefix(p.Prefix); err != nil {
+		return err
+	}
+	if err := CheckName("distribution", p.Distribution); err != nil {
+		return err
+	}
+	if len(p.Sources) == 0 || len(p.Architectures) == 0 {
+		return fmt.Errorf("%w: a publication needs at least one component and one architecture", ErrInvalidName)
+	}
+	for _, a := range p.Architectures {
+		if err := CheckName("architecture", a); err != nil {
+			return err
+		}
+	}
+	return checkSources(p.Sources)
+}
+
+// checkSources refuses bad names, a component given twice, and one source
+// feeding two components.
+func checkSources(srcs []Source) error {
+	comps, from := map[string]bool{}, map[string]string{}
+	for _, src := range srcs {
+		if err := CheckName("component", src.Component); err != nil {
+			return err
+		}
+		if src.Kind != "repo" && src.Kind != "snapshot" {
+			return fmt.Errorf("%w: source kind %q (want repo or snapshot)", ErrInvalidName, src.Kind)
+		}
+		key := src.Kind + ":" + src.Name
+		if comps[src.Component] || from[key] != "" {
+			return fmt.Errorf("%w: components clash: %q given twice or %s %q feeds both %q and %q",
+				ErrInvalidName, src.Component, src.Kind, src.Name, from[key], src.Component)
+		}
+		comps[src.Component], from[key] = true, src.Component
+	}
+	return nil
+}
+
+// CreatePublication records a new publication; publishing over an existing
+// (prefix, distribution) is ErrPublicationExists.
+func (s *Store) CreatePublication(p Publication) (*Publication, error) {
+	if err := checkPublication(&p); err != nil {
+		return nil, err
+	}
+	p.Created, p.Updated = s.now(), s.now()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketPublications).Get(pubKey(p.Prefix, p.Distribution)) != nil {
+			return fmt.Errorf("%w: %s (use update or switch)", ErrPublicationExists, p.ID())
+		}
+		if err := addRefs(tx, &p); err != nil {
+			return err
+		}
+		return putJSON(tx.Bucket(bucketPublications), pubKey(p.Prefix, p.Distribution), p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// SwitchPublication replaces the sources of the given components (a
+// rollback is a switch back) and marks the publication updated.
+func (s *Store) SwitchPublication(prefix, dist string, changes []Source) (*Publication, error) {
+	var out *Publication
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		p, err := getPublication(tx, prefix, dist)
+		if err != nil {
+			return err
+		}
+		dropRefs(tx, p)
+		for _, c := range changes {
+			i := slices.IndexFunc(p.Sources, func(src Source) bool { return src.Component == c.Component })
+			if i < 0 {
+				return fmt.Errorf("%w: %s has no component %q", ErrInvalidName, p.ID(), c.Component)
+			}
+			p.Sources[i] = c
+		}
+		if err := checkSources(p.Sources); err != nil {
+			return err
+		}
+		if err := addRefs(tx, p); err != nil {
+			return err
+		}
+		p.Updated, out = s.now(), p
+		return putJSON(tx.Bucket(bucketPublications), pubKey(prefix, dist), p)
+	})
+	return out, err
+}
+
+// TouchPublication marks a publication updated (after a republish).
+func (s *Store) TouchPublication(prefix, dist string) (*Publication, error) {
+	return s.SwitchPublication(prefix, dist, nil)
+}
+
+// DeletePublication forgets a publication and its references.
+func (s *Store) DeletePublication(prefix, dist string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		p, err := getPublication(tx, prefix, dist)
+		if err != nil {
+			return err
+		}
+		dropRefs(tx, p)
+		return tx.Bucket(bucketPublications).Delete(pubKey(prefix, dist))
+	})
+}
+
+// GetPublication returns one publication.
+func (s *Store) GetPublication(prefix, dist string) (*Publication, error) {
+	var p *Publication
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		p, err = getPublication(tx, prefix, dist)
+		return err
+	})
+	return p, err
+}
+
+// ListPublications returns every publication.
+func (s *Store) ListPublications() ([]*Publication, error) {
+	var out []*Publication
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPublications).ForEach(func(_, v []byte) error {
+			p := new(Publication)
+			out = append(out, p)
+			return json.Unmarshal(v, p)
+		})
+	})
+	return out, err
+}
+
+func getPublication(tx *bolt.Tx, prefix, dist string) (*Publication, error) {
+	v := tx.Bucket(bucketPublications).Get(pubKey(prefix, dist))
+	if v == nil {
+		return nil, fmt.Errorf("%w: %s/%s", ErrPublicationNotFound, prefix, dist)
+	}
+	p := new(Publication)
+	return p, json.Unmarshal(v, p)
+}
+
+// refTargets are what a publication refers to, as refs keys.
+func refTargets(p *Publication) []string {
+	var out []string
+	for _, src := range p.Sources {
+		if src.Kind == "repo" {
+			out = append(out, src.Name)
+		} else {
+			out = append(out, "snapshot:"+src.Name)
+		}
+	}
+	if p.Key != "" {
+		out = append(out, "key:"+p.Key)
+	}
+	return out
+}
+
+// addRefs checks that every source and the key exist, and registers the
+// publication with each.
+func addRefs(tx *bolt.Tx, p *Publication) error {
+	for _, src := range p.Sources {
+		if err := sourceExists(tx, src); err != nil {
+			return err
+		}
+	}
+	if p.Key != "" {
+		if _, err := getKey(tx, p.Key); err != nil {
+			return err
+		}
+	}
+	for _, t := range refTargets(p) {
+		b, err := tx.Bucket(bucketRefs).CreateBucketIfNotExists([]byte(t))
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte("publication/"+p.ID()), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func dropRefs(tx *bolt.Tx, p *Publication) {
+	for _, t := range refTargets(p) {
+		if b := tx.Bucket(bucketRefs).Bucket([]byte(t)); b != nil {
+			b.Delete([]byte("publication/" + p.ID()))
+		}
+	}
+}
+
+func sourceExists(tx *bolt.Tx, src Source) error {
+	if src.Kind == "repo" {
+		_, err := getRepo(tx, src.Name)
+		return err
+	}
+	_, err := getSnapshot(tx, src.Name)
+	return err
+}
+
+// SourcePackages returns a source's packages (a repository's latest
+// version, or a snapshot) with their control stanzas, for indexes.
+func (s *Store) SourcePackages(src Source) ([]*Package, error) {
+	all := func(*Package) bool { return true } // non-nil: loads the stanzas
+	if src.Kind == "snapshot" {
+		return s.SnapshotContents(src.Name, all)
+	}
+	ps, _, err := s.Contents(src.Name, -1, all)
+	return ps, err
+}
