@@ -79,10 +79,20 @@ func TestPublishBadInput(t *testing.T) {
 	if st := e.do("DELETE", "/api/v1/keys/rel", e.admin, "", nil, &eb); st != 409 || eb.Error.Code != "IN_USE" {
 		t.Fatalf("drop used key: %d %+v", st, eb)
 	}
+	snap := client.SnapshotRequest{Name: "s1", Repo: "stable"}
+	e.do("POST", "/api/v1/snapshots", e.write, "application/json", e.jsonBody(snap), nil)
+	pinned := pubReq("pinned", "bookworm", "", client.Source{Component: "main", Kind: "snapshot", Name: "s1"})
+	if st := e.do("POST", "/api/v1/publications", e.write, "application/json", e.jsonBody(pinned), nil); st != 201 {
+		t.Fatalf("publish a snapshot: %d", st)
+	}
+	if st := e.do("DELETE", "/api/v1/snapshots/s1", e.write, "", nil, &eb); st != 409 || eb.Error.Code != "IN_USE" {
+		t.Fatalf("delete a published snapshot: %d %+v", st, eb)
+	}
 	if after, _ := os.ReadFile(release); !bytes.Equal(before, after) {
 		t.Fatal("a refused request changed the published InRelease")
 	}
-	if dirs, _ := os.ReadDir(pub); len(dirs) != 1 {
+	if dirs, _ := os.ReadDir(pub); len(dirs) != 2 { // debian and pinned
+
 		t.Fatalf("refused publications left trees: %v", dirs)
 	}
 }
