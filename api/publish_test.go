@@ -92,7 +92,6 @@ func TestPublishBadInput(t *testing.T) {
 		t.Fatal("a refused request changed the published InRelease")
 	}
 	if dirs, _ := os.ReadDir(pub); len(dirs) != 2 { // debian and pinned
-
 		t.Fatalf("refused publications left trees: %v", dirs)
 	}
 }
