@@ -21,13 +21,14 @@ import (
 //	│   │       └── 9f86d081…  the blob's bytes, file mode 0444
 //	│   └── sha512/
 //	│       └── …              same shape, 128-digit names
-//	└── uploads/               temp files of Puts in progress; never visible
-//	    └── put-1234567
+//	└── uploads/               blobs being received; never visible
+//	    └── batch-1234567/1    one directory per batch (a Put is a batch of one)
 //
-// A Put streams into a temp file under uploads/ (the same filesystem as
-// blobs/, so the final rename is atomic), verifies the digest, fsyncs the file,
-// renames it into blobs/ and fsyncs the directory. A blob therefore appears
-// whole or not at all, even across a crash.
+// A blob streams into a file under uploads/ (the same filesystem as blobs/,
+// so the final rename is atomic) and its digest is verified; the batch's
+// files are made durable, renamed into blobs/, and the renames made durable
+// (see fsBatch). A blob therefore appears whole or not at all, even across
+// a crash.
 //
 // Blob files are read-only because publications hard-link them into their
 // pools: a write through such a link would silently change a stored blob.
@@ -85,25 +86,16 @@ func (s *FS) removeStaleUploads() error {
 	return nil
 }
 
-// Put implements Blobs.
+// Put implements Blobs: a batch of one, so single blobs and batches take
+// the same path to disk.
 func (s *FS) Put(ctx context.Context, r io.Reader, expected Digest) (Descriptor, error) {
-	alg, err := putAlgorithm(expected)
+	b := s.NewBatch()
+	defer b.Abort()
+	desc, err := b.Put(ctx, r, expected)
 	if err != nil {
-		return Descriptor{}, fmt.Errorf("put: %w", err)
+		return Descriptor{}, err
 	}
-	u, err := s.newUpload()
-	if err != nil {
-		return Descriptor{}, fmt.Errorf("put: %w", err)
-	}
-	defer u.discard()
-	desc, err := u.receive(ctx, r, alg)
-	if err != nil {
-		return Descriptor{}, fmt.Errorf("put: %w", err)
-	}
-	if expected != "" && desc.Digest != expected {
-		return Descriptor{}, fmt.Errorf("put: %w: expected %s, got %s", ErrDigestMismatch, expected, desc.Digest)
-	}
-	if err := s.commit(ctx, u, desc.Digest); err != nil {
+	if err := b.Commit(ctx); err != nil {
 		return Descriptor{}, fmt.Errorf("put %s: %w", desc.Digest, err)
 	}
 	return desc, nil
@@ -119,31 +111,6 @@ func putAlgorithm(expected Digest) (string, error) {
 		return "", err
 	}
 	return d.Algorithm(), nil
-}
-
-// commit makes the verified upload u the blob d.
-func (s *FS) commit(ctx context.Context, u *upload, d Digest) error {
-	if err := u.finish(); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	dst := s.blobPath(d)
-	if _, err := os.Stat(dst); err == nil {
-		return nil // already stored; the deferred discard drops our copy
-	}
-	fan := filepath.Dir(dst)
-	if err := mkdirSynced(fan); err != nil {
-		return err
-	}
-	// Two Puts of the same bytes may both get here; the later rename
-	// atomically replaces an identical file, which no reader can tell.
-	if err := os.Rename(u.f.Name(), dst); err != nil {
-		return err
-	}
-	u.kept = true
-	return syncDir(fan)
 }
 
 // Open implements Blobs. The reader is an *os.File, so it can seek.
@@ -280,14 +247,6 @@ type upload struct {
 	kept bool
 }
 
-func (s *FS) newUpload() (*upload, error) {
-	f, err := os.CreateTemp(s.uploads, "put-*")
-	if err != nil {
-		return nil, err
-	}
-	return &upload{f: f}, nil
-}
-
 // receive copies r into the temp file, hashing with alg and counting bytes.
 func (u *upload) receive(ctx context.Context, r io.Reader, alg string) (Descriptor, error) {
 	h := NewHash(alg)
@@ -306,17 +265,6 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 64<<10); return 
 
 func sum(alg string, h hash.Hash) Digest {
 	return Digest(alg + ":" + hex.EncodeToString(h.Sum(nil)))
-}
-
-// finish makes the temp file durable, read-only and closed, ready to rename.
-func (u *upload) finish() error {
-	if err := u.f.Sync(); err != nil {
-		return err
-	}
-	if err := u.f.Chmod(blobMode); err != nil {
-		return err
-	}
-	return u.f.Close()
 }
 
 // discard closes the temp file and removes it unless it became a blob. It
@@ -342,30 +290,4 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
-}
-
-// mkdirSynced creates dir if missing and then fsyncs its parent, so the new
-// directory entry survives a crash along with the blob renamed into it.
-func mkdirSynced(dir string) error {
-	err := os.Mkdir(dir, 0o755)
-	if errors.Is(err, os.ErrExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(dir))
-}
-
-// syncDir fsyncs a directory, making renames and creations in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		_ = d.Close()
-		return err
-	}
-	return d.Close()
 }

@@ -72,7 +72,7 @@ func (b *fsBatch) Commit(ctx context.Context) error {
 			return fmt.Errorf("commit %s: %w", st.d, err)
 		}
 	}
-	if err := b.fs.syncPlaced(); err != nil {
+	if err := b.fs.syncPlaced(b.staged); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	b.Abort() // drops the copies of blobs that were stored already

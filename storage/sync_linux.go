@@ -24,4 +24,4 @@ func newSyncer(root string) *groupSync {
 func (s *FS) syncStaged([]staged) error { return s.syncer.Sync() }
 
 // syncPlaced makes the renames into blobs/ durable.
-func (s *FS) syncPlaced() error { return s.syncer.Sync() }
+func (s *FS) syncPlaced([]staged) error { return s.syncer.Sync() }
