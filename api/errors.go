@@ -65,10 +65,6 @@ func (s *Server) toAPIError(err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return errTooLarge
-	}
 	if repo.IsInvalidPackage(err) {
 		return newError(http.StatusBadRequest, "INVALID_PACKAGE", err.Error())
 	}

@@ -17,7 +17,7 @@ import (
 // uploadPackages stores .debs (raw body or multipart) without adding them to
 // any repository.
 func (s *Server) uploadPackages(w http.ResponseWriter, r *http.Request) {
-	ps, err := s.ingest(w, r)
+	ps, err := s.ingest(r)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -28,14 +28,14 @@ func (s *Server) uploadPackages(w http.ResponseWriter, r *http.Request) {
 // ingest streams every file of the request into the store as one unit: a
 // raw body is one file named by ?filename=; multipart carries any number of
 // file parts. One bad file fails the request and stores nothing.
-func (s *Server) ingest(w http.ResponseWriter, r *http.Request) ([]*repo.Package, error) {
+func (s *Server) ingest(r *http.Request) ([]*repo.Package, error) {
 	in := s.store.NewIngester()
 	defer in.Abort()
 	var err error
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
 		err = s.ingestMultipart(r, in)
 	} else {
-		_, err = in.Add(r.Context(), s.capped(w, r.Body), r.URL.Query().Get("filename"))
+		_, err = in.Add(r.Context(), s.capped(r.Body), r.URL.Query().Get("filename"))
 	}
 	if err != nil {
 		return nil, err
@@ -43,12 +43,12 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) ([]*repo.Package
 	return in.Commit(r.Context())
 }
 
-// capped applies the per-file size limit.
-func (s *Server) capped(w http.ResponseWriter, body io.ReadCloser) io.Reader {
+// capped applies the per-file size limit, to a raw body or to one part.
+func (s *Server) capped(file io.Reader) io.Reader {
 	if s.cfg.MaxUploadSize <= 0 {
-		return body
+		return file
 	}
-	return http.MaxBytesReader(w, body, s.cfg.MaxUploadSize)
+	return &capReader{r: file, left: s.cfg.MaxUploadSize}
 }
 
 func (s *Server) ingestMultipart(r *http.Request, in *repo.Ingester) error {
@@ -80,17 +80,13 @@ func (s *Server) ingestMultipart(r *http.Request, in *repo.Ingester) error {
 }
 
 func (s *Server) ingestPart(ctx context.Context, in *repo.Ingester, name string, part io.Reader) error {
-	if s.cfg.MaxUploadSize > 0 {
-		part = &capReader{r: part, left: s.cfg.MaxUploadSize}
-	}
-	if _, err := in.Add(ctx, part, name); err != nil {
+	if _, err := in.Add(ctx, s.capped(part), name); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
 }
 
-// capReader fails once more than left bytes were read: the per-file limit
-// of a multipart upload.
+// capReader fails once more than left bytes were read: the per-file limit.
 type capReader struct {
 	r    io.Reader
 	left int64

@@ -92,7 +92,7 @@ func (s *Server) uploadToRepo(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	ps, err := s.ingest(w, r)
+	ps, err := s.ingest(r)
 	if err != nil {
 		s.fail(w, err)
 		return
