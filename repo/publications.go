@@ -145,11 +145,6 @@ func (s *Store) SwitchPublication(prefix, dist string, changes []Source) (*Publi
 	return out, err
 }
 
-// TouchPublication marks a publication updated (after a republish).
-func (s *Store) TouchPublication(prefix, dist string) (*Publication, error) {
-	return s.SwitchPublication(prefix, dist, nil)
-}
-
 // DeletePublication forgets a publication and its references.
 func (s *Store) DeletePublication(prefix, dist string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
@@ -225,11 +220,7 @@ func addRefs(tx *bolt.Tx, p *Publication) error {
 		}
 	}
 	for _, t := range refTargets(p) {
-		b, err := tx.Bucket(bucketRefs).CreateBucketIfNotExists([]byte(t))
-		if err != nil {
-			return err
-		}
-		if err := b.Put([]byte("publication/"+p.ID()), nil); err != nil {
+		if err := addRef(tx, t, "publication/"+p.ID()); err != nil {
 			return err
 		}
 	}
@@ -238,9 +229,7 @@ func addRefs(tx *bolt.Tx, p *Publication) error {
 
 func dropRefs(tx *bolt.Tx, p *Publication) {
 	for _, t := range refTargets(p) {
-		if b := tx.Bucket(bucketRefs).Bucket([]byte(t)); b != nil {
-			b.Delete([]byte("publication/" + p.ID()))
-		}
+		dropRef(tx, t, "publication/"+p.ID())
 	}
 }
 

@@ -150,6 +150,22 @@ func (s *Store) DeleteRepo(name string, force bool) error {
 // publications) register here as "kind/name" under refs/<repo>.
 func repoUsers(tx *bolt.Tx, name string) []string { return refUsers(tx, name) }
 
+// addRef records that who (e.g. "snapshot/s1") refers to target.
+func addRef(tx *bolt.Tx, target, who string) error {
+	b, err := tx.Bucket(bucketRefs).CreateBucketIfNotExists([]byte(target))
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(who), nil)
+}
+
+// dropRef forgets that who refers to target; a missing record is no error.
+func dropRef(tx *bolt.Tx, target, who string) {
+	if b := tx.Bucket(bucketRefs).Bucket([]byte(target)); b != nil {
+		_ = b.Delete([]byte(who))
+	}
+}
+
 // refUsers lists the referrers registered under refs/<target>. A target is
 // a repository name, or "snapshot:<name>" / "key:<name>" (names hold no ':').
 func refUsers(tx *bolt.Tx, target string) []string {

@@ -75,11 +75,7 @@ func putSnapshot(tx *bolt.Tx, snap *Snapshot, shas []string) error {
 			return err
 		}
 	}
-	refs, err := tx.Bucket(bucketRefs).CreateBucketIfNotExists([]byte(snap.Repo))
-	if err != nil {
-		return err
-	}
-	if err := refs.Put([]byte("snapshot/"+snap.Name), nil); err != nil {
+	if err := addRef(tx, snap.Repo, "snapshot/"+snap.Name); err != nil {
 		return err
 	}
 	return putJSON(tx.Bucket(bucketSnapshots), []byte(snap.Name), snap)
@@ -128,11 +124,7 @@ func (s *Store) DeleteSnapshot(name string) error {
 		if users := refUsers(tx, "snapshot:"+name); len(users) > 0 {
 			return fmt.Errorf("%w: snapshot %q is published as %v", ErrInUse, name, users)
 		}
-		if refs := tx.Bucket(bucketRefs).Bucket([]byte(snap.Repo)); refs != nil {
-			if err := refs.Delete([]byte("snapshot/" + name)); err != nil {
-				return err
-			}
-		}
+		dropRef(tx, snap.Repo, "snapshot/"+name)
 		if err := tx.Bucket(bucketSnapshot).DeleteBucket([]byte(name)); err != nil {
 			return err
 		}
