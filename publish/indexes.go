@@ -2,6 +2,7 @@ package publish
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -21,11 +22,20 @@ func BuildIndexes(comp string, arches []string, pkgs []*repo.Package) ([]IndexFi
 			return nil, err
 		}
 	}
+	// Sort once and render each paragraph once: an "all" package appears in
+	// every architecture's index, and each index is then a concatenation.
+	sorted := slices.Clone(pkgs)
+	repo.SortPackages(sorted)
+	stanzas := make(map[*repo.Package][]byte, len(sorted))
+	for _, p := range sorted {
+		stanzas[p] = Stanza(p)
+	}
+	stanza := func(p *repo.Package) []byte { return stanzas[p] }
 	out := make([][]IndexFile, len(arches))
 	errs := make([]error, len(arches))
 	var wg sync.WaitGroup
 	for i, arch := range arches {
-		wg.Go(func() { out[i], errs[i] = archIndexes(comp, arch, pkgs) })
+		wg.Go(func() { out[i], errs[i] = archIndexes(comp, arch, sorted, stanza) })
 	}
 	wg.Wait()
 	var all []IndexFile
@@ -38,9 +48,9 @@ func BuildIndexes(comp string, arches []string, pkgs []*repo.Package) ([]IndexFi
 	return all, nil
 }
 
-func archIndexes(comp, arch string, pkgs []*repo.Package) ([]IndexFile, error) {
+func archIndexes(comp, arch string, sorted []*repo.Package, stanza func(*repo.Package) []byte) ([]IndexFile, error) {
 	dir := comp + "/binary-" + arch + "/"
-	plain := Packages(pkgs, arch)
+	plain := joinStanzas(selectArch(sorted, arch), stanza)
 	gz, xz, err := Compress(plain)
 	if err != nil {
 		return nil, fmt.Errorf("compressing %sPackages: %w", dir, err)

@@ -90,13 +90,17 @@ func controlOf(p *repo.Package) deb.Stanza {
 // architecture, one paragraph each, separated by a blank line. No packages
 // give an empty file, which apt accepts.
 func Packages(pkgs []*repo.Package, arch string) []byte {
-	sel := ForArch(pkgs, arch)
+	return joinStanzas(ForArch(pkgs, arch), Stanza)
+}
+
+// joinStanzas concatenates the packages' paragraphs, a blank line apart.
+func joinStanzas(sel []*repo.Package, stanza func(*repo.Package) []byte) []byte {
 	var b bytes.Buffer
 	for i, p := range sel {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.Write(Stanza(p))
+		b.Write(stanza(p))
 	}
 	return b.Bytes()
 }
@@ -105,12 +109,18 @@ func Packages(pkgs []*repo.Package, arch string) []byte {
 // belong in arch's index: those built for arch and those for "all". pkgs is
 // left as it was.
 func ForArch(pkgs []*repo.Package, arch string) []*repo.Package {
+	sel := selectArch(pkgs, arch)
+	repo.SortPackages(sel)
+	return sel
+}
+
+// selectArch keeps arch's and "all" packages, in the order given.
+func selectArch(pkgs []*repo.Package, arch string) []*repo.Package {
 	var sel []*repo.Package
 	for _, p := range pkgs {
 		if p.Architecture == arch || p.Architecture == "all" {
 			sel = append(sel, p)
 		}
 	}
-	repo.SortPackages(sel)
 	return sel
 }
