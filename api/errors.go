@@ -49,6 +49,7 @@ var codes = []struct {
 	{repo.ErrInUse, http.StatusConflict, "IN_USE"},
 	{repo.ErrPublicationNotFound, http.StatusNotFound, "PUBLICATION_NOT_FOUND"},
 	{repo.ErrPublicationExists, http.StatusConflict, "PUBLICATION_EXISTS"},
+	{repo.ErrPublicationChanged, http.StatusConflict, "PUBLICATION_CHANGED"},
 	{repo.ErrRepoExists, http.StatusConflict, "REPO_EXISTS"},
 	{repo.ErrPackageConflict, http.StatusConflict, "PACKAGE_CONFLICT"},
 	{repo.ErrRepoInUse, http.StatusConflict, "REPO_IN_USE"},

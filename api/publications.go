@@ -1,7 +1,9 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -16,13 +18,16 @@ func (s *Server) createPublication(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	pub, err := s.store.CreatePublication(domainPublication(req))
+	p, err := domainPublication(req)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	if err := s.publish(r, pub); err != nil {
-		s.store.DeletePublication(pub.Prefix, pub.Distribution) // nothing was served yet
+	pub, err := s.store.NewPublication(p)
+	if err == nil {
+		err = s.publish(r, pub)
+	}
+	if err != nil {
 		s.fail(w, err)
 		return
 	}
@@ -50,17 +55,9 @@ func (s *Server) switchPublication(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) republish(w http.ResponseWriter, r *http.Request, changes []repo.Source) {
 	v := mux.Vars(r)
-	old, err := s.store.GetPublication(v["prefix"], v["dist"])
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	pub, err := s.store.SwitchPublication(v["prefix"], v["dist"], changes)
+	pub, err := s.store.NextPublication(v["prefix"], v["dist"], changes)
 	if err == nil {
 		err = s.publish(r, pub)
-		if err != nil && changes != nil {
-			s.store.SwitchPublication(old.Prefix, old.Distribution, old.Sources) // keep record and tree in step
-		}
 	}
 	if err != nil {
 		s.fail(w, err)
@@ -69,11 +66,10 @@ func (s *Server) republish(w http.ResponseWriter, r *http.Request, changes []rep
 	writeJSON(w, http.StatusOK, wirePublication(pub))
 }
 
-// publish writes the publication's tree from its sources. Publishes are
-// serialised: one writer per tree.
+// publish writes pub's tree from its sources and records pub once the tree
+// is complete; a failure anywhere leaves the previous publication served
+// and recorded.
 func (s *Server) publish(r *http.Request, pub *repo.Publication) error {
-	s.publishMu.Lock()
-	defer s.publishMu.Unlock()
 	key, err := s.openKey(pub.Key)
 	if err != nil {
 		return err
@@ -84,8 +80,28 @@ func (s *Server) publish(r *http.Request, pub *repo.Publication) error {
 			return err
 		}
 	}
-	tree := publish.Tree{Root: s.cfg.PublicDir, Blobs: s.store.Blobs()}
-	return tree.Write(r.Context(), publish.Input{Pub: pub, Components: comps, Key: key, Now: s.now()})
+	return s.publisher.Write(r.Context(), publish.Input{Pub: pub, Components: comps, Key: key, Now: s.now(),
+		Commit: func() error { return s.store.SavePublication(pub) }})
+}
+
+// Recover finishes or rolls back the publishes a crash interrupted, so that
+// every published tree is a complete publication. Call it before serving.
+func (s *Server) Recover() error {
+	if s.cfg.PublicDir == "" {
+		return nil
+	}
+	done, err := publish.Recover(s.cfg.PublicDir, func(prefix, dist string) (int, bool) {
+		p, err := s.store.GetPublication(prefix, dist)
+		if err != nil {
+			return 0, false
+		}
+		return p.Generation, true
+	})
+	for _, d := range done {
+		s.log.Warn("recovered an interrupted publish", "prefix", d.Prefix, "distribution", d.Distribution,
+			"generation", d.Generation, "rolled_back", d.RolledBack)
+	}
+	return err
 }
 
 func (s *Server) listPublications(w http.ResponseWriter, r *http.Request) {
@@ -112,14 +128,8 @@ func (s *Server) getPublication(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) dropPublication(w http.ResponseWriter, r *http.Request) {
 	v := mux.Vars(r)
-	if err := s.store.DeletePublication(v["prefix"], v["dist"]); err != nil {
-		s.fail(w, err)
-		return
-	}
-	s.publishMu.Lock()
-	defer s.publishMu.Unlock()
-	tree := publish.Tree{Root: s.cfg.PublicDir}
-	if err := tree.Drop(v["prefix"], v["dist"]); err != nil {
+	err := s.publisher.Drop(v["prefix"], v["dist"], func() error { return s.store.DeletePublication(v["prefix"], v["dist"]) })
+	if err != nil {
 		s.fail(w, err)
 		return
 	}
@@ -134,9 +144,17 @@ func domainSources(in []client.Source) []repo.Source {
 	return out
 }
 
-func domainPublication(p client.Publication) repo.Publication {
-	return repo.Publication{Prefix: p.Prefix, Distribution: p.Distribution, Sources: domainSources(p.Sources),
+func domainPublication(p client.Publication) (repo.Publication, error) {
+	out := repo.Publication{Prefix: p.Prefix, Distribution: p.Distribution, Sources: domainSources(p.Sources),
 		Architectures: p.Architectures, Key: p.Key, Origin: p.Origin, Label: p.Label, Suite: p.Suite, Codename: p.Codename}
+	if p.ValidFor != "" {
+		d, err := time.ParseDuration(p.ValidFor)
+		if err != nil || d <= 0 {
+			return out, badRequest(fmt.Sprintf("valid_for: %q is not a positive duration (e.g. 168h)", p.ValidFor))
+		}
+		out.ValidFor = d
+	}
+	return out, nil
 }
 
 func wirePublication(p *repo.Publication) client.Publication {
@@ -144,7 +162,11 @@ func wirePublication(p *repo.Publication) client.Publication {
 	for i, src := range p.Sources {
 		srcs[i] = client.Source(src)
 	}
-	return client.Publication{Prefix: p.Prefix, Distribution: p.Distribution, Sources: srcs,
+	out := client.Publication{Prefix: p.Prefix, Distribution: p.Distribution, Sources: srcs,
 		Architectures: p.Architectures, Key: p.Key, Origin: p.Origin, Label: p.Label, Suite: p.Suite,
-		Codename: p.Codename, Created: p.Created, Updated: p.Updated}
+		Codename: p.Codename, Generation: p.Generation, Created: p.Created, Updated: p.Updated}
+	if p.ValidFor > 0 {
+		out.ValidFor = p.ValidFor.String()
+	}
+	return out
 }

@@ -5,11 +5,11 @@ package api
 import (
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/kiln-repo/kiln/publish"
 	"github.com/kiln-repo/kiln/repo"
 )
 
@@ -27,12 +27,15 @@ type Config struct {
 	PublicDir string
 	// KeySecret seals signing keys at rest (DATA/server-secret).
 	KeySecret []byte
+	// AfterPublishStage, when set, is called at each step of a publish
+	// (publish.Publisher.AfterStage); crash tests stop a publish with it.
+	AfterPublishStage func(stage string) error
 }
 
 // Server routes and serves kiln's HTTP API.
 type Server struct {
 	cfg       Config
-	publishMu sync.Mutex // one writer of published trees at a time
+	publisher *publish.Publisher
 	store     *repo.Store
 	log       *slog.Logger
 	router    *mux.Router
@@ -45,6 +48,10 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, router: mux.NewRouter(), now: func() time.Time { return time.Now().UTC() }}
+	ix := publish.NewIndexer(0)
+	ix.Controls = cfg.Store.LoadControls
+	s.publisher = &publish.Publisher{Root: cfg.PublicDir, Blobs: cfg.Store.Blobs(), Indexer: ix,
+		AfterStage: cfg.AfterPublishStage}
 	s.routes()
 	return s
 }

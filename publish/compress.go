@@ -32,7 +32,7 @@ func Compress(data []byte) (gz, xzData []byte, err error) {
 
 func gzipBytes(data []byte) ([]byte, error) {
 	var b bytes.Buffer
-	w, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	w, err := gzip.NewWriterLevel(&b, gzip.DefaultCompression)
 	if err != nil {
 		return nil, err
 	}
@@ -49,9 +49,14 @@ func gzipBytes(data []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// xzConfig keeps the dictionary small: indexes are compressed in chunks of
+// tens of kilobytes, and the default 8 MiB dictionary costs more to set up
+// than such a chunk costs to compress.
+var xzConfig = xz.WriterConfig{DictCap: 64 << 10}
+
 func xzBytes(data []byte) ([]byte, error) {
 	var b bytes.Buffer
-	w, err := xz.NewWriter(&b)
+	w, err := xzConfig.NewWriter(&b)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,11 @@
 package publish
 
 import (
+	"container/list"
+	"crypto/sha256"
 	"fmt"
+	"hash/fnv"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -9,11 +13,68 @@ import (
 	"github.com/kiln-repo/kiln/repo"
 )
 
+// An Indexer builds Packages indexes and remembers the pieces, so that a
+// republish after a small change compresses only what changed.
+//
+// An index is cut into chunks at content-defined points: after the last
+// package of a name whose hash ends in chunkBits zero bits, about one name
+// in 64. Adding or removing a package changes its own chunk and no other.
+// Each chunk is compressed on its own, as one gzip member and one xz
+// stream; an index's .gz and .xz files are the concatenations of its
+// chunks' members and streams, which gzip and xz readers (apt's among them)
+// read as one file. A chunk depends only on the packages in it (a stanza is
+// a function of the .deb), so chunks are cached by a digest of their
+// packages' SHA256 sums and shared by every index and publication that
+// holds the same run of packages.
+type Indexer struct {
+	// Controls, when set, fills in the control stanzas of packages whose
+	// chunks must be rendered (packages may come without them: most
+	// republishes render almost nothing, so most stanzas are never read).
+	Controls func([]*repo.Package) error
+
+	mu    sync.Mutex
+	limit int64
+	size  int64
+	lru   *list.List // of *chunk, most recently used first
+	byKey map[[32]byte]*list.Element
+	sums  map[[32]byte][]string // checksums of whole indexes, by index key
+}
+
+// chunk is a run of consecutive stanzas of an index, in its three forms.
+type chunk struct {
+	key           [32]byte
+	plain, gz, xz []byte
+}
+
+func (c *chunk) size() int64 { return int64(len(c.plain) + len(c.gz) + len(c.xz)) }
+
+const (
+	chunkBits         = 6
+	defaultCacheLimit = 128 << 20
+)
+
+// NewIndexer returns an Indexer whose chunk cache holds up to limit bytes
+// (0: 128 MiB).
+func NewIndexer(limit int64) *Indexer {
+	if limit <= 0 {
+		limit = defaultCacheLimit
+	}
+	return &Indexer{limit: limit, lru: list.New(), byKey: map[[32]byte]*list.Element{}, sums: map[[32]byte][]string{}}
+}
+
 // BuildIndexes returns the index files of one component, for each of
 // arches: <comp>/binary-<arch>/Packages, Packages.gz and Packages.xz, in the
-// order of arches. Architectures are compressed in parallel. comp and each
-// arch must be single path segments (ErrInvalidValue otherwise).
+// order of arches. It remembers nothing: publishers keep an Indexer.
 func BuildIndexes(comp string, arches []string, pkgs []*repo.Package) ([]IndexFile, error) {
+	return NewIndexer(0).Build(comp, arches, pkgs)
+}
+
+// Build returns the index files of one component, for each of arches:
+// <comp>/binary-<arch>/Packages, Packages.gz and Packages.xz, in the order
+// of arches. comp and each arch must be single path segments
+// (ErrInvalidValue otherwise). Chunks not in the cache are rendered and
+// compressed in parallel.
+func (ix *Indexer) Build(comp string, arches []string, pkgs []*repo.Package) ([]IndexFile, error) {
 	if err := checkSegment("component", comp); err != nil {
 		return nil, err
 	}
@@ -22,44 +83,222 @@ func BuildIndexes(comp string, arches []string, pkgs []*repo.Package) ([]IndexFi
 			return nil, err
 		}
 	}
-	// Sort once and render each paragraph once: an "all" package appears in
-	// every architecture's index, and each index is then a concatenation.
-	sorted := slices.Clone(pkgs)
-	repo.SortPackages(sorted)
-	stanzas := make(map[*repo.Package][]byte, len(sorted))
-	for _, p := range sorted {
-		stanzas[p] = Stanza(p)
+	sorted := pkgs
+	if !repo.PackagesSorted(pkgs) {
+		sorted = slices.Clone(pkgs)
+		repo.SortPackages(sorted)
 	}
-	stanza := func(p *repo.Package) []byte { return stanzas[p] }
-	out := make([][]IndexFile, len(arches))
-	errs := make([]error, len(arches))
-	var wg sync.WaitGroup
+	plans := make([][]chunkPlan, len(arches))
 	for i, arch := range arches {
-		wg.Go(func() { out[i], errs[i] = archIndexes(comp, arch, sorted, stanza) })
+		plans[i] = ix.plan(selectArch(sorted, arch))
 	}
-	wg.Wait()
-	var all []IndexFile
-	for i := range arches {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		all = append(all, out[i]...)
+	if err := ix.fill(plans); err != nil {
+		return nil, err
 	}
-	return all, nil
+	var out []IndexFile
+	for i, arch := range arches {
+		out = append(out, ix.assemble(comp+"/binary-"+arch+"/", plans[i])...)
+	}
+	return out, nil
 }
 
-func archIndexes(comp, arch string, sorted []*repo.Package, stanza func(*repo.Package) []byte) ([]IndexFile, error) {
-	dir := comp + "/binary-" + arch + "/"
-	plain := joinStanzas(selectArch(sorted, arch), stanza)
+// chunkPlan is one chunk of an index: its packages and, once filled, its
+// rendered forms.
+type chunkPlan struct {
+	key   [32]byte
+	pkgs  []*repo.Package
+	chunk *chunk
+}
+
+// plan cuts an index's sorted packages into chunks and takes the cached
+// ones from the cache.
+func (ix *Indexer) plan(sel []*repo.Package) []chunkPlan {
+	var plans []chunkPlan
+	start := 0
+	for i, p := range sel {
+		last := i == len(sel)-1
+		if !last && (sel[i+1].Name == p.Name || !cutAfter(p.Name)) {
+			continue
+		}
+		plans = append(plans, chunkPlan{key: chunkKey(sel[start : i+1]), pkgs: sel[start : i+1]})
+		start = i + 1
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for i := range plans {
+		if el, ok := ix.byKey[plans[i].key]; ok {
+			ix.lru.MoveToFront(el)
+			plans[i].chunk = el.Value.(*chunk)
+		}
+	}
+	return plans
+}
+
+func cutAfter(name string) bool {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return h.Sum32()&(1<<chunkBits-1) == 0
+}
+
+// chunkKey names a run of packages by their contents. The stanza format's
+// version is part of it, so a change to Stanza invalidates nothing stale.
+func chunkKey(pkgs []*repo.Package) [32]byte {
+	h := sha256.New()
+	h.Write([]byte("kiln-chunk-v1\n"))
+	for _, p := range pkgs {
+		h.Write([]byte(p.SHA256))
+		h.Write([]byte{'\n'})
+	}
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// fill renders and compresses the chunks the cache did not have, on every
+// CPU, loading only their packages' control stanzas.
+func (ix *Indexer) fill(plans [][]chunkPlan) error {
+	var todo []*chunkPlan
+	seen := map[[32]byte]bool{}
+	for _, ps := range plans {
+		for i := range ps {
+			if ps[i].chunk == nil && !seen[ps[i].key] {
+				seen[ps[i].key] = true
+				todo = append(todo, &ps[i])
+			}
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if ix.Controls != nil {
+		var need []*repo.Package
+		for _, cp := range todo {
+			for _, p := range cp.pkgs {
+				if p.Control == nil {
+					need = append(need, p)
+				}
+			}
+		}
+		if len(need) > 0 {
+			if err := ix.Controls(need); err != nil {
+				return fmt.Errorf("loading control stanzas: %w", err)
+			}
+		}
+	}
+	work := make(chan *chunkPlan)
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Go(func() {
+			for cp := range work {
+				if errs[w] == nil {
+					cp.chunk, errs[w] = renderChunk(cp.key, cp.pkgs)
+				}
+			}
+		})
+	}
+	for _, cp := range todo {
+		work <- cp
+	}
+	close(work)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, cp := range todo {
+		ix.add(cp.chunk)
+	}
+	for _, ps := range plans { // duplicates of a chunk rendered above
+		for i := range ps {
+			if ps[i].chunk == nil {
+				ps[i].chunk = ix.byKey[ps[i].key].Value.(*chunk)
+			}
+		}
+	}
+	return nil
+}
+
+// renderChunk writes each stanza followed by a blank line, and compresses.
+func renderChunk(key [32]byte, pkgs []*repo.Package) (*chunk, error) {
+	plain := joinStanzas(pkgs, Stanza)
 	gz, xz, err := Compress(plain)
 	if err != nil {
-		return nil, fmt.Errorf("compressing %sPackages: %w", dir, err)
+		return nil, err
 	}
-	return []IndexFile{
-		{Path: dir + "Packages", Data: plain},
-		{Path: dir + "Packages.gz", Data: gz},
-		{Path: dir + "Packages.xz", Data: xz},
-	}, nil
+	return &chunk{key: key, plain: plain, gz: gz, xz: xz}, nil
+}
+
+// add caches c, evicting the least recently used chunks over the limit.
+// The caller holds ix.mu.
+func (ix *Indexer) add(c *chunk) {
+	if _, ok := ix.byKey[c.key]; ok {
+		return
+	}
+	ix.byKey[c.key] = ix.lru.PushFront(c)
+	ix.size += c.size()
+	for ix.size > ix.limit && ix.lru.Len() > 1 {
+		old := ix.lru.Remove(ix.lru.Back()).(*chunk)
+		delete(ix.byKey, old.key)
+		ix.size -= old.size()
+	}
+}
+
+// emptyGz and emptyXz are the compressed forms of an empty index.
+var emptyGz, emptyXz = func() ([]byte, []byte) {
+	gz, xz, err := Compress(nil)
+	if err != nil {
+		panic(err)
+	}
+	return gz, xz
+}()
+
+// assemble concatenates an index's chunks into its three files. Their
+// checksums are remembered by the index's key, so an index that did not
+// change is not hashed again.
+func (ix *Indexer) assemble(dir string, plans []chunkPlan) []IndexFile {
+	var plain, gz, xz []byte
+	h := sha256.New()
+	for _, cp := range plans {
+		plain = append(plain, cp.chunk.plain...)
+		gz = append(gz, cp.chunk.gz...)
+		xz = append(xz, cp.chunk.xz...)
+		h.Write(cp.key[:])
+	}
+	if len(plans) == 0 {
+		gz, xz = emptyGz, emptyXz
+	}
+	var key [32]byte
+	h.Sum(key[:0])
+	files := []IndexFile{{Path: dir + "Packages", Data: plain}, {Path: dir + "Packages.gz", Data: gz}, {Path: dir + "Packages.xz", Data: xz}}
+	ix.mu.Lock()
+	sums, ok := ix.sums[key]
+	ix.mu.Unlock()
+	if ok {
+		for i := range files {
+			files[i].sums = sums[i*len(hashes) : (i+1)*len(hashes)]
+		}
+		return files
+	}
+	var wg sync.WaitGroup
+	for i := range files {
+		wg.Go(func() { files[i].Sums() })
+	}
+	wg.Wait()
+	sums = nil
+	for _, f := range files {
+		sums = append(sums, f.sums...)
+	}
+	ix.mu.Lock()
+	if len(ix.sums) > 4096 { // a bound, not a policy: recomputing is cheap
+		clear(ix.sums)
+	}
+	ix.sums[key] = sums
+	ix.mu.Unlock()
+	return files
 }
 
 // checkSegment refuses what could not be one segment of an index path.

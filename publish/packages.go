@@ -87,20 +87,19 @@ func controlOf(p *repo.Package) deb.Stanza {
 
 // Packages is the Packages index of one architecture: the packages built for
 // arch and those for "all", sorted by name, version (dpkg's order) and
-// architecture, one paragraph each, separated by a blank line. No packages
-// give an empty file, which apt accepts.
+// architecture, one paragraph each, each followed by a blank line (as
+// Debian's archive writes them). No packages give an empty file, which apt
+// accepts.
 func Packages(pkgs []*repo.Package, arch string) []byte {
 	return joinStanzas(ForArch(pkgs, arch), Stanza)
 }
 
-// joinStanzas concatenates the packages' paragraphs, a blank line apart.
+// joinStanzas writes the packages' paragraphs, each followed by a blank line.
 func joinStanzas(sel []*repo.Package, stanza func(*repo.Package) []byte) []byte {
 	var b bytes.Buffer
-	for i, p := range sel {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
+	for _, p := range sel {
 		b.Write(stanza(p))
+		b.WriteByte('\n')
 	}
 	return b.Bytes()
 }

@@ -20,7 +20,20 @@ type IndexFile struct {
 	// Path is relative to dists/<dist>/, e.g. "main/binary-amd64/Packages.gz".
 	Path string
 	Data []byte
+	sums []string // hex digests in the order of hashes, computed once
 }
+
+// Sums returns the file's hex digests in the order of the Release's
+// checksum sections (MD5Sum, SHA1, SHA256, SHA512), computing them once.
+func (f *IndexFile) Sums() []string {
+	if f.sums == nil {
+		f.sums = checksums(f.Data)
+	}
+	return f.sums
+}
+
+// SHA256 returns the file's hex SHA256, the name of its by-hash copy.
+func (f *IndexFile) SHA256() string { return f.Sums()[2] }
 
 // Release holds the fields of a distribution's Release file. Empty fields
 // are left out.
@@ -102,14 +115,10 @@ func (r Release) fields() [][2]string {
 // writeSums writes the four checksum sections. The size is right-aligned in
 // 16 columns, as dak and reprepro write it.
 func writeSums(b *bytes.Buffer, files []IndexFile) {
-	sums := make([][]string, len(files))
-	for i, f := range files {
-		sums[i] = checksums(f.Data)
-	}
 	for h, alg := range hashes {
 		b.WriteString(alg.name + ":\n")
-		for i, f := range files {
-			fmt.Fprintf(b, " %s %16d %s\n", sums[i][h], len(f.Data), f.Path)
+		for i := range files {
+			fmt.Fprintf(b, " %s %16d %s\n", files[i].Sums()[h], len(files[i].Data), files[i].Path)
 		}
 	}
 }
@@ -189,9 +198,10 @@ func canonicalAlg(alg string) string {
 // that a Release lists, for the writer to put in place beside the index.
 func ByHash(files []IndexFile) []IndexFile {
 	var out []IndexFile
-	for _, f := range files {
-		for i, sum := range checksums(f.Data) {
-			out = append(out, IndexFile{Path: ByHashPath(f.Path, hashes[i].name, sum), Data: f.Data})
+	for i := range files {
+		f := &files[i]
+		for h, sum := range f.Sums() {
+			out = append(out, IndexFile{Path: ByHashPath(f.Path, hashes[h].name, sum), Data: f.Data, sums: f.sums})
 		}
 	}
 	return out

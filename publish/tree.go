@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/kiln-repo/kiln/publish/sign"
@@ -15,24 +16,42 @@ import (
 	"github.com/kiln-repo/kiln/storage"
 )
 
-// Tree writes published apt trees under Root, a plain directory that kiln
-// and nginx serve alike:
+// Publisher writes published apt trees under Root, a plain directory that
+// kiln and nginx serve alike:
 //
 //	Root/<prefix>/
 //	├── pool/<sha[:2]>/<sha>/<name>_<ver>_<arch>.deb   hard link to the blob
 //	└── dists/<dist>/
 //	    ├── InRelease, Release, Release.gpg             written last
 //	    ├── key.asc                                     the signing key, public
-//	    └── <comp>/binary-<arch>/Packages{,.gz,.xz}
-//	        └── by-hash/<ALG>/<hex>                     immutable copies
+//	    └── <comp>/binary-<arch>/Packages{,.gz,.xz}     hard links to ...
+//	        └── by-hash/<ALG>/<hex>                     ... immutable copies
 //
-// Every file is written to a temp name and renamed into place: indexes and
-// their by-hash copies first, the Release files last, so a client never
-// sees a Release whose files are not all there, and one that read an older
-// InRelease still finds its indexes by hash.
-type Tree struct {
-	Root  string
-	Blobs storage.Blobs
+// A publish writes each new index once, as its by-hash copies (one file,
+// one hard link per checksum algorithm), then points the plain index names
+// at them by rename, then renames the Release files into place. A client
+// never sees a Release whose files are not all there, and one that read an
+// older InRelease still finds its indexes by hash: the by-hash copies of
+// the last generations are kept (see prune).
+//
+// A publish is a transaction: it begins by setting the current Release
+// files aside (journal.go) and ends after the caller's Commit, so a crash
+// anywhere in between rolls the tree back to the previous complete
+// publication at the next start (Recover).
+type Publisher struct {
+	Root    string
+	Blobs   storage.Blobs
+	Indexer *Indexer
+	// Keep is how many generations of by-hash copies stay (0: 5); those
+	// superseded less than KeepFor ago (0: 10 minutes) stay as well.
+	Keep    int
+	KeepFor time.Duration
+	// AfterStage, when set, is called after each step of a publish: "begun"
+	// (journal written), "indexes", "release", "committed".
+	AfterStage func(stage string) error
+
+	mu     sync.Mutex                 // one writer at a time
+	pooled map[string]map[string]bool // prefix -> sha256s linked into its pool
 }
 
 // Input is one distribution to write.
@@ -41,38 +60,86 @@ type Input struct {
 	Components map[string][]*repo.Package
 	Key        *sign.Key // nil: unsigned
 	Now        time.Time
+	// Commit, when set, runs once the new tree is complete and before the
+	// publish is final: an error from it rolls the tree back. It is where
+	// the caller records the publication (generation Pub.Generation).
+	Commit func() error
 }
 
-// Write publishes in: pool links for new packages, indexes, Release files.
-func (t *Tree) Write(ctx context.Context, in Input) error {
-	base := filepath.Join(t.Root, filepath.FromSlash(in.Pub.Prefix))
-	files, err := t.indexes(in)
+// Write publishes in: pool links for new packages, indexes, Release files,
+// then in.Commit. On any error the previous publication is restored.
+func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	base := filepath.Join(p.Root, filepath.FromSlash(in.Pub.Prefix))
+	dist := filepath.Join(base, "dists", in.Pub.Distribution)
+	files, err := p.indexes(in)
 	if err != nil {
 		return err
 	}
-	for _, pkgs := range in.Components {
-		if err := t.linkPool(ctx, base, pkgs); err != nil {
+	rel, err := renderRelease(in, files)
+	if err != nil {
+		return err
+	}
+	if err := p.linkPool(ctx, in.Pub.Prefix, base, in.Components); err != nil {
+		return err
+	}
+	j, err := begin(dist, in.Pub.Generation)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, j.rollback())
+		}
+	}()
+	if err := p.stage("begun"); err != nil {
+		return err
+	}
+	if err := placeIndexes(dist, files, j.previous); err != nil {
+		return err
+	}
+	if err := p.stage("indexes"); err != nil {
+		return err
+	}
+	if err := rel.write(dist); err != nil {
+		return err
+	}
+	if err := p.stage("release"); err != nil {
+		return err
+	}
+	if in.Commit != nil {
+		if err := in.Commit(); err != nil {
 			return err
 		}
 	}
-	dist := filepath.Join(base, "dists", in.Pub.Distribution)
-	for _, f := range ByHash(files) {
-		if err := writeOnce(filepath.Join(dist, filepath.FromSlash(f.Path)), f.Data); err != nil {
-			return err
-		}
+	if err := p.stage("committed"); err != nil {
+		return err
 	}
-	for _, f := range files {
-		if err := writeAtomic(filepath.Join(dist, filepath.FromSlash(f.Path)), f.Data); err != nil {
-			return err
-		}
-	}
-	return t.release(dist, in, files)
+	// The publish is recorded: from here on nothing may undo it. A journal
+	// left behind is finished by Recover at the next start.
+	j.finish()
+	p.prune(dist, files, in.Now)
+	return nil
 }
 
-func (t *Tree) indexes(in Input) ([]IndexFile, error) {
+// stage reports a step of Write to AfterStage; an error from it fails the
+// publish there, as a crash would (tests use it to stop a publish halfway).
+func (p *Publisher) stage(name string) error {
+	if p.AfterStage == nil {
+		return nil
+	}
+	return p.AfterStage(name)
+}
+
+func (p *Publisher) indexes(in Input) ([]IndexFile, error) {
+	ix := p.Indexer
+	if ix == nil {
+		ix = NewIndexer(0)
+	}
 	var files []IndexFile
 	for _, src := range in.Pub.Sources {
-		f, err := BuildIndexes(src.Component, in.Pub.Architectures, in.Components[src.Component])
+		f, err := ix.Build(src.Component, in.Pub.Architectures, in.Components[src.Component])
 		if err != nil {
 			return nil, err
 		}
@@ -81,98 +148,205 @@ func (t *Tree) indexes(in Input) ([]IndexFile, error) {
 	return files, nil
 }
 
-// release writes key.asc, then Release.gpg and Release, then InRelease.
-func (t *Tree) release(dist string, in Input, files []IndexFile) error {
+// releaseFiles are the files written after the indexes, in order: the last
+// one, InRelease, is what apt reads first.
+type releaseFiles []IndexFile
+
+func renderRelease(in Input, files []IndexFile) (releaseFiles, error) {
 	r := Release{Origin: in.Pub.Origin, Label: in.Pub.Label, Suite: in.Pub.Suite, Codename: in.Pub.Codename,
 		Date: in.Now, Architectures: in.Pub.Architectures}
 	if r.Codename == "" {
 		r.Codename = in.Pub.Distribution
+	}
+	if in.Pub.ValidFor > 0 {
+		until := in.Now.Add(in.Pub.ValidFor)
+		r.ValidUntil = &until
 	}
 	for _, src := range in.Pub.Sources {
 		r.Components = append(r.Components, src.Component)
 	}
 	text, err := r.Render(files)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if in.Key == nil {
-		for _, name := range []string{"InRelease", "Release.gpg", "key.asc"} {
-			os.Remove(filepath.Join(dist, name)) // an unsigned publication has none
-		}
-		return writeAtomic(filepath.Join(dist, "Release"), text)
+		return releaseFiles{{Path: "Release", Data: text}}, nil
 	}
-	return signedRelease(dist, in.Key, text)
+	pub, err := in.Key.PublicArmored()
+	if err != nil {
+		return nil, err
+	}
+	detached, err := in.Key.DetachSign(text)
+	if err != nil {
+		return nil, err
+	}
+	inline, err := in.Key.ClearSign(text)
+	if err != nil {
+		return nil, err
+	}
+	return releaseFiles{{Path: "key.asc", Data: pub}, {Path: "Release.gpg", Data: detached},
+		{Path: "Release", Data: text}, {Path: "InRelease", Data: inline}}, nil
 }
 
-func signedRelease(dist string, key *sign.Key, text []byte) error {
-	pub, err := key.PublicArmored()
-	if err != nil {
-		return err
+// write puts the Release files in place, and removes those an unsigned
+// publication has none of.
+func (rf releaseFiles) write(dist string) error {
+	for _, name := range releaseNames {
+		if !rf.has(name) {
+			if err := os.Remove(filepath.Join(dist, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
 	}
-	detached, err := key.DetachSign(text)
-	if err != nil {
-		return err
-	}
-	inline, err := key.ClearSign(text)
-	if err != nil {
-		return err
-	}
-	for _, f := range []IndexFile{{"key.asc", pub}, {"Release.gpg", detached}, {"Release", text}, {"InRelease", inline}} {
+	for _, f := range rf {
 		if err := writeAtomic(filepath.Join(dist, f.Path), f.Data); err != nil {
 			return err
 		}
 	}
-	return nil
+	return syncDir(dist)
 }
 
-// linkPool puts each package new to this prefix into its pool: one hard link
-// from the blob store (a copy when the blob is not a local file, or lives
-// on another filesystem). Packages already there cost a stat.
-func (t *Tree) linkPool(ctx context.Context, base string, pkgs []*repo.Package) error {
-	for _, p := range pkgs {
-		dst := filepath.Join(base, filepath.FromSlash(PoolPath(p)))
-		if _, err := os.Stat(dst); err == nil {
+func (rf releaseFiles) has(name string) bool {
+	for _, f := range rf {
+		if f.Path == name {
+			return true
+		}
+	}
+	return false
+}
+
+// placeIndexes writes the by-hash copies of each index that changed since
+// the previous Release (prev: path -> SHA256), and points its plain name at
+// them. Unchanged indexes cost a stat.
+func placeIndexes(dist string, files []IndexFile, prev map[string]string) error {
+	dirs := map[string]bool{}
+	var wg sync.WaitGroup
+	errs := make([]error, len(files))
+	for i := range files {
+		f := &files[i]
+		plain := filepath.Join(dist, filepath.FromSlash(f.Path))
+		canonical := filepath.Join(dist, filepath.FromSlash(ByHashPath(f.Path, SHA256, f.SHA256())))
+		if prev[f.Path] == f.SHA256() && sameFile(plain, canonical) {
 			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
+		for h, alg := range hashes {
+			dirs[filepath.Dir(filepath.Join(dist, filepath.FromSlash(ByHashPath(f.Path, alg.name, f.Sums()[h]))))] = true
 		}
-		if err := t.placeBlob(ctx, p.Digest(), dst); err != nil {
-			return fmt.Errorf("publishing %s: %w", PoolPath(p), err)
+		dirs[filepath.Dir(plain)] = true
+		wg.Go(func() { errs[i] = placeIndex(dist, f, plain, canonical) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (t *Tree) placeBlob(ctx context.Context, d storage.Digest, dst string) error {
-	if loc, ok := t.Blobs.(storage.Locator); ok {
+// placeIndex writes f's by-hash copy under SHA256 unless it exists, links
+// its other checksum names to it, then renames a link of it over the plain
+// name.
+func placeIndex(dist string, f *IndexFile, plain, canonical string) error {
+	if _, err := os.Stat(canonical); err != nil {
+		if err := writeFile(canonical, bytes.NewReader(f.Data), 0o444); err != nil {
+			return err
+		}
+	}
+	for h, alg := range hashes {
+		name := filepath.Join(dist, filepath.FromSlash(ByHashPath(f.Path, alg.name, f.Sums()[h])))
+		if name == canonical {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return err
+		}
+		if err := os.Link(canonical, name); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+	}
+	return linkOver(canonical, plain)
+}
+
+// linkOver makes dst a hard link of src, atomically replacing dst.
+func linkOver(src, dst string) error {
+	tmp := filepath.Join(filepath.Dir(dst), fmt.Sprintf(".tmp-link-%d", time.Now().UnixNano()))
+	if err := os.Link(src, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
+}
+
+// linkPool puts each package new to this prefix into its pool: one hard
+// link from the blob store (a copy when the blob is not a local file, or
+// lives on another filesystem). The packages a prefix's pool holds are
+// remembered, so a republish looks at new packages only.
+func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map[string][]*repo.Package) error {
+	if p.pooled == nil {
+		p.pooled = map[string]map[string]bool{}
+	}
+	have := p.pooled[prefix]
+	if have == nil {
+		have = map[string]bool{}
+		p.pooled[prefix] = have
+	}
+	for _, pkgs := range comps {
+		for _, pkg := range pkgs {
+			if have[pkg.SHA256] {
+				continue
+			}
+			dst := filepath.Join(base, filepath.FromSlash(PoolPath(pkg)))
+			if _, err := os.Stat(dst); err != nil {
+				if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+					return err
+				}
+				if err := p.placeBlob(ctx, pkg.Digest(), dst); err != nil {
+					return fmt.Errorf("publishing %s: %w", PoolPath(pkg), err)
+				}
+			}
+			have[pkg.SHA256] = true
+		}
+	}
+	return nil
+}
+
+func (p *Publisher) placeBlob(ctx context.Context, d storage.Digest, dst string) error {
+	if loc, ok := p.Blobs.(storage.Locator); ok {
 		src, err := loc.Path(ctx, d)
 		if err == nil && os.Link(src, dst) == nil {
 			return nil
 		}
 	}
-	rc, err := t.Blobs.Open(ctx, d)
+	rc, err := p.Blobs.Open(ctx, d)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	return writeStream(dst, rc)
-}
-
-// writeOnce writes an immutable file (a by-hash copy) unless it exists.
-func writeOnce(path string, data []byte) error {
-	if _, err := os.Stat(path); err == nil {
-		return nil
-	}
-	return writeAtomic(path, data)
+	return writeFile(dst, rc, 0o444)
 }
 
 func writeAtomic(path string, data []byte) error {
-	return writeStream(path, bytes.NewReader(data))
+	return writeFile(path, bytes.NewReader(data), 0o644)
 }
 
-// writeStream writes r to path by temp file, fsync and rename.
-func writeStream(path string, r io.Reader) error {
+// writeFile writes r to path by temp file, fsync and rename.
+func writeFile(path string, r io.Reader, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -183,7 +357,7 @@ func writeStream(path string, r io.Reader) error {
 	defer os.Remove(tmp.Name())
 	_, err = io.Copy(tmp, r)
 	if err == nil {
-		err = tmp.Chmod(0o644)
+		err = tmp.Chmod(mode)
 	}
 	if err == nil {
 		err = tmp.Sync()
@@ -194,8 +368,23 @@ func writeStream(path string, r io.Reader) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// Drop removes a distribution's dists/ tree. Pool files stay: other
-// distributions under the prefix may list them.
-func (t *Tree) Drop(prefix, dist string) error {
-	return os.RemoveAll(filepath.Join(t.Root, filepath.FromSlash(prefix), "dists", dist))
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Drop runs forget (the caller's record of the publication goes), then
+// removes the distribution's dists/ tree, with no publish in between. Pool
+// files stay: other distributions under the prefix may list them.
+func (p *Publisher) Drop(prefix, dist string, forget func() error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := forget(); err != nil {
+		return err
+	}
+	return os.RemoveAll(filepath.Join(p.Root, filepath.FromSlash(prefix), "dists", dist))
 }

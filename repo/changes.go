@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -286,14 +287,20 @@ func memberKey(id string, added int) []byte {
 
 // SortPackages orders by name, then Debian version, then architecture.
 func SortPackages(ps []*Package) {
-	sort.SliceStable(ps, func(i, j int) bool {
-		a, b := ps[i], ps[j]
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		if c := deb.CompareVersions(a.Version, b.Version); c != 0 {
-			return c < 0
-		}
-		return a.Architecture < b.Architecture
-	})
+	slices.SortStableFunc(ps, comparePackages)
+}
+
+// PackagesSorted reports whether ps is in SortPackages' order.
+func PackagesSorted(ps []*Package) bool {
+	return slices.IsSortedFunc(ps, comparePackages)
+}
+
+func comparePackages(a, b *Package) int {
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	if c := deb.CompareVersions(a.Version, b.Version); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Architecture, b.Architecture)
 }

@@ -56,6 +56,10 @@ var (
 	// already (use update or switch).
 	ErrPublicationExists = errors.New("publication exists")
 
+	// ErrPublicationChanged means another publish recorded the publication
+	// while this one was writing it.
+	ErrPublicationChanged = errors.New("publication changed")
+
 	// ErrTokenNotFound means no token has that id or secret.
 	ErrTokenNotFound = errors.New("token not found")
 )

@@ -19,17 +19,24 @@ type Source struct {
 
 // Publication is an apt distribution published under a prefix.
 type Publication struct {
-	Prefix        string    `json:"prefix"`
-	Distribution  string    `json:"distribution"`
-	Sources       []Source  `json:"sources"`
-	Architectures []string  `json:"architectures"`
-	Key           string    `json:"key,omitempty"` // "" publishes unsigned
-	Origin        string    `json:"origin,omitempty"`
-	Label         string    `json:"label,omitempty"`
-	Suite         string    `json:"suite,omitempty"`
-	Codename      string    `json:"codename,omitempty"`
-	Created       time.Time `json:"created"`
-	Updated       time.Time `json:"updated"`
+	Prefix        string   `json:"prefix"`
+	Distribution  string   `json:"distribution"`
+	Sources       []Source `json:"sources"`
+	Architectures []string `json:"architectures"`
+	Key           string   `json:"key,omitempty"` // "" publishes unsigned
+	Origin        string   `json:"origin,omitempty"`
+	Label         string   `json:"label,omitempty"`
+	Suite         string   `json:"suite,omitempty"`
+	Codename      string   `json:"codename,omitempty"`
+	// ValidFor, when set, gives the Release a Valid-Until that far after
+	// its Date: apt then refuses a Release replayed after it.
+	ValidFor time.Duration `json:"valid_for,omitempty"`
+	// Generation counts the publishes of this distribution: the tree on
+	// disk is the one this record describes once Generation matches the
+	// generation the publisher wrote (see publish.Recover).
+	Generation int       `json:"generation"`
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
 }
 
 var bucketPublications = []byte("publications")
@@ -94,21 +101,23 @@ func checkSources(srcs []Source) error {
 	return nil
 }
 
-// CreatePublication records a new publication; publishing over an existing
-// (prefix, distribution) is ErrPublicationExists.
-func (s *Store) CreatePublication(p Publication) (*Publication, error) {
+// NewPublication checks a publication that is to be created (names,
+// sources and key exist, no such publication yet) and returns it as
+// generation 1, unrecorded: the caller publishes it, then records it with
+// SavePublication.
+func (s *Store) NewPublication(p Publication) (*Publication, error) {
 	if err := checkPublication(&p); err != nil {
 		return nil, err
 	}
-	p.Created, p.Updated = s.now(), s.now()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	if p.ValidFor < 0 {
+		return nil, fmt.Errorf("%w: valid-for must not be negative", ErrInvalidName)
+	}
+	p.Created, p.Updated, p.Generation = s.now(), s.now(), 1
+	err := s.db.View(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketPublications).Get(pubKey(p.Prefix, p.Distribution)) != nil {
 			return fmt.Errorf("%w: %s (use update or switch)", ErrPublicationExists, p.ID())
 		}
-		if err := addRefs(tx, &p); err != nil {
-			return err
-		}
-		return putJSON(tx.Bucket(bucketPublications), pubKey(p.Prefix, p.Distribution), p)
+		return checkRefs(tx, &p)
 	})
 	if err != nil {
 		return nil, err
@@ -116,16 +125,16 @@ func (s *Store) CreatePublication(p Publication) (*Publication, error) {
 	return &p, nil
 }
 
-// SwitchPublication replaces the sources of the given components (a
-// rollback is a switch back) and marks the publication updated.
-func (s *Store) SwitchPublication(prefix, dist string, changes []Source) (*Publication, error) {
+// NextPublication returns the next generation of a publication, with the
+// given components switched to other sources (none: the same sources,
+// republished), checked and unrecorded.
+func (s *Store) NextPublication(prefix, dist string, changes []Source) (*Publication, error) {
 	var out *Publication
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
 		p, err := getPublication(tx, prefix, dist)
 		if err != nil {
 			return err
 		}
-		dropRefs(tx, p)
 		for _, c := range changes {
 			i := slices.IndexFunc(p.Sources, func(src Source) bool { return src.Component == c.Component })
 			if i < 0 {
@@ -136,13 +145,39 @@ func (s *Store) SwitchPublication(prefix, dist string, changes []Source) (*Publi
 		if err := checkSources(p.Sources); err != nil {
 			return err
 		}
+		if err := checkRefs(tx, p); err != nil {
+			return err
+		}
+		p.Updated, p.Generation, out = s.now(), p.Generation+1, p
+		return nil
+	})
+	return out, err
+}
+
+// SavePublication records p, a publication from NewPublication or
+// NextPublication, once its tree is written. It fails with
+// ErrPublicationChanged if another publish recorded the distribution in
+// the meantime (or created it, for generation 1).
+func (s *Store) SavePublication(p *Publication) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPublications)
+		if v := b.Get(pubKey(p.Prefix, p.Distribution)); v != nil {
+			old := new(Publication)
+			if err := json.Unmarshal(v, old); err != nil {
+				return err
+			}
+			if old.Generation != p.Generation-1 {
+				return fmt.Errorf("%w: %s is at generation %d, not %d", ErrPublicationChanged, p.ID(), old.Generation, p.Generation-1)
+			}
+			dropRefs(tx, old)
+		} else if p.Generation != 1 {
+			return fmt.Errorf("%w: %s was dropped", ErrPublicationChanged, p.ID())
+		}
 		if err := addRefs(tx, p); err != nil {
 			return err
 		}
-		p.Updated, out = s.now(), p
-		return putJSON(tx.Bucket(bucketPublications), pubKey(prefix, dist), p)
+		return putJSON(b, pubKey(p.Prefix, p.Distribution), p)
 	})
-	return out, err
 }
 
 // DeletePublication forgets a publication and its references.
@@ -206,9 +241,8 @@ func refTargets(p *Publication) []string {
 	return out
 }
 
-// addRefs checks that every source and the key exist, and registers the
-// publication with each.
-func addRefs(tx *bolt.Tx, p *Publication) error {
+// checkRefs checks that every source and the key exist.
+func checkRefs(tx *bolt.Tx, p *Publication) error {
 	for _, src := range p.Sources {
 		if err := sourceExists(tx, src); err != nil {
 			return err
@@ -218,6 +252,15 @@ func addRefs(tx *bolt.Tx, p *Publication) error {
 		if _, err := getKey(tx, p.Key); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// addRefs checks that every source and the key exist, and registers the
+// publication with each.
+func addRefs(tx *bolt.Tx, p *Publication) error {
+	if err := checkRefs(tx, p); err != nil {
+		return err
 	}
 	for _, t := range refTargets(p) {
 		if err := addRef(tx, t, "publication/"+p.ID()); err != nil {
@@ -243,12 +286,25 @@ func sourceExists(tx *bolt.Tx, src Source) error {
 }
 
 // SourcePackages returns a source's packages (a repository's latest
-// version, or a snapshot) with their control stanzas, for indexes.
+// version, or a snapshot), sorted, without their control stanzas: an index
+// is mostly rebuilt from what its publisher remembers, and LoadControls
+// reads the stanzas of the rest.
 func (s *Store) SourcePackages(src Source) ([]*Package, error) {
-	all := func(*Package) bool { return true } // non-nil: loads the stanzas
 	if src.Kind == "snapshot" {
-		return s.SnapshotContents(src.Name, all)
+		return s.SnapshotContents(src.Name, nil)
 	}
-	ps, _, err := s.Contents(src.Name, -1, all)
+	ps, _, err := s.Contents(src.Name, -1, nil)
 	return ps, err
+}
+
+// LoadControls fills in the control stanza of each package that lacks it.
+func (s *Store) LoadControls(pkgs []*Package) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		for _, p := range pkgs {
+			if err := loadControl(tx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -196,17 +196,22 @@ type Source struct {
 
 // Publication is an apt distribution served at /<prefix>/dists/<dist>/.
 type Publication struct {
-	Prefix        string    `json:"prefix"`
-	Distribution  string    `json:"distribution"`
-	Sources       []Source  `json:"sources"`
-	Architectures []string  `json:"architectures"`
-	Key           string    `json:"key,omitempty"`
-	Origin        string    `json:"origin,omitempty"`
-	Label         string    `json:"label,omitempty"`
-	Suite         string    `json:"suite,omitempty"`
-	Codename      string    `json:"codename,omitempty"`
-	Created       time.Time `json:"created"`
-	Updated       time.Time `json:"updated"`
+	Prefix        string   `json:"prefix"`
+	Distribution  string   `json:"distribution"`
+	Sources       []Source `json:"sources"`
+	Architectures []string `json:"architectures"`
+	Key           string   `json:"key,omitempty"`
+	Origin        string   `json:"origin,omitempty"`
+	Label         string   `json:"label,omitempty"`
+	Suite         string   `json:"suite,omitempty"`
+	Codename      string   `json:"codename,omitempty"`
+	// ValidFor is a Go duration ("168h"): the Release then carries a
+	// Valid-Until that far after its Date.
+	ValidFor string `json:"valid_for,omitempty"`
+	// Generation counts the publishes of the distribution (read-only).
+	Generation int       `json:"generation,omitempty"`
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
 }
 
 // PublicationsResponse lists publications.

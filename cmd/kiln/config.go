@@ -21,6 +21,7 @@ type serveConfig struct {
 	AnonymousRead   bool          `json:"anonymous_read"`
 	ShutdownTimeout time.Duration `json:"-"`
 	ShutdownGrace   string        `json:"shutdown_timeout"`
+	crashAt         string        // KILN_TEST_CRASH_AT: see crashAt
 }
 
 // defaults is the embedded configuration: it needs nothing.

@@ -37,6 +37,7 @@ everything under ./kiln-data, listening on 127.0.0.1:8080.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
+			cfg.crashAt = getenv("KILN_TEST_CRASH_AT")
 			return serve(ctx, cfg, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
 		},
 	}
@@ -62,12 +63,14 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{
-		Handler: api.New(api.Config{Store: store, MaxUploadSize: cfg.MaxUploadSize,
-			AnonymousRead: cfg.AnonymousRead, Logger: log, Version: version(),
-			PublicDir: filepath.Join(cfg.Data, "public"), KeySecret: secret}),
-		ReadHeaderTimeout: 30 * time.Second,
+	handler := api.New(api.Config{Store: store, MaxUploadSize: cfg.MaxUploadSize,
+		AnonymousRead: cfg.AnonymousRead, Logger: log, Version: version(),
+		PublicDir: filepath.Join(cfg.Data, "public"), KeySecret: secret,
+		AfterPublishStage: crashAt(cfg.crashAt)})
+	if err := handler.Recover(); err != nil {
+		return fmt.Errorf("recovering published trees: %w", err)
 	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second}
 	log.Info("kiln serving", "listen", ln.Addr().String(), "data", cfg.Data)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -165,4 +168,21 @@ func serverSecret(dir string) ([]byte, error) {
 		return nil, fmt.Errorf("writing server secret: %w", err)
 	}
 	return secret, nil
+}
+
+// crashAt returns, for KILN_TEST_CRASH_AT=<stage>, a hook that kills the
+// server with SIGKILL when a publish reaches that stage ("begun",
+// "indexes", "release", "committed"): the crash tests' way to stop a
+// publish exactly halfway. Unset, it returns nil and nothing happens.
+func crashAt(stage string) func(string) error {
+	if stage == "" {
+		return nil
+	}
+	return func(s string) error {
+		if s == stage {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // the signal is on its way
+		}
+		return nil
+	}
 }

@@ -1,0 +1,90 @@
+package publish
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// generationsFile records, per distribution, the index files of the last
+// generations published, newest last, so that by-hash copies no generation
+// still lists can be removed.
+const generationsFile = ".kiln-generations.json"
+
+type generation struct {
+	Published time.Time   `json:"published"`
+	Files     []indexSums `json:"files"`
+}
+
+type indexSums struct {
+	Path string   `json:"path"`
+	Sums []string `json:"sums"` // in the order of hashes
+}
+
+// byHashNames are the by-hash copies of the generation's files, relative
+// to dists/<dist>/.
+func (g generation) byHashNames() map[string]bool {
+	out := map[string]bool{}
+	for _, f := range g.Files {
+		for h, alg := range hashes {
+			if h < len(f.Sums) {
+				out[ByHashPath(f.Path, alg.name, f.Sums[h])] = true
+			}
+		}
+	}
+	return out
+}
+
+// prune records the generation just published and removes the by-hash
+// copies that only generations past keeping list. A generation is kept if
+// it is one of the last Keep, or was superseded less than KeepFor ago: a
+// client that read its InRelease may still be fetching. Pruning is best
+// effort: what it fails to remove is removed by a later publish.
+func (p *Publisher) prune(dist string, files []IndexFile, now time.Time) {
+	keep, keepFor := p.Keep, p.KeepFor
+	if keep <= 0 {
+		keep = 5
+	}
+	if keepFor <= 0 {
+		keepFor = 10 * time.Minute
+	}
+	var gens []generation
+	if data, err := os.ReadFile(filepath.Join(dist, generationsFile)); err == nil {
+		if json.Unmarshal(data, &gens) != nil {
+			gens = nil // start over: nothing is removed on a guess
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	cur := generation{Published: now}
+	for i := range files {
+		cur.Files = append(cur.Files, indexSums{Path: files[i].Path, Sums: files[i].Sums()})
+	}
+	gens = append(gens, cur)
+	cut := 0 // gens[:cut] are dropped
+	for i := 0; i < len(gens)-keep; i++ {
+		if gens[i+1].Published.After(now.Add(-keepFor)) {
+			break
+		}
+		cut = i + 1
+	}
+	kept := map[string]bool{}
+	for _, g := range gens[cut:] {
+		for name := range g.byHashNames() {
+			kept[name] = true
+		}
+	}
+	data, err := json.Marshal(gens[cut:])
+	if err != nil || writeAtomic(filepath.Join(dist, generationsFile), data) != nil {
+		return
+	}
+	for _, g := range gens[:cut] {
+		for name := range g.byHashNames() {
+			if !kept[name] {
+				os.Remove(filepath.Join(dist, filepath.FromSlash(name)))
+			}
+		}
+	}
+}
