@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiln-repo/kiln/publish/apttest"
 	"github.com/kiln-repo/kiln/repo/deb/debtest"
 )
 
@@ -51,11 +53,14 @@ type proc struct {
 	exited chan error
 }
 
-func startProc(t *testing.T, dir, addr string) *proc {
+// startProc runs `kiln serve` as a process, with env added to the test's
+// own environment.
+func startProc(t *testing.T, dir, addr string, env ...string) *proc {
 	t.Helper()
 	p := &proc{url: "http://" + addr, log: new(bytes.Buffer), exited: make(chan error, 1)}
 	p.cmd = exec.Command(kilnBinary(t), "serve", "--data", dir, "--listen", addr, "--shutdown-timeout", "20s")
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	p.cmd.Env = append(os.Environ(), env...)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -190,5 +195,66 @@ func TestSIGTERMFinishesUploads(t *testing.T) {
 	startProc(t, dir, addr)
 	if got := showJSON(t, env, "stable"); len(got) != 1 {
 		t.Fatalf("upload finished during shutdown did not persist: %v", got)
+	}
+}
+
+// TestSIGKILLMidPublish kills the server at each step of a publish (with
+// KILN_TEST_CRASH_AT, which sends the process SIGKILL at that point) and
+// checks with the real apt-get that the restarted server serves a complete,
+// correctly signed publication: the previous one when the crash came before
+// the new generation was recorded, the new one after.
+func TestSIGKILLMidPublish(t *testing.T) {
+	for _, tc := range []struct {
+		stage   string
+		wantNew bool
+	}{{"begun", false}, {"indexes", false}, {"release", false}, {"committed", true}} {
+		t.Run(tc.stage, func(t *testing.T) {
+			dir, addr := t.TempDir(), freeAddr(t)
+			p := startProc(t, dir, addr)
+			env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": readToken(t, dir)}
+			v1, v2 := t.TempDir(), t.TempDir()
+			sha1 := writeDeb(t, v1, debtest.Spec{Name: "myapp", Version: "1.0", Arch: "amd64"})
+			sha2 := writeDeb(t, v2, debtest.Spec{Name: "myapp", Version: "2.0", Arch: "amd64"})
+			mustRun(t, env, "repo", "create", "stable")
+			mustRun(t, env, "repo", "add", "stable", v1)
+			mustRun(t, env, "key", "generate", "--name", "release")
+			mustRun(t, env, "publish", "create", "--prefix", "debian", "--distribution", "bookworm",
+				"--component", "main=stable", "--arch", "amd64", "--sign", "release")
+			keyring := publicKeyring(t, p.url+"/debian/dists/bookworm/key.asc")
+			mustRun(t, env, "repo", "add", "stable", v2)
+			p.cmd.Process.Kill()
+			<-p.exited
+			p.exited <- nil
+
+			p = startProc(t, dir, addr, "KILN_TEST_CRASH_AT="+tc.stage)
+			if code, _, _ := runIn(context.Background(), env, "publish", "update", "debian", "bookworm"); code == 0 {
+				t.Fatal("publish update succeeded on a server that crashes mid-publish")
+			}
+			if err := <-p.exited; err == nil || !strings.Contains(err.Error(), "killed") {
+				t.Fatalf("server exit: %v, want killed", err)
+			}
+			p.exited <- nil
+
+			p = startProc(t, dir, addr)
+			if !strings.Contains(p.log.String(), "recovered an interrupted publish") {
+				t.Errorf("no recovery logged:\n%s", p.log)
+			}
+			apt := apttest.New(t, "deb [signed-by=KEYRING] "+p.url+"/debian bookworm main", keyring)
+			if out, err := apt.Update(); err != nil {
+				t.Fatalf("apt-get update after the crash: %v\n%s", err, out)
+			}
+			want, gen := sha1, "1"
+			if tc.wantNew {
+				want, gen = sha2, "2"
+			}
+			expectDownload(t, apt, "myapp", want)
+			if out := mustRun(t, env, "publish", "list", "--output", "json"); !strings.Contains(out, `"generation": `+gen) {
+				t.Errorf("the record is not at generation %s: %s", gen, out)
+			}
+			// The publish that crashed can simply be run again.
+			mustRun(t, env, "publish", "update", "debian", "bookworm")
+			expectUpdated(t, apt)
+			expectDownload(t, apt, "myapp", sha2)
+		})
 	}
 }

@@ -1,0 +1,403 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/ulikunitz/xz"
+
+	"github.com/kiln-repo/kiln/publish/sign"
+	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/deb/debtest"
+	"github.com/kiln-repo/kiln/storage"
+)
+
+// manyFakes returns n packages with distinct names, enough for several
+// chunks.
+func manyFakes(t *testing.T, n int, arch string) []*repo.Package {
+	var out []*repo.Package
+	for i := range n {
+		out = append(out, fake(t, fmt.Sprintf("pkg%04d", i), "1.0-1", arch))
+	}
+	return out
+}
+
+// decode decompresses a concatenation of gzip members or xz streams, with
+// the Go readers and, when installed, with gzip -dc and xz -dc (the same
+// libraries apt reads them with).
+func decode(t *testing.T, kind string, data []byte) [][]byte {
+	t.Helper()
+	var r io.Reader
+	var err error
+	switch kind {
+	case "gz":
+		r, err = gzip.NewReader(bytes.NewReader(data))
+	case "xz":
+		r, err = xz.NewReader(bytes.NewReader(data))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("%s: %v", kind, err)
+	}
+	out := [][]byte{got}
+	tool := map[string]string{"gz": "gzip", "xz": "xz"}[kind]
+	if _, err := exec.LookPath(tool); err == nil {
+		cmd := exec.Command(tool, "-dc")
+		cmd.Stdin = bytes.NewReader(data)
+		b, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s -dc: %v", tool, err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func TestIndexerChunksConcatenate(t *testing.T) {
+	pkgs := append(manyFakes(t, 700, "amd64"), fake(t, "docs", "1", "all"))
+	ix := NewIndexer(0)
+	files, err := ix.Build("main", []string{"amd64", "arm64"}, pkgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.lru.Len() < 4 {
+		t.Fatalf("%d chunks for 700 packages; want several", ix.lru.Len())
+	}
+	for i, arch := range []string{"amd64", "arm64"} {
+		plain := files[3*i].Data
+		if want := Packages(pkgs, arch); !bytes.Equal(plain, want) {
+			t.Fatalf("%s Packages differs from Packages()", arch)
+		}
+		for j, kind := range []string{"gz", "xz"} {
+			for _, got := range decode(t, kind, files[3*i+1+j].Data) {
+				if !bytes.Equal(got, plain) {
+					t.Errorf("%s: %s decodes to %d bytes, want the %d of Packages", arch, kind, len(got), len(plain))
+				}
+			}
+		}
+	}
+	// Determinism: a fresh indexer gives the same bytes.
+	again, err := NewIndexer(0).Build("main", []string{"amd64", "arm64"}, pkgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range files {
+		if !bytes.Equal(files[i].Data, again[i].Data) {
+			t.Errorf("%s differs between two indexers", files[i].Path)
+		}
+	}
+}
+
+func TestIndexerRendersOnlyChangedChunks(t *testing.T) {
+	pkgs := manyFakes(t, 2000, "amd64")
+	for _, p := range pkgs {
+		p.Control = nil // loaded on demand, as the server does
+	}
+	var loaded int
+	ix := NewIndexer(0)
+	ix.Controls = func(ps []*repo.Package) error {
+		loaded += len(ps)
+		for _, p := range ps {
+			p.Control = fake(t, p.Name, p.Version, p.Architecture).Control
+		}
+		return nil
+	}
+	if _, err := ix.Build("main", []string{"amd64"}, pkgs); err != nil {
+		t.Fatal(err)
+	}
+	if loaded != 2000 {
+		t.Fatalf("first build loaded %d stanzas, want 2000", loaded)
+	}
+	loaded = 0
+	added := fake(t, "pkg0999a", "1.0-1", "amd64")
+	added.Control = nil
+	more := append(append([]*repo.Package{}, pkgs...), added)
+	files, err := ix.Build("main", []string{"amd64"}, more)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded == 0 || loaded > 200 {
+		t.Errorf("adding one package re-rendered %d stanzas; want one chunk's worth", loaded)
+	}
+	for _, p := range more {
+		p.Control = fake(t, p.Name, p.Version, p.Architecture).Control
+	}
+	if !bytes.Equal(files[0].Data, Packages(more, "amd64")) {
+		t.Error("index after adding one package differs from a full render")
+	}
+	for _, got := range decode(t, "xz", files[2].Data) {
+		if !bytes.Equal(got, files[0].Data) {
+			t.Error("Packages.xz after adding one package does not decode to Packages")
+		}
+	}
+}
+
+// testTree is a Publisher over an empty blob store (see debs).
+func testTree(t *testing.T) *Publisher {
+	t.Helper()
+	blobs, err := storage.NewFS(filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Publisher{Root: filepath.Join(t.TempDir(), "public"), Blobs: blobs, Indexer: NewIndexer(0)}
+}
+
+// debs builds real packages and stores their bytes in p's blob store.
+func debs(t *testing.T, p *Publisher, specs ...debtest.Spec) []*repo.Package {
+	t.Helper()
+	var out []*repo.Package
+	for _, s := range specs {
+		pk := pkg(t, s)
+		if _, err := p.Blobs.Put(context.Background(), bytes.NewReader(debtest.Build(s)), pk.Digest()); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, pk)
+	}
+	return out
+}
+
+func testPub(gen int) *repo.Publication {
+	return &repo.Publication{Prefix: "debian", Distribution: "bookworm", Generation: gen,
+		Sources: []repo.Source{{Component: "main", Kind: "repo", Name: "stable"}}, Architectures: []string{"amd64", "arm64"}}
+}
+
+// served reads what a client can fetch under dists/: every file but the
+// journal and the generations record, by path.
+func served(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	dists := filepath.Join(root, "debian", "dists")
+	filepath.WalkDir(dists, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.Contains(p, "/.") {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(dists, p)
+		out[rel] = string(data)
+		return nil
+	})
+	return out
+}
+
+// listed checks that every file the Release lists is served with the
+// listed SHA256, plainly and by hash.
+func listed(t *testing.T, root string) {
+	t.Helper()
+	dist := filepath.Join(root, "debian", "dists", "bookworm")
+	rel, err := os.ReadFile(filepath.Join(dist, "Release"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := releaseSHA256(rel)
+	if len(sums) == 0 {
+		t.Fatal("Release lists nothing")
+	}
+	for p, sum := range sums {
+		for _, name := range []string{p, ByHashPath(p, SHA256, sum)} {
+			data, err := os.ReadFile(filepath.Join(dist, filepath.FromSlash(name)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f := (IndexFile{Data: data}); f.SHA256() != sum {
+				t.Errorf("%s does not match the Release", name)
+			}
+		}
+	}
+}
+
+func TestPublishFailureRestoresPrevious(t *testing.T) {
+	key, err := sign.Generate("test", "test@example.org", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stage := range []string{"begun", "indexes", "release", "commit"} {
+		t.Run(stage, func(t *testing.T) {
+			pt := testTree(t)
+			v1 := debs(t, pt, debtest.Spec{Name: "hello", Version: "1.0"}, debtest.Spec{Name: "docs", Arch: "all"})
+			now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+			ctx := context.Background()
+			if err := pt.Write(ctx, Input{Pub: testPub(1), Components: map[string][]*repo.Package{"main": v1}, Now: now}); err != nil {
+				t.Fatal(err)
+			}
+			before := served(t, pt.Root)
+			v2 := append(v1, debs(t, pt, debtest.Spec{Name: "hello", Version: "2.0"})...)
+			boom := errors.New("boom")
+			in := Input{Pub: testPub(2), Components: map[string][]*repo.Package{"main": v2}, Key: key, Now: now.Add(time.Hour)}
+			if stage == "commit" {
+				in.Commit = func() error { return boom }
+			} else {
+				pt.AfterStage = func(s string) error {
+					if s == stage {
+						return boom
+					}
+					return nil
+				}
+			}
+			if err := pt.Write(ctx, in); !errors.Is(err, boom) {
+				t.Fatalf("Write = %v, want boom", err)
+			}
+			after := served(t, pt.Root)
+			for p, data := range before {
+				if after[p] != data {
+					t.Errorf("%s changed", p)
+				}
+			}
+			for p := range after {
+				if _, ok := before[p]; !ok && !strings.Contains(p, "/by-hash/") {
+					t.Errorf("%s appeared", p)
+				}
+			}
+			listed(t, pt.Root)
+			// And the next publish goes through.
+			pt.AfterStage, in.Commit = nil, nil
+			if err := pt.Write(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+			listed(t, pt.Root)
+			if !strings.Contains(served(t, pt.Root)["bookworm/main/binary-amd64/Packages"], "Version: 2.0") {
+				t.Error("the publish after a failed one did not land")
+			}
+		})
+	}
+}
+
+func TestFirstPublishFailureLeavesNothing(t *testing.T) {
+	pt := testTree(t)
+	v1 := debs(t, pt, debtest.Spec{Name: "hello"})
+	in := Input{Pub: testPub(1), Components: map[string][]*repo.Package{"main": v1}, Now: time.Now(),
+		Commit: func() error { return errors.New("no") }}
+	if err := pt.Write(context.Background(), in); err == nil {
+		t.Fatal("Write succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(pt.Root, "debian", "dists", "bookworm")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed first publish left its distribution behind: %v", err)
+	}
+}
+
+// crash stops a publish at stage the way a SIGKILL would: nothing after it
+// runs, no rollback either.
+type crash struct{}
+
+func crashAt(t *testing.T, pt *Publisher, in Input, stage string) {
+	t.Helper()
+	pt.AfterStage = func(s string) error {
+		if s == stage {
+			panic(crash{})
+		}
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != (crash{}) {
+			t.Fatalf("publish did not reach %s (%v)", stage, r)
+		}
+		pt.AfterStage = nil
+	}()
+	pt.Write(context.Background(), in)
+}
+
+func TestRecoverAfterCrash(t *testing.T) {
+	for _, tc := range []struct {
+		stage    string
+		recorded int // the generation the records hold after the crash
+		wantNew  bool
+	}{
+		{"begun", 1, false}, {"indexes", 1, false}, {"release", 1, false},
+		{"committed", 2, true},
+	} {
+		t.Run(tc.stage, func(t *testing.T) {
+			pt := testTree(t)
+			v1 := debs(t, pt, debtest.Spec{Name: "hello", Version: "1.0"})
+			now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+			if err := pt.Write(context.Background(), Input{Pub: testPub(1), Components: map[string][]*repo.Package{"main": v1}, Now: now}); err != nil {
+				t.Fatal(err)
+			}
+			before := served(t, pt.Root)
+			v2 := append(v1, debs(t, pt, debtest.Spec{Name: "hello", Version: "2.0"})...)
+			crashAt(t, pt, Input{Pub: testPub(2), Components: map[string][]*repo.Package{"main": v2}, Now: now.Add(time.Hour)}, tc.stage)
+
+			done, err := Recover(pt.Root, func(prefix, dist string) (int, bool) {
+				if prefix != "debian" || dist != "bookworm" {
+					t.Errorf("recorded(%q, %q)", prefix, dist)
+				}
+				return tc.recorded, true
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(done) != 1 || done[0].Generation != 2 || done[0].RolledBack == tc.wantNew {
+				t.Fatalf("Recover = %+v", done)
+			}
+			listed(t, pt.Root)
+			got := served(t, pt.Root)["bookworm/main/binary-amd64/Packages"]
+			if tc.wantNew != strings.Contains(got, "Version: 2.0") {
+				t.Errorf("after recovery Packages = %q (want new: %v)", got, tc.wantNew)
+			}
+			if !tc.wantNew && got != before["bookworm/main/binary-amd64/Packages"] {
+				t.Error("Packages is not the previous generation's")
+			}
+			if _, err := os.Stat(filepath.Join(pt.Root, "debian", "dists", "bookworm", journalDir)); !errors.Is(err, os.ErrNotExist) {
+				t.Error("the journal is still there")
+			}
+			if done, _ := Recover(pt.Root, nil); len(done) != 0 {
+				t.Errorf("a second Recover did %+v", done)
+			}
+		})
+	}
+}
+
+func TestPruneKeepsRecentGenerations(t *testing.T) {
+	pt := testTree(t)
+	pt.Keep, pt.KeepFor = 2, time.Minute
+	var pkgs []*repo.Package
+	var gens []map[string]string // Release SHA256 sections
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	dist := filepath.Join(pt.Root, "debian", "dists", "bookworm")
+	for i := range 5 {
+		pkgs = append(pkgs, debs(t, pt, debtest.Spec{Name: "hello", Version: fmt.Sprintf("%d.0", i+1)})...)
+		now = now.Add(time.Hour)
+		if err := pt.Write(context.Background(), Input{Pub: testPub(i + 1), Components: map[string][]*repo.Package{"main": pkgs}, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := os.ReadFile(filepath.Join(dist, "Release"))
+		gens = append(gens, releaseSHA256(rel))
+	}
+	exists := func(gen int) bool {
+		p := "main/binary-amd64/Packages.xz"
+		_, err := os.Stat(filepath.Join(dist, filepath.FromSlash(ByHashPath(p, SHA256, gens[gen][p]))))
+		return err == nil
+	}
+	for gen, want := range []bool{false, false, false, true, true} {
+		if exists(gen) != want {
+			t.Errorf("generation %d by-hash present = %v, want %v", gen+1, !want, want)
+		}
+	}
+	// A burst of publishes within KeepFor prunes nothing.
+	pt.KeepFor = time.Hour
+	for i := range 3 {
+		pkgs = append(pkgs, debs(t, pt, debtest.Spec{Name: "hello", Version: fmt.Sprintf("9.%d", i)})...)
+		now = now.Add(time.Second)
+		if err := pt.Write(context.Background(), Input{Pub: testPub(6 + i), Components: map[string][]*repo.Package{"main": pkgs}, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !exists(3) || !exists(4) {
+		t.Error("a burst of publishes pruned generations superseded seconds ago")
+	}
+}
