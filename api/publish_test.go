@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kiln-repo/kiln/api"
 	"github.com/kiln-repo/kiln/api/client"
@@ -28,6 +29,43 @@ func pubReq(prefix, dist, key string, srcs ...client.Source) client.Publication 
 }
 
 var stableMain = client.Source{Component: "main", Kind: "repo", Name: "stable"}
+
+func withValidFor(p client.Publication, d string) client.Publication {
+	p.ValidFor = d
+	return p
+}
+
+// TestPublishValidUntil: valid_for puts Valid-Until that long after Date.
+func TestPublishValidUntil(t *testing.T) {
+	e, pub := publishEnv(t)
+	var got client.Publication
+	if st := e.do("POST", "/api/v1/publications", e.write, "application/json", e.jsonBody(withValidFor(pubReq("debian", "bookworm", "rel", stableMain), "168h")), &got); st != 201 {
+		t.Fatalf("publish: %d", st)
+	}
+	if got.ValidFor != "168h0m0s" || got.Generation != 1 {
+		t.Errorf("publication = %+v", got)
+	}
+	rel, err := os.ReadFile(filepath.Join(pub, "debian", "dists", "bookworm", "Release"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	field := func(name string) time.Time {
+		for _, line := range strings.Split(string(rel), "\n") {
+			if v, ok := strings.CutPrefix(line, name+": "); ok {
+				ts, err := time.Parse(time.RFC1123, v)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				return ts
+			}
+		}
+		t.Fatalf("Release has no %s:\n%s", name, rel)
+		return time.Time{}
+	}
+	if d := field("Valid-Until").Sub(field("Date")); d != 7*24*time.Hour {
+		t.Errorf("Valid-Until - Date = %v, want 168h", d)
+	}
+}
 
 // TestPublishBadInput: every refusal is a clear 4xx and the published tree
 // is as it was.
@@ -57,6 +95,8 @@ func TestPublishBadInput(t *testing.T) {
 		{"v2 prefix", pubReq("v2", "d", "", stableMain), "INVALID_NAME"},
 		{"same source twice", pubReq("p", "d", "", stableMain, other), "INVALID_NAME"},
 		{"existing", pubReq("debian", "bookworm", "rel", stableMain), "PUBLICATION_EXISTS"},
+		{"bad valid_for", withValidFor(pubReq("p", "d", "", stableMain), "a week"), "BAD_REQUEST"},
+		{"negative valid_for", withValidFor(pubReq("p", "d", "", stableMain), "-1h"), "BAD_REQUEST"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

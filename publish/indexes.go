@@ -20,9 +20,9 @@ import (
 // package of a name whose hash ends in chunkBits zero bits, about one name
 // in 64. Adding or removing a package changes its own chunk and no other.
 // Each chunk is compressed on its own, as one gzip member and one xz
-// stream; an index's .gz and .xz files are the concatenations of its
-// chunks' members and streams, which gzip and xz readers (apt's among them)
-// read as one file. A chunk depends only on the packages in it (a stanza is
+// block; an index's .gz file is the concatenation of its chunks' members
+// (which gzip readers, apt's among them, read as one file) and its .xz file
+// is one stream of its chunks' blocks (see xzjoin.go). A chunk depends only on the packages in it (a stanza is
 // a function of the .deb), so chunks are cached by a digest of their
 // packages' SHA256 sums and shared by every index and publication that
 // holds the same run of packages.
@@ -42,11 +42,12 @@ type Indexer struct {
 
 // chunk is a run of consecutive stanzas of an index, in its three forms.
 type chunk struct {
-	key           [32]byte
-	plain, gz, xz []byte
+	key       [32]byte
+	plain, gz []byte
+	xz        xzPart
 }
 
-func (c *chunk) size() int64 { return int64(len(c.plain) + len(c.gz) + len(c.xz)) }
+func (c *chunk) size() int64 { return int64(len(c.plain) + len(c.gz) + len(c.xz.blocks)) }
 
 const (
 	chunkBits         = 6
@@ -229,7 +230,11 @@ func renderChunk(key [32]byte, pkgs []*repo.Package) (*chunk, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &chunk{key: key, plain: plain, gz: gz, xz: xz}, nil
+	part, err := splitXZ(xz)
+	if err != nil {
+		return nil, err
+	}
+	return &chunk{key: key, plain: plain, gz: gz, xz: part}, nil
 }
 
 // add caches c, evicting the least recently used chunks over the limit.
@@ -247,30 +252,37 @@ func (ix *Indexer) add(c *chunk) {
 	}
 }
 
-// emptyGz and emptyXz are the compressed forms of an empty index.
-var emptyGz, emptyXz = func() ([]byte, []byte) {
+// emptyGz is the gzip form of an empty index; xzFlags are the stream
+// flags every chunk's xz stream has (xzConfig's check type).
+var emptyGz, xzFlags = func() ([]byte, [2]byte) {
 	gz, xz, err := Compress(nil)
 	if err != nil {
 		panic(err)
 	}
-	return gz, xz
+	part, err := splitXZ(xz)
+	if err != nil {
+		panic(err)
+	}
+	return gz, part.flags
 }()
 
 // assemble concatenates an index's chunks into its three files. Their
 // checksums are remembered by the index's key, so an index that did not
 // change is not hashed again.
 func (ix *Indexer) assemble(dir string, plans []chunkPlan) []IndexFile {
-	var plain, gz, xz []byte
+	var plain, gz []byte
+	parts := make([]xzPart, len(plans))
 	h := sha256.New()
-	for _, cp := range plans {
+	for i, cp := range plans {
 		plain = append(plain, cp.chunk.plain...)
 		gz = append(gz, cp.chunk.gz...)
-		xz = append(xz, cp.chunk.xz...)
+		parts[i] = cp.chunk.xz
 		h.Write(cp.key[:])
 	}
 	if len(plans) == 0 {
-		gz, xz = emptyGz, emptyXz
+		gz = emptyGz
 	}
+	xz := joinXZ(xzFlags, parts)
 	var key [32]byte
 	h.Sum(key[:0])
 	files := []IndexFile{{Path: dir + "Packages", Data: plain}, {Path: dir + "Packages.gz", Data: gz}, {Path: dir + "Packages.xz", Data: xz}}

@@ -33,9 +33,9 @@ func manyFakes(t *testing.T, n int, arch string) []*repo.Package {
 	return out
 }
 
-// decode decompresses a concatenation of gzip members or xz streams, with
-// the Go readers and, when installed, with gzip -dc and xz -dc (the same
-// libraries apt reads them with).
+// decode decompresses a concatenation of gzip members or an xz stream,
+// with the Go readers and, when installed, with gzip -dc and xz
+// --single-stream -dc (which, like apt, reads one xz stream only).
 func decode(t *testing.T, kind string, data []byte) [][]byte {
 	t.Helper()
 	var r io.Reader
@@ -57,6 +57,9 @@ func decode(t *testing.T, kind string, data []byte) [][]byte {
 	tool := map[string]string{"gz": "gzip", "xz": "xz"}[kind]
 	if _, err := exec.LookPath(tool); err == nil {
 		cmd := exec.Command(tool, "-dc")
+		if kind == "xz" { // apt reads the first stream only
+			cmd = exec.Command(tool, "--single-stream", "-dc")
+		}
 		cmd.Stdin = bytes.NewReader(data)
 		b, err := cmd.Output()
 		if err != nil {
@@ -399,5 +402,22 @@ func TestPruneKeepsRecentGenerations(t *testing.T) {
 	}
 	if !exists(3) || !exists(4) {
 		t.Error("a burst of publishes pruned generations superseded seconds ago")
+	}
+}
+
+func TestSplitXZRefusesGarbage(t *testing.T) {
+	_, good, err := Compress([]byte("Package: a\n\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := bytes.Clone(good)
+	bad[len(bad)-14] ^= 1 // inside the index: its CRC no longer matches
+	for _, b := range [][]byte{nil, []byte("not xz at all, not xz at all"), good[:len(good)-1], bad} {
+		if _, err := splitXZ(b); !errors.Is(err, errBadXZ) {
+			t.Errorf("splitXZ(%d bytes) = %v, want errBadXZ", len(b), err)
+		}
+	}
+	if p, err := splitXZ(good); err != nil || len(p.recs) != 1 {
+		t.Fatalf("splitXZ(good) = %+v, %v", p, err)
 	}
 }

@@ -3,13 +3,20 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 
@@ -121,6 +128,15 @@ func TestAptGetAgainstKiln(t *testing.T) {
 		}
 		expectDownload(t, ok, "myapp", want["myapp_3.0-1_amd64"])
 	})
+	t.Run("expired Valid-Until", func(t *testing.T) {
+		mustRun(t, env, "publish", "create", "--prefix", "expiring", "--distribution", "bookworm",
+			"--component", "main=stable", "--arch", "amd64", "--sign", "release-2026", "--valid-for", "1s")
+		time.Sleep(2 * time.Second)
+		stale := apttest.New(t, "deb [signed-by=KEYRING] "+url+"/expiring bookworm main", keyring)
+		if out, err := stale.Update(); err == nil || !strings.Contains(out, "expired") {
+			t.Fatalf("apt accepted a Release past its Valid-Until: %v\n%s", err, out)
+		}
+	})
 	t.Run("tampered index", func(t *testing.T) {
 		tamperIndexes(t, filepath.Join(dir, "public", "debian", "dists", "bookworm", "main", "binary-amd64"))
 		fresh := apttest.New(t, line, keyring)
@@ -167,3 +183,72 @@ func tamperIndexes(t *testing.T, dir string) {
 		return nil
 	})
 }
+
+// TestAptReadsChunkedIndexes: an index of many packages is published as
+// concatenated gzip members and xz streams (publish.Indexer); apt must read
+// each form to the end. A recording proxy checks which form apt fetched.
+func TestAptReadsChunkedIndexes(t *testing.T) {
+	env, dir := liveServer(t)
+	build := t.TempDir()
+	const n = 400
+	shas := map[int]string{}
+	for i := range n {
+		shas[i] = writeDeb(t, build, debtest.Spec{Name: fmt.Sprintf("tool%03d", i), Version: "1.0", Arch: "amd64"})
+	}
+	mustRun(t, env, "repo", "create", "big")
+	mustRun(t, env, "repo", "add", "big", build)
+	mustRun(t, env, "publish", "create", "--prefix", "big", "--distribution", "bookworm",
+		"--component", "main=big", "--arch", "amd64", "--sign", "none")
+
+	var mu sync.Mutex
+	var fetched []string
+	target, _ := url.Parse(env["KILN_URL"])
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fetched = append(fetched, r.URL.Path)
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+
+	dist := filepath.Join(dir, "public", "big", "dists", "bookworm")
+	byHash := func(name string) []string { // the by-hash names of one index file
+		data, err := os.ReadFile(filepath.Join(dist, "main", "binary-amd64", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for alg, sum := range map[string][]byte{"SHA256": sha256Sum(data), "SHA512": sha512Sum(data)} {
+			out = append(out, "/big/dists/bookworm/main/binary-amd64/by-hash/"+alg+"/"+hex.EncodeToString(sum))
+		}
+		return out
+	}
+	for _, kind := range []string{"xz", "gz"} {
+		t.Run(kind, func(t *testing.T) {
+			mu.Lock()
+			fetched = nil
+			mu.Unlock()
+			apt := apttest.New(t, "deb [trusted=yes] "+front.URL+"/big bookworm main", nil, apttest.WithCompression(kind))
+			if out, err := apt.Update(); err != nil {
+				t.Fatalf("apt-get update: %v\n%s", err, out)
+			}
+			mu.Lock()
+			got := strings.Join(fetched, " ")
+			mu.Unlock()
+			hit := false
+			for _, p := range byHash("Packages." + kind) {
+				hit = hit || strings.Contains(got, p)
+			}
+			if !hit {
+				t.Fatalf("apt did not fetch Packages.%s by hash; it fetched %s", kind, got)
+			}
+			// The first and the last package: every chunk was read.
+			expectDownload(t, apt, "tool000", shas[0])
+			expectDownload(t, apt, fmt.Sprintf("tool%03d", n-1), shas[n-1])
+		})
+	}
+}
+
+func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+func sha512Sum(b []byte) []byte { s := sha512.Sum512(b); return s[:] }

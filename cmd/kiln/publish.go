@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +23,7 @@ func newPublishCmd(g *globals) *cobra.Command {
 func newPublishCreateCmd(g *globals) *cobra.Command {
 	var p client.Publication
 	var comps []string
-	var key string
+	var key, validFor string
 	cmd := &cobra.Command{
 		Use:   "create --prefix P --distribution D --component C=SOURCE... --arch A,B --sign KEY|none",
 		Short: "Publish a distribution; a SOURCE is a repository or snapshot name (or repo:NAME, snapshot:NAME)",
@@ -32,6 +34,13 @@ func newPublishCreateCmd(g *globals) *cobra.Command {
 			}
 			if key != "none" {
 				p.Key = key
+			}
+			if validFor != "" {
+				d, err := parseDuration(validFor)
+				if err != nil {
+					return usageError{fmt.Errorf("--valid-for: %w", err)}
+				}
+				p.ValidFor = d.String()
 			}
 			c, err := g.client()
 			if err != nil {
@@ -54,7 +63,24 @@ func newPublishCreateCmd(g *globals) *cobra.Command {
 	f.StringVar(&p.Label, "label", "", "Label field")
 	f.StringVar(&p.Suite, "suite", "", "Suite field")
 	f.StringVar(&p.Codename, "codename", "", "Codename field (default: the distribution)")
+	f.StringVar(&validFor, "valid-for", "", "write Valid-Until this long after each publish (e.g. 7d, 36h): apt refuses older Releases")
 	return cmd
+}
+
+// parseDuration reads a Go duration ("36h") or a number of days ("7d").
+func parseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%q is not a positive number of days", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration (e.g. 7d, 36h)", s)
+	}
+	return d, nil
 }
 
 // resolveSources turns COMPONENT=SOURCE flags into sources; a bare name is

@@ -41,7 +41,14 @@ type Client struct {
 type Option func(*settings)
 
 type settings struct {
-	arches []string // arches[0] is the native one
+	arches      []string // arches[0] is the native one
+	compression string   // "" leaves apt's own preference
+}
+
+// WithCompression makes apt prefer one form of the indexes: "xz", "gz" or
+// "uncompressed" (Acquire::CompressionTypes::Order).
+func WithCompression(kind string) Option {
+	return func(s *settings) { s.compression = kind }
 }
 
 // WithArchitectures makes native apt's native architecture and adds
