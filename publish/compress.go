@@ -3,6 +3,7 @@ package publish
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -30,12 +31,17 @@ func Compress(data []byte) (gz, xzData []byte, err error) {
 	return gz, xzData, nil
 }
 
+// gzipWriters are reused: a writer's state is larger than most chunks.
+var gzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(io.Discard, gzip.DefaultCompression)
+	return w
+}}
+
 func gzipBytes(data []byte) ([]byte, error) {
 	var b bytes.Buffer
-	w, err := gzip.NewWriterLevel(&b, gzip.DefaultCompression)
-	if err != nil {
-		return nil, err
-	}
+	w := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(w)
+	w.Reset(&b)
 	// No name and mtime 0 make the output depend on data alone. The mtime
 	// is set explicitly: unlike compress/gzip, klauspost's writer stores
 	// uint32(ModTime.Unix()) even for the zero time, a date in 2042.

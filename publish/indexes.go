@@ -18,7 +18,7 @@ import (
 //
 // An index is cut into chunks at content-defined points: after the last
 // package of a name whose hash ends in chunkBits zero bits, about one name
-// in 64. Adding or removing a package changes its own chunk and no other.
+// in 128. Adding or removing a package changes its own chunk and no other.
 // Each chunk is compressed on its own, as one gzip member and one xz
 // block; an index's .gz file is the concatenation of its chunks' members
 // (which gzip readers, apt's among them, read as one file) and its .xz file
@@ -50,7 +50,7 @@ type chunk struct {
 func (c *chunk) size() int64 { return int64(len(c.plain) + len(c.gz) + len(c.xz.blocks)) }
 
 const (
-	chunkBits         = 6
+	chunkBits         = 7
 	defaultCacheLimit = 128 << 20
 )
 
@@ -270,7 +270,12 @@ var emptyGz, xzFlags = func() ([]byte, [2]byte) {
 // checksums are remembered by the index's key, so an index that did not
 // change is not hashed again.
 func (ix *Indexer) assemble(dir string, plans []chunkPlan) []IndexFile {
-	var plain, gz []byte
+	var plainSize, gzSize int
+	for _, cp := range plans {
+		plainSize += len(cp.chunk.plain)
+		gzSize += len(cp.chunk.gz)
+	}
+	plain, gz := make([]byte, 0, plainSize), make([]byte, 0, gzSize)
 	parts := make([]xzPart, len(plans))
 	h := sha256.New()
 	for i, cp := range plans {

@@ -12,6 +12,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -123,14 +124,26 @@ func writeSums(b *bytes.Buffer, files []IndexFile) {
 	}
 }
 
-// checksums returns data's hex digests in the order of hashes.
+// checksums returns data's hex digests in the order of hashes, computed in
+// parallel for a big index.
 func checksums(data []byte) []string {
 	out := make([]string, len(hashes))
-	for i, alg := range hashes {
-		h := alg.new()
+	sum := func(i int) {
+		h := hashes[i].new()
 		h.Write(data)
 		out[i] = hex.EncodeToString(h.Sum(nil))
 	}
+	if len(data) < 1<<20 {
+		for i := range hashes {
+			sum(i)
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	for i := range hashes {
+		wg.Go(func() { sum(i) })
+	}
+	wg.Wait()
 	return out
 }
 

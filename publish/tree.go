@@ -296,7 +296,8 @@ func sameFile(a, b string) bool {
 // linkPool puts each package new to this prefix into its pool: one hard
 // link from the blob store (a copy when the blob is not a local file, or
 // lives on another filesystem). The packages a prefix's pool holds are
-// remembered, so a republish looks at new packages only.
+// remembered, so a republish looks at new packages only; new ones are
+// linked by several workers, as the cost is system calls, not bytes.
 func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map[string][]*repo.Package) error {
 	if p.pooled == nil {
 		p.pooled = map[string]map[string]bool{}
@@ -306,32 +307,65 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 		have = map[string]bool{}
 		p.pooled[prefix] = have
 	}
+	var todo []*repo.Package
 	for _, pkgs := range comps {
 		for _, pkg := range pkgs {
-			if have[pkg.SHA256] {
-				continue
+			if !have[pkg.SHA256] {
+				have[pkg.SHA256] = false // queued once, even if listed twice
+				todo = append(todo, pkg)
 			}
-			dst := filepath.Join(base, filepath.FromSlash(PoolPath(pkg)))
-			if _, err := os.Stat(dst); err != nil {
-				if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-					return err
-				}
-				if err := p.placeBlob(ctx, pkg.Digest(), dst); err != nil {
-					return fmt.Errorf("publishing %s: %w", PoolPath(pkg), err)
-				}
-			}
-			have[pkg.SHA256] = true
 		}
+	}
+	work := make(chan *repo.Package)
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Go(func() {
+			for pkg := range work {
+				if errs[w] == nil {
+					errs[w] = p.placeBlob(ctx, pkg.Digest(), filepath.Join(base, filepath.FromSlash(PoolPath(pkg))))
+					if errs[w] != nil {
+						errs[w] = fmt.Errorf("publishing %s: %w", PoolPath(pkg), errs[w])
+					}
+				}
+			}
+		})
+	}
+	for _, pkg := range todo {
+		work <- pkg
+	}
+	close(work)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, pkg := range todo {
+			delete(have, pkg.SHA256) // looked at again next time
+		}
+		return err
+	}
+	for _, pkg := range todo {
+		have[pkg.SHA256] = true
 	}
 	return nil
 }
 
+// placeBlob makes dst the blob's pool file, unless it exists: a hard link
+// when the store is local, else a copy.
 func (p *Publisher) placeBlob(ctx context.Context, d storage.Digest, dst string) error {
 	if loc, ok := p.Blobs.(storage.Locator); ok {
-		src, err := loc.Path(ctx, d)
-		if err == nil && os.Link(src, dst) == nil {
-			return nil
+		if src, err := loc.Path(ctx, d); err == nil {
+			err = os.Link(src, dst)
+			if errors.Is(err, os.ErrNotExist) { // the first package of its directory
+				if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
+					err = os.Link(src, dst)
+				}
+			}
+			if err == nil || errors.Is(err, os.ErrExist) {
+				return nil
+			}
 		}
+	}
+	if _, err := os.Stat(dst); err == nil {
+		return nil
 	}
 	rc, err := p.Blobs.Open(ctx, d)
 	if err != nil {

@@ -211,12 +211,18 @@ func contents(tx *bolt.Tx, meta *Repo, version int, match func(*Package) bool) (
 }
 
 // packagesOf loads the packages with the given sums that match accepts.
+// The sums are looked up in order (the caller sorts the result as it
+// needs), which walks the packages bucket's pages once, in sequence.
 func packagesOf(tx *bolt.Tx, shas []string, match func(*Package) bool) ([]*Package, error) {
+	shas = slices.Clone(shas)
+	slices.Sort(shas)
 	out := make([]*Package, 0, len(shas))
 	keep := matching(tx, match)
-	for _, sha := range shas {
-		p, err := getPackage(tx, sha)
-		if err != nil {
+	pb := tx.Bucket(bucketPackages)
+	recs := make([]Package, len(shas)) // one allocation, not one per package
+	for i, sha := range shas {
+		p := &recs[i]
+		if err := lookupPackage(pb, sha, p); err != nil {
 			return nil, err
 		}
 		if ok, err := keep(p); err != nil {

@@ -289,15 +289,20 @@ func (s *Store) AllPackages(match func(*Package) bool) ([]*Package, error) {
 }
 
 func getPackage(tx *bolt.Tx, sha string) (*Package, error) {
-	v := tx.Bucket(bucketPackages).Get([]byte(sha))
-	if v == nil {
-		return nil, fmt.Errorf("%w: sha256 %s", ErrPackageNotFound, sha)
-	}
 	p := new(Package)
-	if err := decodePackage(v, p); err != nil {
-		return nil, fmt.Errorf("decoding package %s: %w", sha, err)
+	return p, lookupPackage(tx.Bucket(bucketPackages), sha, p)
+}
+
+// lookupPackage decodes the record of sha from the packages bucket into p.
+func lookupPackage(pb *bolt.Bucket, sha string, p *Package) error {
+	v := pb.Get([]byte(sha))
+	if v == nil {
+		return fmt.Errorf("%w: sha256 %s", ErrPackageNotFound, sha)
 	}
-	return p, nil
+	if err := decodePackage(v, p); err != nil {
+		return fmt.Errorf("decoding package %s: %w", sha, err)
+	}
+	return nil
 }
 
 // checkFilename allows an empty name (unknown) or a plain base name.

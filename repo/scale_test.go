@@ -99,3 +99,16 @@ func writes(s *Store) int64 {
 	st := s.db.Stats()
 	return st.TxStats.GetWrite()
 }
+
+// BenchmarkSourcePackages10k lists a 10,000-package repository as a
+// republish does (no control stanzas), sorted.
+func BenchmarkSourcePackages10k(b *testing.B) {
+	s := seed(b, 10000)
+	b.ResetTimer()
+	for range b.N {
+		ps, err := s.SourcePackages(Source{Component: "main", Kind: "repo", Name: "big"})
+		if err != nil || len(ps) < 10000 {
+			b.Fatal(len(ps), err)
+		}
+	}
+}

@@ -7,6 +7,12 @@
 // `kiln repo add` of the whole directory into a running `kiln serve` (built
 // from this checkout) and `aptly repo add` of the same directory, and reports
 // wall times, their ratio and the kiln server's peak RSS.
+//
+//	go run ./cmd/kiln-bench publish -n 10000
+//
+// publish: the same n packages published by kiln, aptly and reprepro (full
+// publish unsigned and signed, then republish after adding one package);
+// see publish.go.
 package main
 
 import (
@@ -17,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: kiln-bench ingest [-n N] [-keep]")
+		fmt.Fprintln(os.Stderr, "usage: kiln-bench ingest|publish [-n N] [-keep]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -27,6 +33,16 @@ func main() {
 		keep := fs.Bool("keep", false, "keep the work directory")
 		fs.Parse(os.Args[2:])
 		if err := runIngest(*n, *keep); err != nil {
+			fmt.Fprintln(os.Stderr, "kiln-bench:", err)
+			os.Exit(1)
+		}
+	case "publish":
+		fs := flag.NewFlagSet("publish", flag.ExitOnError)
+		n := fs.Int("n", 10000, "number of .deb files")
+		rounds := fs.Int("rounds", 3, "rounds (medians are reported)")
+		keep := fs.Bool("keep", false, "keep the work directory")
+		fs.Parse(os.Args[2:])
+		if err := runPublish(*n, *rounds, *keep); err != nil {
 			fmt.Fprintln(os.Stderr, "kiln-bench:", err)
 			os.Exit(1)
 		}

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kiln-repo/kiln/repo/deb/debtest"
+)
+
+// The publish benchmark: the same n packages, already added, published by
+// kiln, aptly and reprepro for amd64 and arm64 (the generated set has
+// amd64, arm64 and all packages), unsigned and signed; then one package is
+// added and the signed distribution republished. Each round starts every
+// tool from scratch; medians are reported.
+//
+// reprepro exports Packages and Packages.gz by default, and no .xz; it runs
+// twice, as configured by default and with .xz added, so that one of its
+// figures writes the same files kiln does (kiln always writes all three).
+// aptly writes Packages, .gz and .bz2.
+
+type publishTimes struct {
+	full, signed, republish time.Duration
+}
+
+type publishTool struct {
+	name string
+	run  func(work, debs, extra string) (publishTimes, error)
+}
+
+func runPublish(n, rounds int, keep bool) error {
+	work, err := os.MkdirTemp("", "kiln-bench-publish-")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer os.RemoveAll(work)
+	}
+	debs, extra := filepath.Join(work, "debs"), filepath.Join(work, "extra")
+	if err := generate(debs, n); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(extra, 0o755); err != nil {
+		return err
+	}
+	one := debtest.Spec{Name: "zz-added", Version: "1.0-1", Arch: "amd64", DataSize: 512}
+	if err := os.WriteFile(filepath.Join(extra, "zz-added_1.0-1_amd64.deb"), debtest.Build(one), 0o644); err != nil {
+		return err
+	}
+	kilnBin, err := buildKiln(work)
+	if err != nil {
+		return err
+	}
+	gnupg, keyID, err := benchKey(work)
+	if err != nil {
+		return err
+	}
+	var rss int64
+	tools := []publishTool{
+		{"kiln", func(w, d, e string) (publishTimes, error) {
+			t, r, err := publishKiln(kilnBin, w, d, e)
+			rss = max(rss, r)
+			return t, err
+		}},
+		{"aptly", func(w, d, e string) (publishTimes, error) { return publishAptly(w, d, e, gnupg, keyID) }},
+		{"reprepro", func(w, d, e string) (publishTimes, error) { return publishReprepro(w, d, e, gnupg, keyID, false) }},
+		{"reprepro+xz", func(w, d, e string) (publishTimes, error) { return publishReprepro(w, d, e, gnupg, keyID, true) }},
+	}
+	results := map[string][]publishTimes{}
+	for i := range rounds {
+		for _, tool := range tools {
+			syncDisk()
+			t, err := tool.run(filepath.Join(work, fmt.Sprintf("%s-%d", tool.name, i)), debs, extra)
+			if err != nil {
+				return fmt.Errorf("%s: %w", tool.name, err)
+			}
+			results[tool.name] = append(results[tool.name], t)
+			fmt.Printf("round %d %-12s full %6.3f s  signed %6.3f s  republish %6.3f s\n",
+				i+1, tool.name, t.full.Seconds(), t.signed.Seconds(), t.republish.Seconds())
+		}
+	}
+	med := func(name string, f func(publishTimes) time.Duration) time.Duration {
+		var ds []time.Duration
+		for _, t := range results[name] {
+			ds = append(ds, f(t))
+		}
+		return median(ds)
+	}
+	fmt.Printf("\npublish of %d packages (amd64, arm64), median of %d rounds\n", n, rounds)
+	fmt.Printf("  %-12s %10s %10s %12s\n", "", "full", "signed", "republish+1")
+	for _, tool := range tools {
+		fmt.Printf("  %-12s %9.3fs %9.3fs %11.3fs\n", tool.name,
+			med(tool.name, func(t publishTimes) time.Duration { return t.full }).Seconds(),
+			med(tool.name, func(t publishTimes) time.Duration { return t.signed }).Seconds(),
+			med(tool.name, func(t publishTimes) time.Duration { return t.republish }).Seconds())
+	}
+	ratio := func(a, b string, f func(publishTimes) time.Duration) float64 {
+		return med(a, f).Seconds() / med(b, f).Seconds()
+	}
+	full := func(t publishTimes) time.Duration { return t.full }
+	signed := func(t publishTimes) time.Duration { return t.signed }
+	re := func(t publishTimes) time.Duration { return t.republish }
+	fmt.Printf("  kiln/aptly        full %.3f  signed %.3f  republish %.3f   (target full < 0.1)\n",
+		ratio("kiln", "aptly", full), ratio("kiln", "aptly", signed), ratio("kiln", "aptly", re))
+	for _, rp := range []string{"reprepro", "reprepro+xz"} {
+		fmt.Printf("  kiln/%-12s full %.3f  signed %.3f  republish %.3f   (target full <= 1, republish <= 0.5)\n",
+			rp, ratio("kiln", rp, full), ratio("kiln", rp, signed), ratio("kiln", rp, re))
+	}
+	fmt.Printf("  kiln server peak RSS %d MB (target < 200 MB at 50,000)\n", rss>>20)
+	return nil
+}
+
+// timed runs one command and returns its wall time.
+func timed(env []string, name string, args ...string) (time.Duration, error) {
+	start := time.Now()
+	err := run(env, name, args...)
+	return time.Since(start), err
+}
+
+// publishKiln: a fresh server holding the packages; the signed publish
+// runs on a restarted server, so that it is as cold as the unsigned one
+// (the index cache would otherwise hold every chunk).
+func publishKiln(bin, work, debs, extra string) (publishTimes, int64, error) {
+	var t publishTimes
+	addr, err := freeAddr()
+	if err != nil {
+		return t, 0, err
+	}
+	start := func() (*exec.Cmd, error) {
+		srv := exec.Command(bin, "serve", "--data", work, "--listen", addr)
+		if err := srv.Start(); err != nil {
+			return nil, err
+		}
+		return srv, waitReady("http://" + addr)
+	}
+	stop := func(srv *exec.Cmd) { srv.Process.Kill(); srv.Wait() }
+	srv, err := start()
+	if err != nil {
+		return t, 0, err
+	}
+	tok, err := os.ReadFile(filepath.Join(work, "admin-token"))
+	if err != nil {
+		stop(srv)
+		return t, 0, err
+	}
+	env := append(os.Environ(), "KILN_URL=http://"+addr, "KILN_TOKEN="+strings.TrimSpace(string(tok)))
+	kiln := func(args ...string) error { return run(env, bin, args...) }
+	pub := func(prefix, key string) (time.Duration, error) {
+		return timed(env, bin, "publish", "create", "--prefix", prefix, "--distribution", "bookworm",
+			"--component", "main=bench", "--arch", "amd64,arm64", "--sign", key)
+	}
+	for _, args := range [][]string{{"repo", "create", "bench"}, {"repo", "add", "bench", debs}, {"key", "generate", "--name", "bench"}} {
+		if err := kiln(args...); err != nil {
+			stop(srv)
+			return t, 0, err
+		}
+	}
+	syncDisk()
+	if t.full, err = pub("plain", "none"); err != nil {
+		stop(srv)
+		return t, 0, err
+	}
+	stop(srv)
+	if srv, err = start(); err != nil {
+		return t, 0, err
+	}
+	defer stop(srv)
+	syncDisk()
+	if t.signed, err = pub("signed", "bench"); err != nil {
+		return t, 0, err
+	}
+	if err := kiln("repo", "add", "bench", extra); err != nil {
+		return t, 0, err
+	}
+	syncDisk()
+	if t.republish, err = timed(env, bin, "publish", "update", "signed", "bookworm"); err != nil {
+		return t, 0, err
+	}
+	return t, peakRSS(srv.Process.Pid), nil
+}
+
+func publishAptly(work, debs, extra, gnupg, keyID string) (publishTimes, error) {
+	var t publishTimes
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return t, err
+	}
+	conf := filepath.Join(work, "aptly.conf")
+	if err := os.WriteFile(conf, []byte(`{"rootDir": "`+filepath.Join(work, "root")+`"}`), 0o644); err != nil {
+		return t, err
+	}
+	env := append(os.Environ(), "GNUPGHOME="+gnupg)
+	aptly := func(args ...string) []string { return append([]string{"-config=" + conf}, args...) }
+	if err := run(env, "aptly", aptly("repo", "create", "bench")...); err != nil {
+		return t, err
+	}
+	if err := run(env, "aptly", aptly("repo", "add", "bench", debs)...); err != nil {
+		return t, err
+	}
+	syncDisk()
+	var err error
+	if t.full, err = timed(env, "aptly", aptly("publish", "repo", "-skip-signing", "-distribution=bookworm",
+		"-architectures=amd64,arm64", "bench", "plain")...); err != nil {
+		return t, err
+	}
+	syncDisk()
+	signing := []string{"-gpg-key=" + keyID, "-batch"}
+	if t.signed, err = timed(env, "aptly", aptly(append([]string{"publish", "repo", "-distribution=bookworm",
+		"-architectures=amd64,arm64"}, append(signing, "bench", "signed")...)...)...); err != nil {
+		return t, err
+	}
+	if err := run(env, "aptly", aptly("repo", "add", "bench", extra)...); err != nil {
+		return t, err
+	}
+	syncDisk()
+	t.republish, err = timed(env, "aptly", aptly(append(append([]string{"publish", "update"}, signing...), "bookworm", "signed")...)...)
+	return t, err
+}
+
+// publishReprepro: two codenames in one base directory, one signed; the
+// packages are included without export (in batches: 50,000 paths overflow
+// a command line), then each is exported; the republish is
+// `includedeb` of one package, which exports what changed.
+func publishReprepro(work, debs, extra, gnupg, keyID string, withXZ bool) (publishTimes, error) {
+	var t publishTimes
+	if err := os.MkdirAll(filepath.Join(work, "conf"), 0o755); err != nil {
+		return t, err
+	}
+	indices := ""
+	if withXZ {
+		indices = "DebIndices: Packages Release . .gz .xz\n"
+	}
+	dist := func(code, sign string) string {
+		return "Codename: " + code + "\nArchitectures: amd64 arm64\nComponents: main\n" + indices + sign
+	}
+	conf := dist("plain", "") + "\n" + dist("signed", "SignWith: "+keyID+"\n")
+	if err := os.WriteFile(filepath.Join(work, "conf", "distributions"), []byte(conf), 0o644); err != nil {
+		return t, err
+	}
+	env := append(os.Environ(), "GNUPGHOME="+gnupg)
+	rep := func(args ...string) []string { return append([]string{"-b", work, "--silent"}, args...) }
+	files, err := filepath.Glob(filepath.Join(debs, "*.deb"))
+	if err != nil {
+		return t, err
+	}
+	for _, code := range []string{"plain", "signed"} {
+		for i := 0; i < len(files); i += 2000 {
+			batch := files[i:min(i+2000, len(files))]
+			if err := run(env, "reprepro", rep(append([]string{"--export=never", "includedeb", code}, batch...)...)...); err != nil {
+				return t, err
+			}
+		}
+	}
+	syncDisk()
+	if t.full, err = timed(env, "reprepro", rep("export", "plain")...); err != nil {
+		return t, err
+	}
+	syncDisk()
+	if t.signed, err = timed(env, "reprepro", rep("export", "signed")...); err != nil {
+		return t, err
+	}
+	syncDisk()
+	t.republish, err = timed(env, "reprepro", rep("includedeb", "signed", filepath.Join(extra, "zz-added_1.0-1_amd64.deb"))...)
+	return t, err
+}
+
+// benchKey makes a GnuPG home with one unprotected signing key, for aptly
+// and reprepro (which sign with gpg).
+func benchKey(work string) (home, keyID string, err error) {
+	home = filepath.Join(work, "gnupg")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return "", "", err
+	}
+	env := append(os.Environ(), "GNUPGHOME="+home)
+	if err := run(env, "gpg", "--batch", "--passphrase", "", "--quick-gen-key", "kiln bench <bench@example.org>", "ed25519", "sign", "never"); err != nil {
+		return "", "", err
+	}
+	out, err := exec.Command("gpg", "--homedir", home, "--list-secret-keys", "--with-colons").Output()
+	if err != nil {
+		return "", "", err
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Split(line, ":"); len(f) > 4 && f[0] == "sec" {
+			return home, f[4], nil
+		}
+	}
+	return "", "", fmt.Errorf("gpg made no key")
+}
