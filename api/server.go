@@ -3,6 +3,7 @@
 package api
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/oci"
 )
 
 // Config is what the server needs; main builds it from flags, environment
@@ -27,6 +29,8 @@ type Config struct {
 	PublicDir string
 	// KeySecret seals signing keys at rest (DATA/server-secret).
 	KeySecret []byte
+	// Registry serves the OCI Distribution API at /v2/ (nil: no /v2/).
+	Registry *oci.Registry
 }
 
 // Server routes and serves kiln's HTTP API.
@@ -61,6 +65,11 @@ type route struct {
 
 func (s *Server) routes() {
 	r := s.router
+	if s.cfg.Registry != nil {
+		// Before the published trees' catch-all: v2 is a reserved prefix.
+		r.Path("/v2").Handler(s.registry())
+		r.PathPrefix("/v2/").Handler(s.registry())
+	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, errNotFound)
 	})
@@ -141,6 +150,17 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
 	return n, err
+}
+
+// ReadFrom keeps the underlying writer's sendfile path for files served
+// through the recorder (blobs, published pools).
+func (r *statusRecorder) ReadFrom(src io.Reader) (int64, error) {
+	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
+		n, err := rf.ReadFrom(src)
+		r.bytes += n
+		return n, err
+	}
+	return io.Copy(struct{ io.Writer }{r}, src)
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
