@@ -47,7 +47,7 @@ func page(b *bolt.Bucket, prefix []byte, n int, last string) ([]string, bool) {
 	}
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if n >= 0 && len(out) == n {
-			return out, true
+			return out, n > 0 // n=0 asks for nothing, not for a next page
 		}
 		out = append(out, string(k[len(prefix):]))
 	}

@@ -48,11 +48,11 @@ func (r *Registry) PutManifest(ctx context.Context, name, ref, contentType strin
 	if len(body) > MaxManifestSize {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(body), MaxManifestSize)
 	}
-	m, err := parseManifest(contentType, body)
+	tag, d, err := r.manifestName(ref, body)
 	if err != nil {
 		return nil, err
 	}
-	tag, d, err := r.manifestName(ref, body)
+	m, err := parseManifest(contentType, body)
 	if err != nil {
 		return nil, err
 	}
