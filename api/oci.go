@@ -17,15 +17,15 @@ import (
 type ociKind int
 
 const (
-	ociUnknown ociKind = iota
-	ociBase            // /v2/
-	ociCatalog         // /v2/_catalog
-	ociTags            // /v2/<name>/tags/list
-	ociManifest        // /v2/<name>/manifests/<reference>
-	ociBlob            // /v2/<name>/blobs/<digest>
-	ociUploads         // /v2/<name>/blobs/uploads/
-	ociUpload          // /v2/<name>/blobs/uploads/<id>
-	ociReferrers       // /v2/<name>/referrers/<digest>
+	ociUnknown   ociKind = iota
+	ociBase              // /v2/
+	ociCatalog           // /v2/_catalog
+	ociTags              // /v2/<name>/tags/list
+	ociManifest          // /v2/<name>/manifests/<reference>
+	ociBlob              // /v2/<name>/blobs/<digest>
+	ociUploads           // /v2/<name>/blobs/uploads/
+	ociUpload            // /v2/<name>/blobs/uploads/<id>
+	ociReferrers         // /v2/<name>/referrers/<digest>
 )
 
 // ociRequest is a parsed /v2/ path.
