@@ -37,6 +37,7 @@ type Config struct {
 type Server struct {
 	cfg       Config
 	publishMu sync.Mutex // one writer of published trees at a time
+	gcMu      sync.Mutex // one garbage collection at a time
 	store     *repo.Store
 	log       *slog.Logger
 	router    *mux.Router
@@ -123,6 +124,7 @@ func (s *Server) table() []route {
 		{"publication-update", "POST", "/api/v1/publications/{prefix}/{dist}/update", repo.ScopeWrite, s.updatePublication},
 		{"publication-switch", "POST", "/api/v1/publications/{prefix}/{dist}/switch", repo.ScopeWrite, s.switchPublication},
 		{"snapshot-diff", "GET", "/api/v1/snapshots/{snapshot}/diff/{other}", repo.ScopeRead, s.snapshotDiff},
+		{"gc", "POST", "/api/v1/gc", repo.ScopeAdmin, s.collectGarbage},
 	}
 }
 

@@ -31,6 +31,9 @@ type Options struct {
 	DryRun bool
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// AfterMark, if set, runs between mark and sweep: tests push there
+	// what a collection must not take.
+	AfterMark func()
 }
 
 // DefaultGrace is the grace period when none is given.
@@ -59,6 +62,9 @@ func Collect(ctx context.Context, store *repo.Store, reg *oci.Registry, opts Opt
 	live, err := mark(store, reg)
 	if err != nil {
 		return nil, fmt.Errorf("gc: mark: %w", err)
+	}
+	if opts.AfterMark != nil {
+		opts.AfterMark()
 	}
 	rep := &Report{DryRun: opts.DryRun}
 	candidates, err := unreferenced(ctx, store.Blobs(), live, rep)

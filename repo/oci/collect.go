@@ -12,6 +12,10 @@ import (
 	"github.com/kiln-repo/kiln/storage"
 )
 
+// fsClockSlack widens the grace period for file times: the kernel stamps
+// them from a coarse clock that can lag the one cutoff was read from.
+const fsClockSlack = time.Second
+
 // EachLive calls fn with every digest the registry's manifests keep alive:
 // each stored manifest's own bytes and the blobs and manifests it lists.
 // Tags point at stored manifests, so they add nothing.
@@ -54,7 +58,7 @@ func (r *Registry) Reap(ctx context.Context, d storage.Digest, cutoff time.Time)
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil
 		}
-		if err != nil || !put.Before(cutoff) {
+		if err != nil || !put.Before(cutoff.Add(-fsClockSlack)) {
 			return err
 		}
 		if err := unlinkAll(tx, d); err != nil {
