@@ -76,8 +76,8 @@ func (f *fixture) image(name, ref, seed string, reuse ...storage.Digest) (storag
 		sizes[d] = desc.Size
 	}
 	m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blobs[0], "size": sizes[blobs[0]]},
-		"layers": []any{map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": blobs[1], "size": sizes[blobs[1]]}},
+		"config":      map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blobs[0], "size": sizes[blobs[0]]},
+		"layers":      []any{map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": blobs[1], "size": sizes[blobs[1]]}},
 		"annotations": map[string]string{"seed": seed}})
 	if ref == "" {
 		ref = string(digest(m))
