@@ -115,6 +115,15 @@ func TestSkopeoPushPull(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &info); err != nil || strings.Join(info.RepoTags, ",") != "1.4.2,multi" {
 		t.Fatalf("skopeo inspect tags %v (%v)", info.RepoTags, err)
 	}
+	// Converted to a Docker schema 2 manifest on the way, stored and
+	// served as such.
+	sk.must("copy", "--insecure-policy", "--format", "v2s2", "--dest-creds", creds, "--dest-tls-verify=false",
+		"oci:"+l.dir+":latest", "docker://"+host+"/myapp/docker:v1")
+	var dm struct{ MediaType string }
+	raw = sk.must("inspect", "--raw", "--creds", creds, "--tls-verify=false", "docker://"+host+"/myapp/docker:v1")
+	if err := json.Unmarshal([]byte(raw), &dm); err != nil || dm.MediaType != "application/vnd.docker.distribution.manifest.v2+json" {
+		t.Fatalf("docker manifest: %v %s", err, raw)
+	}
 	// Without credentials the push is refused; the challenge made skopeo
 	// try, and kiln said no.
 	if out, err := sk.run("copy", "--insecure-policy", "--dest-tls-verify=false",
