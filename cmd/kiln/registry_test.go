@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kiln-repo/kiln/api/client"
 )
 
 // Interop with the real registry clients: skopeo (Debian's package) and
@@ -185,8 +188,18 @@ func TestCranePushCopyListDelete(t *testing.T) {
 	if out, err := cr.run("manifest", "--insecure", src+"@"+multi.Digest); err == nil || !strings.Contains(out, "MANIFEST_UNKNOWN") {
 		t.Fatalf("deleted manifest still served: %v %s", err, out)
 	}
-	// The copy is untouched by deletes in the source repository.
-	if d := strings.TrimSpace(cr.must("digest", "--insecure", host+"/myapp/web-prod:prod")); d != multi.Digest {
-		t.Fatalf("copy after source delete: %s", d)
+	// The copy is untouched by deletes in the source repository, and a
+	// collection keeps everything it references.
+	code, stdout, stderr := runIn(context.Background(), env, "gc", "--grace", "0s", "-o", "json")
+	var rep client.GCReport
+	if code != 0 || json.Unmarshal([]byte(stdout), &rep) != nil || rep.Live != len(l.blobs) || rep.Deleted != 0 {
+		t.Fatalf("kiln gc: %d %s %s", code, stdout, stderr)
 	}
+	if d := strings.TrimSpace(cr.must("digest", "--insecure", host+"/myapp/web-prod:prod")); d != multi.Digest {
+		t.Fatalf("copy after source delete and gc: %s", d)
+	}
+	pulled = filepath.Join(t.TempDir(), "after-gc")
+	cr.must("pull", "--insecure", "--format", "oci", host+"/myapp/web-prod:prod", pulled)
+	_, blobs = readLayout(t, pulled)
+	sameBlobs(t, l.blobs, blobs)
 }
