@@ -3,14 +3,17 @@
 package api
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/kiln-repo/kiln/publish"
 	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/oci"
 )
 
 // Config is what the server needs; main builds it from flags, environment
@@ -30,12 +33,15 @@ type Config struct {
 	// AfterPublishStage, when set, is called at each step of a publish
 	// (publish.Publisher.AfterStage); crash tests stop a publish with it.
 	AfterPublishStage func(stage string) error
+	// Registry serves the OCI Distribution API at /v2/ (nil: no /v2/).
+	Registry *oci.Registry
 }
 
 // Server routes and serves kiln's HTTP API.
 type Server struct {
 	cfg       Config
 	publisher *publish.Publisher
+	gcMu      sync.Mutex // one garbage collection at a time
 	store     *repo.Store
 	log       *slog.Logger
 	router    *mux.Router
@@ -68,6 +74,11 @@ type route struct {
 
 func (s *Server) routes() {
 	r := s.router
+	if s.cfg.Registry != nil {
+		// Before the published trees' catch-all: v2 is a reserved prefix.
+		r.Path("/v2").Handler(s.registry())
+		r.PathPrefix("/v2/").Handler(s.registry())
+	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, errNotFound)
 	})
@@ -121,6 +132,7 @@ func (s *Server) table() []route {
 		{"publication-update", "POST", "/api/v1/publications/{prefix}/{dist}/update", repo.ScopeWrite, s.updatePublication},
 		{"publication-switch", "POST", "/api/v1/publications/{prefix}/{dist}/switch", repo.ScopeWrite, s.switchPublication},
 		{"snapshot-diff", "GET", "/api/v1/snapshots/{snapshot}/diff/{other}", repo.ScopeRead, s.snapshotDiff},
+		{"gc", "POST", "/api/v1/gc", repo.ScopeAdmin, s.collectGarbage},
 	}
 }
 
@@ -148,6 +160,17 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
 	return n, err
+}
+
+// ReadFrom keeps the underlying writer's sendfile path for files served
+// through the recorder (blobs, published pools).
+func (r *statusRecorder) ReadFrom(src io.Reader) (int64, error) {
+	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
+		n, err := rf.ReadFrom(src)
+		r.bytes += n
+		return n, err
+	}
+	return io.Copy(struct{ io.Writer }{r}, src)
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

@@ -112,7 +112,7 @@ func (b *fsBatch) newUpload() (*upload, error) {
 // place renames a staged upload into blobs/ unless the blob exists.
 func (s *FS) place(st staged) error {
 	dst := s.blobPath(st.d)
-	if _, err := os.Stat(dst); err == nil {
+	if _, err := os.Stat(dst); err == nil && touch(dst) == nil {
 		return nil // already stored; Abort (or discard) drops the copy
 	}
 	if err := s.fanDir(filepath.Dir(dst)); err != nil {

@@ -13,6 +13,14 @@
 // publish: the same n packages published by kiln, aptly and reprepro (full
 // publish unsigned and signed, then republish after adding one package);
 // see publish.go.
+//
+//	go run ./cmd/kiln-bench registry
+//
+// registry: starts kiln serve and Debian's docker-registry (distribution
+// 2.8) on loopback and measures, in the same run with the same client,
+// single-stream push and pull of a 256 MiB blob (monolithic and in 8 MiB
+// chunks or ranges) and 1 MiB pulls by 8 concurrent clients, as MiB/s with
+// the kiln/distribution ratio.
 package main
 
 import (
@@ -23,7 +31,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: kiln-bench ingest|publish [-n N] [-keep]")
+		fmt.Fprintln(os.Stderr, "usage: kiln-bench ingest|publish [-n N] [-keep] | registry [-keep] [-only TEXT]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -43,6 +51,15 @@ func main() {
 		keep := fs.Bool("keep", false, "keep the work directory")
 		fs.Parse(os.Args[2:])
 		if err := runPublish(*n, *rounds, *keep); err != nil {
+			fmt.Fprintln(os.Stderr, "kiln-bench:", err)
+			os.Exit(1)
+		}
+	case "registry":
+		fs := flag.NewFlagSet("registry", flag.ExitOnError)
+		keep := fs.Bool("keep", false, "keep the work directory")
+		only := fs.String("only", "", "run only the figures whose name contains this")
+		fs.Parse(os.Args[2:])
+		if err := runRegistry(*keep, *only); err != nil {
 			fmt.Fprintln(os.Stderr, "kiln-bench:", err)
 			os.Exit(1)
 		}

@@ -21,13 +21,15 @@ type serveConfig struct {
 	AnonymousRead   bool          `json:"anonymous_read"`
 	ShutdownTimeout time.Duration `json:"-"`
 	ShutdownGrace   string        `json:"shutdown_timeout"`
+	UploadExpiry    time.Duration `json:"-"`
+	UploadIdle      string        `json:"upload_expiry"`
 	crashAt         string        // KILN_TEST_CRASH_AT: see crashAt
 }
 
 // defaults is the embedded configuration: it needs nothing.
 func defaults() serveConfig {
 	return serveConfig{Data: "./kiln-data", Listen: "127.0.0.1:8080", MaxUploadSize: 2 << 30,
-		ShutdownTimeout: 30 * time.Second}
+		ShutdownTimeout: 30 * time.Second, UploadExpiry: 24 * time.Hour}
 }
 
 // setting ties one flag to its environment variable.
@@ -51,6 +53,19 @@ var settings = []setting{
 		c.ShutdownTimeout, err = time.ParseDuration(v)
 		return err
 	}},
+	{"upload-expiry", "KILN_UPLOAD_EXPIRY", func(c *serveConfig, v string) (err error) {
+		c.UploadExpiry, err = parsePositiveDuration(v)
+		return err
+	}},
+}
+
+// parsePositiveDuration reads a duration that must be more than zero.
+func parsePositiveDuration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err == nil && d <= 0 {
+		err = fmt.Errorf("must be more than zero")
+	}
+	return d, err
 }
 
 func addServeFlags(cmd *cobra.Command) {
@@ -61,6 +76,7 @@ func addServeFlags(cmd *cobra.Command) {
 	f.String("max-upload-size", "2GiB", "largest file one upload may carry, e.g. 512MiB (env KILN_MAX_UPLOAD_SIZE)")
 	f.Bool("anonymous-read", false, "let requests without a token read the API (env KILN_ANONYMOUS_READ)")
 	f.String("shutdown-timeout", d.ShutdownTimeout.String(), "how long in-flight requests may finish on SIGTERM (env KILN_SHUTDOWN_TIMEOUT)")
+	f.String("upload-expiry", d.UploadExpiry.String(), "how long an idle container blob upload session lives (env KILN_UPLOAD_EXPIRY)")
 }
 
 // loadServeConfig layers flags > environment > config file > defaults.
@@ -114,6 +130,11 @@ func readConfigFile(path string, cfg *serveConfig) error {
 	if cfg.ShutdownGrace != "" {
 		if cfg.ShutdownTimeout, err = time.ParseDuration(cfg.ShutdownGrace); err != nil {
 			return fmt.Errorf("config %s: shutdown_timeout: %w", path, err)
+		}
+	}
+	if cfg.UploadIdle != "" {
+		if cfg.UploadExpiry, err = parsePositiveDuration(cfg.UploadIdle); err != nil {
+			return fmt.Errorf("config %s: upload_expiry: %w", path, err)
 		}
 	}
 	return nil

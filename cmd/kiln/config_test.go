@@ -63,3 +63,37 @@ func TestServeConfigDefaultsAndErrors(t *testing.T) {
 		t.Fatalf("bad listen address: %d %q", code, stderr)
 	}
 }
+
+func TestServeConfigUploadExpiry(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kiln.json")
+	os.WriteFile(file, []byte(`{"upload_expiry": "2h"}`), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{"default", nil, nil, 24 * time.Hour},
+		{"file", nil, map[string]string{"KILN_CONFIG": file}, 2 * time.Hour},
+		{"env beats file", nil, map[string]string{"KILN_CONFIG": file, "KILN_UPLOAD_EXPIRY": "3h"}, 3 * time.Hour},
+		{"flag beats env", []string{"--upload-expiry", "45m"}, map[string]string{"KILN_UPLOAD_EXPIRY": "3h"}, 45 * time.Minute},
+	}
+	for _, c := range cases {
+		cmd := &cobra.Command{}
+		addServeFlags(cmd)
+		if err := cmd.ParseFlags(c.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := loadServeConfig(cmd.Flags(), func(k string) string { return c.env[k] }, "")
+		if err != nil || cfg.UploadExpiry != c.want {
+			t.Errorf("%s: %v %v, want %v", c.name, cfg.UploadExpiry, err, c.want)
+		}
+	}
+	for _, bad := range []string{"0s", "-1h", "soon"} {
+		cmd := &cobra.Command{}
+		addServeFlags(cmd)
+		if _, err := loadServeConfig(cmd.Flags(), func(k string) string { return map[string]string{"KILN_UPLOAD_EXPIRY": bad}[k] }, ""); err == nil {
+			t.Errorf("upload expiry %q accepted", bad)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kiln-repo/kiln/api"
 	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/oci"
 	"github.com/kiln-repo/kiln/storage"
 )
 
@@ -59,13 +60,17 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	reg, err := oci.Open(store, oci.Options{StagingDir: filepath.Join(cfg.Data, "oci-uploads"), UploadExpiry: cfg.UploadExpiry})
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
 	handler := api.New(api.Config{Store: store, MaxUploadSize: cfg.MaxUploadSize,
 		AnonymousRead: cfg.AnonymousRead, Logger: log, Version: version(),
-		PublicDir: filepath.Join(cfg.Data, "public"), KeySecret: secret,
+		PublicDir: filepath.Join(cfg.Data, "public"), KeySecret: secret, Registry: reg,
 		AfterPublishStage: crashAt(cfg.crashAt)})
 	if err := handler.Recover(); err != nil {
 		return fmt.Errorf("recovering published trees: %w", err)
@@ -74,6 +79,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	log.Info("kiln serving", "listen", ln.Addr().String(), "data", cfg.Data)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go expireUploads(ctx, reg, cfg.UploadExpiry, log)
 	select {
 	case err := <-errc:
 		return err
@@ -86,6 +92,27 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		srv.Close()
 	}
 	return nil
+}
+
+// expireUploads drops idle upload sessions now and then until ctx is done:
+// at start (sessions that outlived a long stop), then every tenth of the
+// expiry, at most a minute apart.
+func expireUploads(ctx context.Context, reg *oci.Registry, expiry time.Duration, log *slog.Logger) {
+	every := min(max(expiry/10, time.Second), time.Minute)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := reg.ExpireUploads(); err != nil {
+			log.Error("expiring uploads", "err", err)
+		} else if n > 0 {
+			log.Info("expired idle uploads", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // openStore opens the blob store and database under dir, making the first

@@ -1,0 +1,53 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/kiln-repo/kiln/api/client"
+	"github.com/kiln-repo/kiln/repo/gc"
+)
+
+var (
+	errGCRunning = newError(http.StatusConflict, "GC_RUNNING", "a garbage collection is running already")
+	errNoGC      = newError(http.StatusNotImplemented, "UNSUPPORTED", "this server has no registry, so it does not collect garbage")
+)
+
+// collectGarbage runs one collection while the server goes on serving;
+// one at a time.
+func (s *Server) collectGarbage(w http.ResponseWriter, r *http.Request) {
+	var req client.GCRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			s.fail(w, err)
+			return
+		}
+	}
+	opts := gc.Options{Grace: gc.DefaultGrace, DryRun: req.DryRun}
+	if req.Grace != "" {
+		g, err := time.ParseDuration(req.Grace)
+		if err != nil || g < 0 {
+			s.fail(w, badRequest("grace must be a duration of at least 0, like 1h or 30m"))
+			return
+		}
+		opts.Grace = g
+	}
+	if s.cfg.Registry == nil {
+		s.fail(w, errNoGC)
+		return
+	}
+	if !s.gcMu.TryLock() {
+		s.fail(w, errGCRunning)
+		return
+	}
+	defer s.gcMu.Unlock()
+	rep, err := gc.Collect(r.Context(), s.store, s.cfg.Registry, opts)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.log.Info("garbage collected", "deleted", rep.Deleted, "freed_bytes", rep.FreedBytes, "spared", rep.Spared, "dry_run", rep.DryRun)
+	writeJSON(w, http.StatusOK, client.GCReport{Blobs: rep.Blobs, Live: rep.Live, Candidates: rep.Candidates,
+		Deleted: rep.Deleted, FreedBytes: rep.FreedBytes, Spared: rep.Spared, DryRun: rep.DryRun,
+		Millis: rep.Duration.Milliseconds()})
+}
