@@ -49,15 +49,33 @@ func kilnBinary(t *testing.T) string {
 type proc struct {
 	cmd    *exec.Cmd
 	url    string
-	log    *bytes.Buffer
+	log    *syncBuffer
 	exited chan error
+}
+
+// syncBuffer is the server's output, read by the test while it runs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // startProc runs `kiln serve` as a process, with env added to the test's
 // own environment.
 func startProc(t *testing.T, dir, addr string, env ...string) *proc {
 	t.Helper()
-	p := &proc{url: "http://" + addr, log: new(bytes.Buffer), exited: make(chan error, 1)}
+	p := &proc{url: "http://" + addr, log: new(syncBuffer), exited: make(chan error, 1)}
 	p.cmd = exec.Command(kilnBinary(t), "serve", "--data", dir, "--listen", addr, "--shutdown-timeout", "20s")
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.cmd.Env = append(os.Environ(), env...)
