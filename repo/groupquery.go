@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -44,6 +45,9 @@ func (s *Store) Which(q WhichQuery) ([]WhichHit, error) {
 			hits, err = whichPackage(tx, *q.Package)
 		case q.Image != "":
 			hits, err = groupsVia(tx, "image:"+q.Image, "image "+q.Image)
+			if err == nil && len(hits) == 0 {
+				err = imageKnown(tx, q.Image)
+			}
 		case q.OCI != "":
 			hits, err = groupsVia(tx, "oci:"+string(q.OCI), "OCI manifest "+string(q.OCI))
 		default:
@@ -59,6 +63,17 @@ func (s *Store) Which(q WhichQuery) ([]WhichHit, error) {
 	}
 	slices.SortStableFunc(out, func(a, b WhichHit) int { return strings.Compare(a.Name, b.Name) })
 	return out, err
+}
+
+// imageKnown is nil when the image version exists (a forced delete leaves
+// its groups' references, so groups may name one that does not).
+func imageKnown(tx *bolt.Tx, ref string) error {
+	r, err := catalog.ParseImageRef(ref)
+	if err != nil {
+		return err
+	}
+	_, err = getImageMeta(tx, r.Name, r.Version)
+	return err
 }
 
 func whichPackage(tx *bolt.Tx, spec catalog.PackageSpec) ([]WhichHit, error) {
@@ -253,4 +268,63 @@ func activeGroupsOfPackage(tx *bolt.Tx, p *Package) []string {
 		}
 	}
 	return out
+}
+
+// GroupFilter selects groups for ListGroups; empty fields match all.
+type GroupFilter struct {
+	App, Cluster string
+	// State is a state or StateActive.
+	State string
+	// OlderThan keeps groups recorded longer ago than this.
+	OlderThan time.Duration
+}
+
+// ListGroups returns the groups f selects, by cluster, then sequence.
+func (s *Store) ListGroups(f GroupFilter) ([]*GroupInfo, error) {
+	if err := checkStateFilter(f.State); err != nil {
+		return nil, err
+	}
+	cutoff := s.now().Add(-f.OlderThan)
+	var out []*GroupInfo
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketGroups).ForEach(func(k, _ []byte) error {
+			info, err := getGroup(tx, string(k))
+			if err != nil {
+				return err
+			}
+			if (f.App == "" || info.App == f.App) && (f.Cluster == "" || info.Cluster == f.Cluster) &&
+				stateMatches(info.State, f.State) && (f.OlderThan == 0 || info.Created.Before(cutoff)) {
+				out = append(out, info)
+			}
+			return nil
+		})
+	})
+	sortGroups(out)
+	return out, err
+}
+
+func checkStateFilter(state string) error {
+	if state == "" || slices.Contains([]string{StateActive, StateEnabled, StateDisabled, StateDestroyed}, state) {
+		return nil
+	}
+	return fmt.Errorf("%w: state %q (want active, enabled, disabled or destroyed)", ErrInvalidArgument, state)
+}
+
+func stateMatches(state, filter string) bool {
+	switch filter {
+	case "":
+		return true
+	case StateActive:
+		return state != StateDestroyed
+	}
+	return state == filter
+}
+
+func sortGroups(gs []*GroupInfo) {
+	slices.SortStableFunc(gs, func(a, b *GroupInfo) int {
+		if c := strings.Compare(a.Cluster, b.Cluster); c != 0 {
+			return c
+		}
+		return a.Sequence - b.Sequence
+	})
 }

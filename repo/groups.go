@@ -327,65 +327,6 @@ func (s *Store) AddGroupEvent(name, state, note string) (*GroupInfo, error) {
 	return s.GetGroup(name)
 }
 
-// GroupFilter selects groups for ListGroups; empty fields match all.
-type GroupFilter struct {
-	App, Cluster string
-	// State is a state or StateActive.
-	State string
-	// OlderThan keeps groups recorded longer ago than this.
-	OlderThan time.Duration
-}
-
-// ListGroups returns the groups f selects, by cluster, then sequence.
-func (s *Store) ListGroups(f GroupFilter) ([]*GroupInfo, error) {
-	if err := checkStateFilter(f.State); err != nil {
-		return nil, err
-	}
-	cutoff := s.now().Add(-f.OlderThan)
-	var out []*GroupInfo
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketGroups).ForEach(func(k, _ []byte) error {
-			info, err := getGroup(tx, string(k))
-			if err != nil {
-				return err
-			}
-			if (f.App == "" || info.App == f.App) && (f.Cluster == "" || info.Cluster == f.Cluster) &&
-				stateMatches(info.State, f.State) && (f.OlderThan == 0 || info.Created.Before(cutoff)) {
-				out = append(out, info)
-			}
-			return nil
-		})
-	})
-	sortGroups(out)
-	return out, err
-}
-
-func checkStateFilter(state string) error {
-	if state == "" || slices.Contains([]string{StateActive, StateEnabled, StateDisabled, StateDestroyed}, state) {
-		return nil
-	}
-	return fmt.Errorf("%w: state %q (want active, enabled, disabled or destroyed)", ErrInvalidArgument, state)
-}
-
-func stateMatches(state, filter string) bool {
-	switch filter {
-	case "":
-		return true
-	case StateActive:
-		return state != StateDestroyed
-	}
-	return state == filter
-}
-
-func sortGroups(gs []*GroupInfo) {
-	slices.SortStableFunc(gs, func(a, b *GroupInfo) int {
-		if c := strings.Compare(a.Cluster, b.Cluster); c != 0 {
-			return c
-		}
-		return a.Sequence - b.Sequence
-	})
-}
-
 // groupNames turns "group/NAME" referrers into names, dropping others.
 func groupNames(users []string) []string {
 	out := []string{}

@@ -181,6 +181,9 @@ func TestWhichDiffDrift(t *testing.T) {
 	if got := which(repo.WhichQuery{Image: "web-base@2026.11.21-3"}); got != "myapp-prod-v004" {
 		t.Fatalf("which image: %q", got)
 	}
+	if _, err := s.Which(repo.WhichQuery{Image: "web-base@2099.01.01-1"}); !errors.Is(err, repo.ErrImageNotFound) {
+		t.Fatalf("which of an unknown image: %v", err)
+	}
 	if got := which(repo.WhichQuery{OCI: storage.Digest("sha256:" + strings.Repeat("ab", 32))}); got != "myapp-canary-v012" {
 		t.Fatalf("which oci: %q", got)
 	}

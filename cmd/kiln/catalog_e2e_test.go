@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -84,6 +86,7 @@ func TestImageCatalogAgainstRealServer(t *testing.T) {
 		t.Fatalf("group show text: %q", out)
 	}
 	checkWhichDiffDrift(t, env)
+	checkDiskImage(t, env, platform)
 	checkCatalogBadInput(t, env, platform)
 }
 
@@ -171,6 +174,7 @@ func checkCatalogBadInput(t *testing.T, env map[string]string, platform []string
 		{"IMAGE_NOT_FOUND", []string{"group", "record", "myapp-prod-v006", "--image", "web-base@2099.01.01-1"}},
 		{"GROUP_CONFLICT", []string{"group", "record", "myapp-prod-v004", "--image", "debian-12-base@2026.11.01-1"}},
 		{"GROUP_NOT_FOUND", []string{"group", "show", "myapp-prod-v999"}},
+		{"IMAGE_NOT_FOUND", []string{"group", "which", "--image", "web-base@2099.01.01-1"}},
 		{"GROUP_DESTROYED", []string{"group", "event", "myapp-prod-v003", "enabled"}},
 		{"INVALID_PACKAGE_LIST", []string{"group", "drift", "myapp-prod-v004", "--from-host", badList}},
 	} {
@@ -181,5 +185,19 @@ func checkCatalogBadInput(t *testing.T, env map[string]string, platform []string
 	}
 	if after := mustRun(t, env, "group", "list", "-o", "json"); after != beforeGroups {
 		t.Errorf("refused commands changed the groups")
+	}
+}
+
+// checkDiskImage pushes a qemu-style image whose only artifact is a disk
+// file: the CLI hashes and uploads it, the server verifies it.
+func checkDiskImage(t *testing.T, env map[string]string, platform []string) {
+	disk := filepath.Join(t.TempDir(), "web-base.qcow2")
+	data := []byte("QFI\xfb" + strings.Repeat("disk bytes ", 1000))
+	os.WriteFile(disk, data, 0o644)
+	mustRun(t, env, append([]string{"image", "push", "web-qemu", "--version", "1", "--disk", disk}, platform...)...)
+	img := decode[client.Image](t, mustRun(t, env, "image", "show", "web-qemu", "1", "-o", "json"))
+	sum := sha256.Sum256(data)
+	if len(img.Disks) != 1 || img.Disks[0].Digest != "sha256:"+hex.EncodeToString(sum[:]) || img.Disks[0].Size != int64(len(data)) || img.Disks[0].Format != "qcow2" {
+		t.Fatalf("disk image: %+v", img.Disks)
 	}
 }
