@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/kiln-repo/kiln/api/client"
+	"github.com/kiln-repo/kiln/repo/deb/debtest"
 )
 
 const fixtures = "../../testdata/catalog/"
@@ -87,6 +88,7 @@ func TestImageCatalogAgainstRealServer(t *testing.T) {
 	}
 	checkWhichDiffDrift(t, env)
 	checkDiskImage(t, env, platform)
+	checkOutdated(t, env, platform)
 	checkCatalogBadInput(t, env, platform)
 }
 
@@ -199,5 +201,36 @@ func checkDiskImage(t *testing.T, env map[string]string, platform []string) {
 	sum := sha256.Sum256(data)
 	if len(img.Disks) != 1 || img.Disks[0].Digest != "sha256:"+hex.EncodeToString(sum[:]) || img.Disks[0].Size != int64(len(data)) || img.Disks[0].Format != "qcow2" {
 		t.Fatalf("disk image: %+v", img.Disks)
+	}
+}
+
+// checkOutdated moves the base image's prod channel on and puts a newer
+// openssl into a repository: web-base 2026.11.21-3 is then due a rebake.
+func checkOutdated(t *testing.T, env map[string]string, platform []string) {
+	run := func(args ...string) string { t.Helper(); return mustRun(t, env, args...) }
+	if o := decode[client.Outdated](t, run("image", "outdated", "web-base", "2026.11.21-3", "-o", "json")); o.Outdated {
+		t.Fatalf("fresh image reported outdated: %+v", o)
+	}
+	run(append([]string{"image", "push", "debian-12-base", "--version", "2026.11.15-1", "--artifact", "aws:us-east-1:ami-0base0003"}, platform...)...)
+	run("image", "promote", "debian-12-base", "2026.11.15-1", "--channel", "prod")
+	build := t.TempDir()
+	writeDeb(t, build, debtest.Spec{Name: "openssl", Version: "3.0.15-1~deb12u1", Arch: "amd64"})
+	writeDeb(t, build, debtest.Spec{Name: "curl", Version: "7.88.1-10+deb12u5", Arch: "amd64"})       // older than baked
+	agent := writeDeb(t, build, debtest.Spec{Name: "myapp-agent", Version: "1.4.2-1", Arch: "amd64"}) // as baked
+	run("repo", "create", "stable")
+	run("repo", "add", "stable", build)
+	o := decode[client.Outdated](t, run("image", "outdated", "web-base", "2026.11.21-3", "--repo", "stable", "-o", "json"))
+	if !o.Outdated || len(o.Base) != 1 || o.Base[0] != (client.BaseMove{Channel: "prod", Built: "2026.11.01-1", Now: "2026.11.15-1"}) ||
+		len(o.Packages) != 1 || o.Packages[0].Name != "openssl" || o.Packages[0].To != "3.0.15-1~deb12u1" {
+		t.Fatalf("outdated: %+v", o)
+	}
+	info := decode[client.Image](t, run("image", "show", "web-base", "2026.11.21-3", "-o", "json"))
+	for _, p := range info.Packages {
+		if p.Name == "curl" && len(p.Debs) != 0 {
+			t.Fatalf("curl %s linked to a .deb of another version: %v", p.Version, p.Debs)
+		}
+		if p.Name == "myapp-agent" && (len(p.Debs) != 1 || p.Debs[0] != agent) {
+			t.Fatalf("myapp-agent should link to the .deb kiln holds (%s): %v", agent, p.Debs)
+		}
 	}
 }
