@@ -7,6 +7,7 @@ import (
 
 	"github.com/kiln-repo/kiln/api/client"
 	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/catalog"
 	"github.com/kiln-repo/kiln/repo/query"
 	"github.com/kiln-repo/kiln/storage"
 )
@@ -57,6 +58,23 @@ var codes = []struct {
 	{repo.ErrEmptyUpload, http.StatusBadRequest, "EMPTY_UPLOAD"},
 	{query.ErrInvalidQuery, http.StatusBadRequest, "INVALID_QUERY"},
 	{storage.ErrInvalidDigest, http.StatusBadRequest, "INVALID_DIGEST"},
+	{storage.ErrDigestMismatch, http.StatusBadRequest, "DIGEST_MISMATCH"},
+	{repo.ErrInvalidArgument, http.StatusBadRequest, "BAD_REQUEST"},
+	{repo.ErrImageNotFound, http.StatusNotFound, "IMAGE_NOT_FOUND"},
+	{repo.ErrChannelNotFound, http.StatusNotFound, "CHANNEL_NOT_FOUND"},
+	{repo.ErrNoMatch, http.StatusNotFound, "NO_MATCHING_IMAGE"},
+	{repo.ErrDiskNotFound, http.StatusNotFound, "DISK_NOT_FOUND"},
+	{repo.ErrImageConflict, http.StatusConflict, "IMAGE_CONFLICT"},
+	{repo.ErrImageRevoked, http.StatusGone, "IMAGE_REVOKED"},
+	{repo.ErrGroupNotFound, http.StatusNotFound, "GROUP_NOT_FOUND"},
+	{repo.ErrGroupConflict, http.StatusConflict, "GROUP_CONFLICT"},
+	{repo.ErrGroupDestroyed, http.StatusConflict, "GROUP_DESTROYED"},
+	{repo.ErrNoPackageList, http.StatusUnprocessableEntity, "NO_PACKAGE_LIST"},
+	{catalog.ErrInvalidArtifact, http.StatusBadRequest, "INVALID_ARTIFACT"},
+	{catalog.ErrInvalidManifest, http.StatusBadRequest, "INVALID_MANIFEST"},
+	{catalog.ErrInvalidPackageList, http.StatusBadRequest, "INVALID_PACKAGE_LIST"},
+	{catalog.ErrInvalidGroupName, http.StatusBadRequest, "INVALID_NAME"},
+	{catalog.ErrInvalidReference, http.StatusBadRequest, "INVALID_REFERENCE"},
 }
 
 // toAPIError classifies err. Unknown errors are 500s whose detail goes to

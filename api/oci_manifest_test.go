@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kiln-repo/kiln/api"
+	"github.com/kiln-repo/kiln/api/client"
 	"github.com/kiln-repo/kiln/repo/oci"
 	"github.com/kiln-repo/kiln/storage"
 )
@@ -365,5 +366,35 @@ func TestOCIUploadSurvivesRestart(t *testing.T) {
 	}
 	if entries, _ := filepath.Glob(filepath.Join(dir, "oci-uploads", "*")); len(entries) != 0 {
 		t.Fatalf("expired session left %v", entries)
+	}
+}
+
+// TestOCIManifestDeleteRefusedWhileGroupsRun: a manifest an active server
+// group was built from cannot be deleted by digest until the group is
+// recorded destroyed.
+func TestOCIManifestDeleteRefusedWhileGroupsRun(t *testing.T) {
+	e := newOCIEnv(t, nil)
+	img := e.pushImage("myapp/web", ociManifestType, "x", nil)
+	d := sha256Of(img)
+	if r := e.putManifest("myapp/web", "1.4.2", ociManifestType, img); r.status != 201 {
+		t.Fatal(r.status)
+	}
+	rec := client.GroupRequest{Name: "myapp-canary-v012", OCI: "repo:8080/myapp/web@" + string(d)}
+	if st := e.do("POST", "/api/v1/groups", e.write, "application/json", e.jsonBody(rec), nil); st != 201 {
+		t.Fatalf("record: %d", st)
+	}
+	r := e.oci("DELETE", "/v2/myapp/web/manifests/"+string(d), e.write, nil)
+	if r.status != 409 || r.code(t) != "DENIED" {
+		t.Fatalf("delete of a manifest in use: %d", r.status)
+	}
+	if r := e.oci("GET", "/v2/myapp/web/manifests/"+string(d), e.read, nil); r.status != 200 {
+		t.Fatalf("the refused delete removed the manifest: %d", r.status)
+	}
+	if st := e.do("POST", "/api/v1/groups/myapp-canary-v012/events", e.write, "application/json",
+		e.jsonBody(client.GroupEventRequest{State: "destroyed"}), nil); st != 200 {
+		t.Fatalf("destroy: %d", st)
+	}
+	if r := e.oci("DELETE", "/v2/myapp/web/manifests/"+string(d), e.write, nil); r.status != 202 {
+		t.Fatalf("delete after the group is destroyed: %d", r.status)
 	}
 }

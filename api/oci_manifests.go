@@ -2,10 +2,12 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	godigest "github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -23,12 +25,31 @@ func (s *Server) ociManifest(w http.ResponseWriter, r *http.Request, name, ref s
 	case "PUT":
 		s.ociPutManifest(w, r, name, ref)
 	case "DELETE":
+		if err := s.manifestInUse(ref); err != nil {
+			s.ociFail(w, err)
+			return
+		}
 		if err := s.cfg.Registry.DeleteManifest(name, ref); err != nil {
 			s.ociFail(w, err)
 			return
 		}
 		w.WriteHeader(http.StatusAccepted)
 	}
+}
+
+// manifestInUse refuses to delete, by digest, a manifest that a server
+// group not yet destroyed was built from. Deleting a tag only unnames it.
+func (s *Server) manifestInUse(ref string) error {
+	d, err := storage.ParseDigest(ref)
+	if err != nil {
+		return nil // a tag
+	}
+	groups, err := s.store.ActiveGroupsUsing(d)
+	if err != nil || len(groups) == 0 {
+		return err
+	}
+	return &ociError{http.StatusConflict, "DENIED", fmt.Sprintf("manifest %s is what server groups %s were built from; record them destroyed first",
+		d, strings.Join(groups, ", "))}
 }
 
 // ociGetManifest answers with the exact bytes pushed and the media type

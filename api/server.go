@@ -95,7 +95,7 @@ func (s *Server) routes() {
 
 func (s *Server) table() []route {
 	const none = repo.ScopeNone
-	return []route{
+	return append([]route{
 		{"healthz", "GET", "/healthz", none, s.healthz},
 		{"readyz", "GET", "/readyz", none, s.readyz},
 		{"version", "GET", "/api/v1/version", none, s.version},
@@ -133,6 +133,35 @@ func (s *Server) table() []route {
 		{"publication-switch", "POST", "/api/v1/publications/{prefix}/{dist}/switch", repo.ScopeWrite, s.switchPublication},
 		{"snapshot-diff", "GET", "/api/v1/snapshots/{snapshot}/diff/{other}", repo.ScopeRead, s.snapshotDiff},
 		{"gc", "POST", "/api/v1/gc", repo.ScopeAdmin, s.collectGarbage},
+	}, s.catalogTable()...)
+}
+
+// catalogTable is the VM image catalog and the server group records.
+func (s *Server) catalogTable() []route {
+	const img, ver, grp = "/api/v1/images/{name}", "/api/v1/images/{name}/versions/{version}", "/api/v1/groups"
+	r, w := repo.ScopeRead, repo.ScopeWrite
+	return []route{
+		{"disk-upload", "POST", "/api/v1/disks", w, s.uploadDisk},
+		{"image-list", "GET", "/api/v1/images", r, s.listImages},
+		{"image-push", "POST", "/api/v1/images", w, s.pushImage},
+		{"image-get", "GET", ver, r, s.getImage},
+		{"image-delete", "DELETE", ver, w, s.deleteImage},
+		{"image-revoke", "POST", ver + "/revoke", w, s.revokeImage},
+		{"image-outdated", "GET", ver + "/outdated", r, s.imageOutdated},
+		{"image-find", "GET", img + "/find", r, s.findImage},
+		{"channel-list", "GET", img + "/channels", r, s.listChannels},
+		{"channel-get", "GET", img + "/channels/{channel}", r, s.getChannel},
+		{"channel-promote", "PUT", img + "/channels/{channel}", w, s.promote},
+		{"group-list", "GET", grp, r, s.listGroups},
+		// before {name}: "which" is no group name (it has no -vNNN)
+		{"group-which", "GET", grp + "/which", r, s.whichGroups},
+		{"group-record", "POST", grp, w, s.recordGroup},
+		{"group-get", "GET", grp + "/{name}", r, s.getGroup},
+		{"group-events", "GET", grp + "/{name}/events", r, s.groupEvents},
+		{"group-event", "POST", grp + "/{name}/events", w, s.addGroupEvent},
+		{"group-diff", "GET", grp + "/{name}/diff/{other}", r, s.diffGroups},
+		// a POST that only reads: a host's package list is too long for a URL
+		{"group-drift", "POST", grp + "/{name}/drift", r, s.groupDrift},
 	}
 }
 

@@ -62,6 +62,46 @@ var (
 
 	// ErrTokenNotFound means no token has that id or secret.
 	ErrTokenNotFound = errors.New("token not found")
+
+	// ErrInvalidArgument means a request lacks a required value or gives
+	// one kiln cannot use (an empty revocation reason, an unknown state).
+	ErrInvalidArgument = errors.New("invalid argument")
+
+	// ErrImageNotFound means no image, or no such version of it, exists.
+	ErrImageNotFound = errors.New("image not found")
+
+	// ErrImageConflict means the image version was pushed already with
+	// other content; versions are immutable.
+	ErrImageConflict = errors.New("image version conflict")
+
+	// ErrImageRevoked means the image version is revoked: it never
+	// resolves, and no channel or new server group may use it.
+	ErrImageRevoked = errors.New("image version revoked")
+
+	// ErrChannelNotFound means the image has no channel of that name.
+	ErrChannelNotFound = errors.New("channel not found")
+
+	// ErrNoMatch means a lookup found no image version (or none with an
+	// artifact in the region asked for).
+	ErrNoMatch = errors.New("no matching image")
+
+	// ErrDiskNotFound means an image names a disk blob kiln does not hold
+	// (upload it first), or holds with another size.
+	ErrDiskNotFound = errors.New("disk blob not found")
+
+	// ErrGroupNotFound means no server group has that name.
+	ErrGroupNotFound = errors.New("server group not found")
+
+	// ErrGroupConflict means the group was recorded already with another
+	// artifact; records are append-only.
+	ErrGroupConflict = errors.New("server group conflict")
+
+	// ErrGroupDestroyed means the group is destroyed: no state follows.
+	ErrGroupDestroyed = errors.New("server group destroyed")
+
+	// ErrNoPackageList means a group was built from an artifact whose
+	// packages kiln does not know (an OCI image), so it cannot be diffed.
+	ErrNoPackageList = errors.New("no package list")
 )
 
 // ConflictError says which stored package a new one clashes with.

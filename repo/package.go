@@ -222,6 +222,9 @@ func putPackage(tx *bolt.Tx, p *Package) error {
 	if err := tx.Bucket(bucketPackages).Put([]byte(p.SHA256), encodePackage(p)); err != nil {
 		return err
 	}
+	if err := indexPackage(tx, p); err != nil {
+		return err
+	}
 	return tx.Bucket(bucketControls).Put([]byte(p.SHA256), []byte(p.Control.String()))
 }
 

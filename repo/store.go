@@ -18,6 +18,18 @@
 //	keys/<name>                      -> SigningKey (JSON, private part sealed)
 //	publications/<prefix>\x00<dist>  -> Publication (JSON)
 //	tokens/<sha256 of secret>        -> Token (JSON)
+//	pkgids/<identity>\x00<sha256>    -> "" : every stored package by identity
+//	images/<name>\x00<version>       -> Image (JSON) without its packages
+//	imagepkgs/<name>\x00<version>    -> its packages, as dpkg-query lines
+//	imagefind/<name\x00os\x00os-version\x00arch\x00region>/<created:8 BE><version>
+//	                                 -> version: the lookup index, one
+//	                                    bucket per place, newest last; a
+//	                                    revoked version has no entry
+//	channels/<image>\x00<channel>    -> Channel (JSON) with its history
+//	pkgusers/<name>\x00<version>\x00<arch>\x00<image/NAME@VER | group/NAME> -> ""
+//	groups/<name>                    -> Group (JSON), never rewritten
+//	groupevents/<name>/<n:8 BE>      -> GroupEvent (JSON); the last is the state
+//	refs/image:<name>@<version>/group/<name>, refs/oci:<digest>/group/<name>
 //
 // identity is "name\x00version\x00arch". A version costs O(changes): adding a
 // package writes one current key, one member row and one version row,
@@ -64,20 +76,27 @@ func Open(path string, blobs storage.Blobs) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketPackages, bucketControls, bucketRepos, bucketRepo, bucketTokens,
-			bucketSnapshots, bucketSnapshot, bucketRefs, bucketKeys, bucketPublications} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = db.Update(initBuckets)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("initialising database: %w", err)
 	}
 	return &Store{db: db, blobs: blobs, now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+func initBuckets(tx *bolt.Tx) error {
+	newIndex := tx.Bucket(bucketPkgIDs) == nil
+	for _, b := range [][]byte{bucketPackages, bucketControls, bucketRepos, bucketRepo, bucketTokens,
+		bucketSnapshots, bucketSnapshot, bucketRefs, bucketKeys, bucketPublications, bucketPkgIDs,
+		bucketImages, bucketImagePkgs, bucketImageFind, bucketChannels, bucketPkgUsers, bucketGroups, bucketGroupEvents} {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	if newIndex {
+		return backfillPkgIDs(tx)
+	}
+	return nil
 }
 
 // Close closes the database.

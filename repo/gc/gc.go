@@ -87,10 +87,17 @@ func Collect(ctx context.Context, store *repo.Store, reg *oci.Registry, opts Opt
 	return rep, nil
 }
 
+// mark lists every live blob: the .deb files kiln holds (repository
+// versions, snapshots and publications refer to them, as may server groups),
+// the disk files of image versions, and what stored OCI manifests list.
 func mark(store *repo.Store, reg *oci.Registry) (map[storage.Digest]bool, error) {
 	live := map[storage.Digest]bool{}
 	add := func(d storage.Digest) { live[d] = true }
-	return live, errors.Join(store.EachPackageBlob(add), reg.EachLive(add))
+	disks, err := store.ImageBlobs()
+	for _, d := range disks {
+		add(d)
+	}
+	return live, errors.Join(err, store.EachPackageBlob(add), reg.EachLive(add))
 }
 
 // unreferenced lists the stored blobs outside live.

@@ -111,6 +111,16 @@ func TestCollect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	diskBytes := []byte("a qcow2 disk of an image version")
+	disk, err := f.blobs.Put(f.ctx, bytes.NewReader(diskBytes), digest(diskBytes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = f.store.PushImage(f.ctx, repo.Image{Name: "web-base", Version: "1", OS: "debian", OSVersion: "12", Arch: "amd64",
+		Disks: []repo.Disk{{Filename: "disk.qcow2", Format: "qcow2", Digest: disk.Digest, Size: disk.Size}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	garbage := f.blob("app", []byte("pushed, never referenced"))
 	repushed := []byte("pushed again while the collection runs")
 	f.blob("app", repushed)
@@ -138,7 +148,7 @@ func TestCollect(t *testing.T) {
 	}
 	for what, d := range map[string]storage.Digest{"tagged manifest": tagged, "untagged manifest": untagged,
 		"tagged config": taggedBlobs[0], "tagged layer": taggedBlobs[1], "untagged layer": untaggedBlobs[1],
-		"package": pkg.Digest(), "blob pushed during gc": during, "blob pushed again during gc": digest(repushed),
+		"package": pkg.Digest(), "image disk": disk.Digest, "blob pushed during gc": during, "blob pushed again during gc": digest(repushed),
 		"config revived during gc": deletedBlobs[0], "layer revived during gc": deletedBlobs[1], "manifest pushed during gc": revived} {
 		if !f.exists(d) {
 			t.Errorf("%s %s was deleted", what, d)

@@ -1,0 +1,188 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/kiln-repo/kiln/api/client"
+	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/storage"
+)
+
+// uploadDisk stores a disk file (qcow2, raw, ...) as a blob. The digest is
+// required: the bytes are verified against it while they stream, and a
+// mismatch stores nothing.
+func (s *Server) uploadDisk(w http.ResponseWriter, r *http.Request) {
+	d, err := storage.ParseDigest(r.URL.Query().Get("digest"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	desc, err := s.store.Blobs().Put(r.Context(), s.capped(r.Body), d)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, client.BlobDescriptor{Digest: string(desc.Digest), Size: desc.Size})
+}
+
+// pushImage answers 201 for a new version, 200 for the same content
+// again, 409 for other content. Name and version come in the body, so a
+// bad one is refused by the domain's checks, not lost in routing.
+func (s *Server) pushImage(w http.ResponseWriter, r *http.Request) {
+	var req client.ImagePushRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.fail(w, err)
+		return
+	}
+	img, err := domainImage(req)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	stored, created, err := s.store.PushImage(r.Context(), img)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, wireImage(stored))
+}
+
+func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {
+	v := mux.Vars(r)
+	info, err := s.store.GetImage(v["name"], v["version"])
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := wireImage(info.Image)
+	out.Channels, out.Groups = info.Channels, info.Groups
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
+	pg, err := parsePage(r)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	imgs, err := s.store.ListImages(r.URL.Query().Get("name"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := client.ImagesResponse{Images: []client.Image{}, Total: len(imgs)}
+	for i := pg.offset; i < len(imgs) && i < pg.offset+pg.limit; i++ {
+		out.Images = append(out.Images, wireImage(imgs[i]))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) {
+	v := mux.Vars(r)
+	broken, err := s.store.DeleteImage(v["name"], v["version"], r.URL.Query().Get("force") == "true")
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, client.DeleteImageResponse{Groups: broken.Groups, Channels: broken.Channels})
+}
+
+func (s *Server) revokeImage(w http.ResponseWriter, r *http.Request) {
+	var req client.RevokeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.fail(w, err)
+		return
+	}
+	v := mux.Vars(r)
+	img, err := s.store.RevokeImage(v["name"], v["version"], req.Reason)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wireImage(img))
+}
+
+func (s *Server) imageOutdated(w http.ResponseWriter, r *http.Request) {
+	v, q := mux.Vars(r), r.URL.Query()
+	o, err := s.store.ImageOutdated(v["name"], v["version"], q.Get("channel"), q.Get("repo"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := client.Outdated{Image: o.Image, Outdated: o.IsOutdated(), Base: []client.BaseMove{}, Packages: wireChanges(o.Packages)}
+	for _, m := range o.Base {
+		out.Base = append(out.Base, client.BaseMove{Channel: m.Channel, Built: m.Built, Now: m.Now})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) promote(w http.ResponseWriter, r *http.Request) {
+	var req client.PromoteRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.fail(w, err)
+		return
+	}
+	v := mux.Vars(r)
+	ch, err := s.store.Promote(v["name"], req.Version, v["channel"])
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wireChannel(ch))
+}
+
+func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {
+	v := mux.Vars(r)
+	ch, err := s.store.GetChannel(v["name"], v["channel"])
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wireChannel(ch))
+}
+
+func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) {
+	chs, err := s.store.ListChannels(mux.Vars(r)["name"])
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := client.ChannelsResponse{Channels: []client.Channel{}}
+	for _, ch := range chs {
+		out.Channels = append(out.Channels, wireChannel(ch))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// findImage resolves ?os=&os_version=&arch=&region= and channel= or
+// label=KEY=VALUE (repeatable) to one artifact.
+func (s *Server) findImage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	query := repo.Query{Name: mux.Vars(r)["name"], OS: q.Get("os"), OSVersion: q.Get("os_version"), Arch: q.Get("arch"),
+		Region: q.Get("region"), Channel: q.Get("channel")}
+	for _, l := range q["label"] {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok {
+			s.fail(w, badRequest("label "+l+" is not KEY=VALUE"))
+			return
+		}
+		if query.Labels == nil {
+			query.Labels = map[string]string{}
+		}
+		query.Labels[k] = v
+	}
+	f, err := s.store.FindImage(query)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, client.FindResponse{ID: f.Artifact.ID, Provider: f.Artifact.Provider,
+		Region: f.Artifact.Region, Channel: f.Channel, Image: wireImage(f.Image)})
+}
