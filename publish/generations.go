@@ -77,7 +77,8 @@ func (p *Publisher) prune(dist string, files []IndexFile, now time.Time) {
 		}
 	}
 	data, err := json.Marshal(gens[cut:])
-	if err != nil || writeAtomic(filepath.Join(dist, generationsFile), data) != nil {
+	// No barrier: a record lost in a crash only means fewer copies pruned.
+	if err != nil || writeAtomic(filepath.Join(dist, generationsFile), data, newSyncSet(dist)) != nil {
 		return
 	}
 	for _, g := range gens[:cut] {

@@ -56,16 +56,20 @@ func begin(dist string, gen int) (*journal, error) {
 			return nil, err
 		}
 	}
-	if err := writeAtomic(filepath.Join(tmp, "generation"), []byte(strconv.Itoa(gen)+"\n")); err != nil {
+	// Two barriers: the journal is whole before it appears, and it is there
+	// before anything it protects changes.
+	ss := newSyncSet(dist)
+	if err := writeAtomic(filepath.Join(tmp, "generation"), []byte(strconv.Itoa(gen)+"\n"), ss); err != nil {
 		return nil, err
 	}
-	if err := syncDir(tmp); err != nil {
+	if err := ss.sync(); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(tmp, j.dir); err != nil {
 		return nil, err
 	}
-	if err := syncDir(dist); err != nil {
+	ss.wrote(j.dir)
+	if err := ss.sync(); err != nil {
 		return nil, err
 	}
 	rel, err := os.ReadFile(filepath.Join(j.dir, "Release"))
@@ -76,12 +80,11 @@ func begin(dist string, gen int) (*journal, error) {
 	return j, nil
 }
 
-// finish ends a publish: the new tree stays.
+// finish ends a publish: the new tree stays. It needs no barrier: a journal
+// that comes back after a crash names a recorded generation, and Recover
+// then only removes it.
 func (j *journal) finish() error {
-	if err := os.RemoveAll(j.dir); err != nil {
-		return err
-	}
-	return syncDir(j.dist)
+	return os.RemoveAll(j.dir)
 }
 
 // rollback restores the publication the journal saved. A distribution that
@@ -105,6 +108,7 @@ func (j *journal) rollback() error {
 	if err != nil {
 		return err
 	}
+	ss := newSyncSet(j.dist)
 	for p, sum := range releaseSHA256(rel) {
 		plain := filepath.Join(j.dist, filepath.FromSlash(p))
 		canonical := filepath.Join(j.dist, filepath.FromSlash(ByHashPath(p, SHA256, sum)))
@@ -117,6 +121,11 @@ func (j *journal) rollback() error {
 		if err := linkOver(canonical, plain); err != nil {
 			return err
 		}
+		ss.wrote(plain)
+	}
+	ss.wrote(filepath.Join(j.dist, "Release"))
+	if err := ss.sync(); err != nil { // restored for good before the journal goes
+		return err
 	}
 	return j.finish()
 }

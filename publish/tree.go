@@ -88,6 +88,7 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	if err != nil {
 		return err
 	}
+	ss := newSyncSet(dist)
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, j.rollback())
@@ -96,13 +97,16 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	if err := p.stage("begun"); err != nil {
 		return err
 	}
-	if err := placeIndexes(dist, files, j.previous); err != nil {
+	if err := placeIndexes(dist, files, j.previous, ss); err != nil {
 		return err
 	}
 	if err := p.stage("indexes"); err != nil {
 		return err
 	}
-	if err := rel.write(dist); err != nil {
+	if err := rel.write(dist, ss); err != nil {
+		return err
+	}
+	if err := ss.sync(); err != nil { // the whole new tree, durable before it counts
 		return err
 	}
 	if err := p.stage("release"); err != nil {
@@ -190,7 +194,7 @@ func renderRelease(in Input, files []IndexFile) (releaseFiles, error) {
 
 // write puts the Release files in place, and removes those an unsigned
 // publication has none of.
-func (rf releaseFiles) write(dist string) error {
+func (rf releaseFiles) write(dist string, ss *syncSet) error {
 	for _, name := range releaseNames {
 		if !rf.has(name) {
 			if err := os.Remove(filepath.Join(dist, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -199,11 +203,11 @@ func (rf releaseFiles) write(dist string) error {
 		}
 	}
 	for _, f := range rf {
-		if err := writeAtomic(filepath.Join(dist, f.Path), f.Data); err != nil {
+		if err := writeAtomic(filepath.Join(dist, f.Path), f.Data, ss); err != nil {
 			return err
 		}
 	}
-	return syncDir(dist)
+	return nil
 }
 
 func (rf releaseFiles) has(name string) bool {
@@ -218,8 +222,7 @@ func (rf releaseFiles) has(name string) bool {
 // placeIndexes writes the by-hash copies of each index that changed since
 // the previous Release (prev: path -> SHA256), and points its plain name at
 // them. Unchanged indexes cost a stat.
-func placeIndexes(dist string, files []IndexFile, prev map[string]string) error {
-	dirs := map[string]bool{}
+func placeIndexes(dist string, files []IndexFile, prev map[string]string, ss *syncSet) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(files))
 	for i := range files {
@@ -229,30 +232,18 @@ func placeIndexes(dist string, files []IndexFile, prev map[string]string) error 
 		if prev[f.Path] == f.SHA256() && sameFile(plain, canonical) {
 			continue
 		}
-		for h, alg := range hashes {
-			dirs[filepath.Dir(filepath.Join(dist, filepath.FromSlash(ByHashPath(f.Path, alg.name, f.Sums()[h]))))] = true
-		}
-		dirs[filepath.Dir(plain)] = true
-		wg.Go(func() { errs[i] = placeIndex(dist, f, plain, canonical) })
+		wg.Go(func() { errs[i] = placeIndex(dist, f, plain, canonical, ss) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	for d := range dirs {
-		if err := syncDir(d); err != nil {
-			return err
-		}
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // placeIndex writes f's by-hash copy under SHA256 unless it exists, links
 // its other checksum names to it, then renames a link of it over the plain
 // name.
-func placeIndex(dist string, f *IndexFile, plain, canonical string) error {
+func placeIndex(dist string, f *IndexFile, plain, canonical string, ss *syncSet) error {
 	if _, err := os.Stat(canonical); err != nil {
-		if err := writeFile(canonical, bytes.NewReader(f.Data), 0o444); err != nil {
+		if err := writeFile(canonical, bytes.NewReader(f.Data), 0o444, ss); err != nil {
 			return err
 		}
 	}
@@ -267,8 +258,13 @@ func placeIndex(dist string, f *IndexFile, plain, canonical string) error {
 		if err := os.Link(canonical, name); err != nil && !errors.Is(err, os.ErrExist) {
 			return err
 		}
+		ss.wrote(name)
 	}
-	return linkOver(canonical, plain)
+	if err := linkOver(canonical, plain); err != nil {
+		return err
+	}
+	ss.wrote(plain)
+	return nil
 }
 
 // linkOver makes dst a hard link of src, atomically replacing dst.
@@ -372,15 +368,20 @@ func (p *Publisher) placeBlob(ctx context.Context, d storage.Digest, dst string)
 		return err
 	}
 	defer rc.Close()
-	return writeFile(dst, rc, 0o444)
+	ss := newSyncSet(filepath.Dir(dst))
+	if err := writeFile(dst, rc, 0o444, ss); err != nil {
+		return err
+	}
+	return ss.fsyncAll() // rare (a remote store): this file alone
 }
 
-func writeAtomic(path string, data []byte) error {
-	return writeFile(path, bytes.NewReader(data), 0o644)
+func writeAtomic(path string, data []byte, ss *syncSet) error {
+	return writeFile(path, bytes.NewReader(data), 0o644, ss)
 }
 
-// writeFile writes r to path by temp file, fsync and rename.
-func writeFile(path string, r io.Reader, mode os.FileMode) error {
+// writeFile writes r to path by temp file and rename, and records it in ss
+// to be made durable with the rest.
+func writeFile(path string, r io.Reader, mode os.FileMode, ss *syncSet) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -393,22 +394,14 @@ func writeFile(path string, r io.Reader, mode os.FileMode) error {
 	if err == nil {
 		err = tmp.Chmod(mode)
 	}
-	if err == nil {
-		err = tmp.Sync()
-	}
 	if err = errors.Join(err, tmp.Close()); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
-	defer d.Close()
-	return d.Sync()
+	ss.wrote(path)
+	return nil
 }
 
 // Drop runs forget (the caller's record of the publication goes), then
