@@ -156,7 +156,7 @@ func chunkKey(pkgs []*repo.Package) [32]byte {
 }
 
 // fill renders and compresses the chunks the cache did not have, on every
-// CPU, loading only their packages' control stanzas.
+// CPU.
 func (ix *Indexer) fill(plans [][]chunkPlan) error {
 	var todo []*chunkPlan
 	seen := map[[32]byte]bool{}
@@ -171,21 +171,6 @@ func (ix *Indexer) fill(plans [][]chunkPlan) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	if ix.Controls != nil {
-		var need []*repo.Package
-		for _, cp := range todo {
-			for _, p := range cp.pkgs {
-				if p.Control == nil {
-					need = append(need, p)
-				}
-			}
-		}
-		if len(need) > 0 {
-			if err := ix.Controls(need); err != nil {
-				return fmt.Errorf("loading control stanzas: %w", err)
-			}
-		}
-	}
 	work := make(chan *chunkPlan)
 	errs := make([]error, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
@@ -193,7 +178,7 @@ func (ix *Indexer) fill(plans [][]chunkPlan) error {
 		wg.Go(func() {
 			for cp := range work {
 				if errs[w] == nil {
-					cp.chunk, errs[w] = renderChunk(cp.key, cp.pkgs)
+					cp.chunk, errs[w] = ix.render(cp)
 				}
 			}
 		})
@@ -221,6 +206,33 @@ func (ix *Indexer) fill(plans [][]chunkPlan) error {
 		}
 	}
 	return nil
+}
+
+// render loads the control stanzas a chunk lacks, renders and compresses
+// it. Stanzas are loaded into copies of the packages: the caller's stay as
+// they were (an "all" package is in several chunks, rendered at once), and
+// a first publish of a large repository holds one chunk's stanzas at a
+// time, not all of them.
+func (ix *Indexer) render(cp *chunkPlan) (*chunk, error) {
+	view := cp.pkgs
+	if ix.Controls != nil {
+		var need []*repo.Package
+		view = make([]*repo.Package, len(cp.pkgs))
+		for i, p := range cp.pkgs {
+			view[i] = p
+			if p.Control == nil {
+				c := *p
+				view[i] = &c
+				need = append(need, &c)
+			}
+		}
+		if len(need) > 0 {
+			if err := ix.Controls(need); err != nil {
+				return nil, fmt.Errorf("loading control stanzas: %w", err)
+			}
+		}
+	}
+	return renderChunk(cp.key, view)
 }
 
 // renderChunk writes each stanza followed by a blank line, and compresses.

@@ -137,6 +137,9 @@ func TestIndexerRendersOnlyChangedChunks(t *testing.T) {
 		t.Errorf("adding one package re-rendered %d stanzas; want one chunk's worth", loaded)
 	}
 	for _, p := range more {
+		if p.Control != nil {
+			t.Fatal("Build changed the caller's packages")
+		}
 		p.Control = fake(t, p.Name, p.Version, p.Architecture).Control
 	}
 	if !bytes.Equal(files[0].Data, Packages(more, "amd64")) {

@@ -49,8 +49,9 @@ func main() {
 		n := fs.Int("n", 10000, "number of .deb files")
 		rounds := fs.Int("rounds", 3, "rounds (medians are reported)")
 		keep := fs.Bool("keep", false, "keep the work directory")
+		only := fs.String("tools", "", "comma-separated subset of kiln,aptly,reprepro,reprepro+xz (default: all)")
 		fs.Parse(os.Args[2:])
-		if err := runPublish(*n, *rounds, *keep); err != nil {
+		if err := runPublish(*n, *rounds, *keep, *only); err != nil {
 			fmt.Fprintln(os.Stderr, "kiln-bench:", err)
 			os.Exit(1)
 		}
