@@ -30,6 +30,7 @@ type Indexer struct {
 	// Controls, when set, fills in the control stanzas of packages whose
 	// chunks must be rendered (packages may come without them: most
 	// republishes render almost nothing, so most stanzas are never read).
+	// It is called from several goroutines at once, one chunk each.
 	Controls func([]*repo.Package) error
 
 	mu    sync.Mutex

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,8 +112,11 @@ func TestIndexerRendersOnlyChangedChunks(t *testing.T) {
 		p.Control = nil // loaded on demand, as the server does
 	}
 	var loaded int
+	var mu sync.Mutex
 	ix := NewIndexer(0)
-	ix.Controls = func(ps []*repo.Package) error {
+	ix.Controls = func(ps []*repo.Package) error { // called by several workers at once
+		mu.Lock()
+		defer mu.Unlock()
 		loaded += len(ps)
 		for _, p := range ps {
 			p.Control = fake(t, p.Name, p.Version, p.Architecture).Control
