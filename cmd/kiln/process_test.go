@@ -254,8 +254,13 @@ func TestSIGKILLMidPublish(t *testing.T) {
 			p.exited <- nil
 
 			p = startProc(t, dir, addr)
-			if !strings.Contains(p.log.String(), "recovered an interrupted publish") {
-				t.Errorf("no recovery logged:\n%s", p.log)
+			// The log line is written before the server is ready, but it
+			// reaches the test through a pipe: give it a moment.
+			for i := 0; !strings.Contains(p.log.String(), "recovered an interrupted publish"); i++ {
+				if i == 100 {
+					t.Fatalf("no recovery logged:\n%s", p.log)
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
 			apt := apttest.New(t, "deb [signed-by=KEYRING] "+p.url+"/debian bookworm main", keyring)
 			if out, err := apt.Update(); err != nil {
