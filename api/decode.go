@@ -41,6 +41,16 @@ func parsePage(r *http.Request) (page, error) {
 	return p, nil
 }
 
+// pageOf returns the page of items, each turned into its wire form; never
+// nil, so that an empty page is [] in JSON.
+func pageOf[T, W any](pg page, items []T, wire func(T) W) []W {
+	out := []W{}
+	for i := pg.offset; i < len(items) && i < pg.offset+pg.limit; i++ {
+		out = append(out, wire(items[i]))
+	}
+	return out
+}
+
 // intParam reads an integer query parameter, def when absent.
 func intParam(r *http.Request, name string, def int) (int, error) {
 	v := r.URL.Query().Get(name)

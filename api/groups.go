@@ -91,11 +91,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	out := client.GroupsResponse{Groups: []client.Group{}, Total: len(gs)}
-	for i := pg.offset; i < len(gs) && i < pg.offset+pg.limit; i++ {
-		out.Groups = append(out.Groups, wireGroup(gs[i]))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, client.GroupsResponse{Groups: pageOf(pg, gs, wireGroup), Total: len(gs)})
 }
 
 // whichGroups takes exactly one of ?package=NAME[:ARCH]=VERSION,

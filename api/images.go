@@ -77,11 +77,7 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	out := client.ImagesResponse{Images: []client.Image{}, Total: len(imgs)}
-	for i := pg.offset; i < len(imgs) && i < pg.offset+pg.limit; i++ {
-		out.Images = append(out.Images, wireImage(imgs[i]))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, client.ImagesResponse{Images: pageOf(pg, imgs, wireImage), Total: len(imgs)})
 }
 
 func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) {
