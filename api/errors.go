@@ -32,13 +32,27 @@ var (
 	errTooLarge         = newError(http.StatusRequestEntityTooLarge, "TOO_LARGE", "upload exceeds the server's size limit")
 )
 
-// codes maps domain errors to HTTP. This table is the one place errors
-// become statuses.
-var codes = []struct {
+// errorCode is one row of an error table: an error (matched with
+// errors.Is), the status it answers with and its code.
+type errorCode struct {
 	err    error
 	status int
 	code   string
-}{
+}
+
+// lookupCode finds err's row in table.
+func lookupCode(table []errorCode, err error) (errorCode, bool) {
+	for _, c := range table {
+		if errors.Is(err, c.err) {
+			return c, true
+		}
+	}
+	return errorCode{}, false
+}
+
+// codes maps domain errors to HTTP. This table is the one place errors
+// become statuses.
+var codes = []errorCode{
 	{repo.ErrRepoNotFound, http.StatusNotFound, "REPO_NOT_FOUND"},
 	{repo.ErrPackageNotFound, http.StatusNotFound, "PACKAGE_NOT_FOUND"},
 	{repo.ErrVersionNotFound, http.StatusNotFound, "VERSION_NOT_FOUND"},
@@ -87,13 +101,20 @@ func (s *Server) toAPIError(err error) *apiError {
 	if repo.IsInvalidPackage(err) {
 		return newError(http.StatusBadRequest, "INVALID_PACKAGE", err.Error())
 	}
-	for _, c := range codes {
-		if errors.Is(err, c.err) {
-			return newError(c.status, c.code, err.Error())
-		}
+	if c, ok := lookupCode(codes, err); ok {
+		return newError(c.status, c.code, err.Error())
 	}
 	s.log.Error("internal error", "err", err)
 	return newError(http.StatusInternalServerError, "INTERNAL", "internal server error (see the server log)")
+}
+
+// createdStatus is 201 for what a request created, 200 for what it found
+// already there (an idempotent retry).
+func createdStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
 }
 
 func (s *Server) fail(w http.ResponseWriter, err error) {

@@ -32,11 +32,7 @@ func (s *Server) recordGroup(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, wireGroup(info))
+	writeJSON(w, createdStatus(created), wireGroup(info))
 }
 
 func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {

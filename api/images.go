@@ -47,11 +47,7 @@ func (s *Server) pushImage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, wireImage(stored))
+	writeJSON(w, createdStatus(created), wireImage(stored))
 }
 
 func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {

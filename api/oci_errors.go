@@ -29,11 +29,7 @@ var (
 
 // ociCodes maps errors to the specification's codes: the one place
 // registry errors become statuses.
-var ociCodes = []struct {
-	err    error
-	status int
-	code   string
-}{
+var ociCodes = []errorCode{
 	{oci.ErrNameInvalid, http.StatusBadRequest, "NAME_INVALID"},
 	{oci.ErrNameUnknown, http.StatusNotFound, "NAME_UNKNOWN"},
 	{oci.ErrBlobUnknown, http.StatusNotFound, "BLOB_UNKNOWN"},
@@ -56,10 +52,8 @@ func (s *Server) toOCIError(err error) *ociError {
 	if errors.As(err, &oe) {
 		return oe
 	}
-	for _, c := range ociCodes {
-		if errors.Is(err, c.err) {
-			return &ociError{c.status, c.code, err.Error()}
-		}
+	if c, ok := lookupCode(ociCodes, err); ok {
+		return &ociError{c.status, c.code, err.Error()}
 	}
 	s.log.Error("internal error", "err", err)
 	return &ociError{http.StatusInternalServerError, "UNKNOWN", "internal server error (see the server log)"}

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-repo/kiln/api/client"
+	"github.com/kiln-repo/kiln/repo/catalog"
 )
 
 func newPublishCmd(g *globals) *cobra.Command {
@@ -36,7 +35,10 @@ func newPublishCreateCmd(g *globals) *cobra.Command {
 				p.Key = key
 			}
 			if validFor != "" {
-				d, err := parseDuration(validFor)
+				d, err := catalog.ParseAge(validFor)
+				if err == nil && d <= 0 {
+					err = fmt.Errorf("%q is not a positive duration", validFor)
+				}
 				if err != nil {
 					return usageError{fmt.Errorf("--valid-for: %w", err)}
 				}
@@ -65,22 +67,6 @@ func newPublishCreateCmd(g *globals) *cobra.Command {
 	f.StringVar(&p.Codename, "codename", "", "Codename field (default: the distribution)")
 	f.StringVar(&validFor, "valid-for", "", "write Valid-Until this long after each publish (e.g. 7d, 36h): apt refuses older Releases")
 	return cmd
-}
-
-// parseDuration reads a Go duration ("36h") or a number of days ("7d").
-func parseDuration(s string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n <= 0 {
-			return 0, fmt.Errorf("%q is not a positive number of days", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%q is not a positive duration (e.g. 7d, 36h)", s)
-	}
-	return d, nil
 }
 
 // resolveSources turns COMPONENT=SOURCE flags into sources; a bare name is
