@@ -1,7 +1,6 @@
 package publish
 
 import (
-	"os"
 	"path/filepath"
 	"sync"
 )
@@ -25,25 +24,4 @@ func (s *syncSet) wrote(files ...string) {
 	for _, f := range files {
 		s.paths[f], s.paths[filepath.Dir(f)] = true, true
 	}
-}
-
-// fsyncAll is the portable barrier: every recorded path, fsynced.
-func (s *syncSet) fsyncAll() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for p := range s.paths {
-		f, err := os.Open(p)
-		if os.IsNotExist(err) {
-			continue // replaced or removed since
-		}
-		if err != nil {
-			return err
-		}
-		err = f.Sync()
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

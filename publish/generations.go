@@ -28,10 +28,8 @@ type indexSums struct {
 func (g generation) byHashNames() map[string]bool {
 	out := map[string]bool{}
 	for _, f := range g.Files {
-		for h, alg := range hashes {
-			if h < len(f.Sums) {
-				out[ByHashPath(f.Path, alg.name, f.Sums[h])] = true
-			}
+		for _, p := range byHashPaths(f.Path, f.Sums) {
+			out[p] = true
 		}
 	}
 	return out

@@ -213,9 +213,19 @@ func ByHash(files []IndexFile) []IndexFile {
 	var out []IndexFile
 	for i := range files {
 		f := &files[i]
-		for h, sum := range f.Sums() {
-			out = append(out, IndexFile{Path: ByHashPath(f.Path, hashes[h].name, sum), Data: f.Data, sums: f.sums})
+		for _, p := range byHashPaths(f.Path, f.Sums()) {
+			out = append(out, IndexFile{Path: p, Data: f.Data, sums: f.sums})
 		}
+	}
+	return out
+}
+
+// byHashPaths are the by-hash names of the index at indexPath, one per
+// checksum in sums (in the order of hashes).
+func byHashPaths(indexPath string, sums []string) []string {
+	out := make([]string, 0, len(sums))
+	for h, sum := range sums[:min(len(sums), len(hashes))] {
+		out = append(out, ByHashPath(indexPath, hashes[h].name, sum))
 	}
 	return out
 }

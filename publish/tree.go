@@ -81,14 +81,16 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := p.linkPool(ctx, in.Pub.Prefix, base, in.Components); err != nil {
+	// What the publish writes, pool links included, is made durable by the
+	// one barrier before the new generation is recorded.
+	ss := newSyncSet(base)
+	if err := p.linkPool(ctx, in.Pub.Prefix, base, in.Components, ss); err != nil {
 		return err
 	}
 	j, err := begin(dist, in.Pub.Generation)
 	if err != nil {
 		return err
 	}
-	ss := newSyncSet(dist)
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, j.rollback())
@@ -247,8 +249,8 @@ func placeIndex(dist string, f *IndexFile, plain, canonical string, ss *syncSet)
 			return err
 		}
 	}
-	for h, alg := range hashes {
-		name := filepath.Join(dist, filepath.FromSlash(ByHashPath(f.Path, alg.name, f.Sums()[h])))
+	for _, p := range byHashPaths(f.Path, f.Sums()) {
+		name := filepath.Join(dist, filepath.FromSlash(p))
 		if name == canonical {
 			continue
 		}
@@ -294,7 +296,7 @@ func sameFile(a, b string) bool {
 // lives on another filesystem). The packages a prefix's pool holds are
 // remembered, so a republish looks at new packages only; new ones are
 // linked by several workers, as the cost is system calls, not bytes.
-func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map[string][]*repo.Package) error {
+func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map[string][]*repo.Package, ss *syncSet) error {
 	if p.pooled == nil {
 		p.pooled = map[string]map[string]bool{}
 	}
@@ -319,7 +321,7 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 		wg.Go(func() {
 			for pkg := range work {
 				if errs[w] == nil {
-					errs[w] = p.placeBlob(ctx, pkg.Digest(), filepath.Join(base, filepath.FromSlash(PoolPath(pkg))))
+					errs[w] = p.placeBlob(ctx, pkg.Digest(), filepath.Join(base, filepath.FromSlash(PoolPath(pkg))), ss)
 					if errs[w] != nil {
 						errs[w] = fmt.Errorf("publishing %s: %w", PoolPath(pkg), errs[w])
 					}
@@ -346,7 +348,7 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 
 // placeBlob makes dst the blob's pool file, unless it exists: a hard link
 // when the store is local, else a copy.
-func (p *Publisher) placeBlob(ctx context.Context, d storage.Digest, dst string) error {
+func (p *Publisher) placeBlob(ctx context.Context, d storage.Digest, dst string, ss *syncSet) error {
 	if loc, ok := p.Blobs.(storage.Locator); ok {
 		if src, err := loc.Path(ctx, d); err == nil {
 			err = os.Link(src, dst)
@@ -354,6 +356,9 @@ func (p *Publisher) placeBlob(ctx context.Context, d storage.Digest, dst string)
 				if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
 					err = os.Link(src, dst)
 				}
+			}
+			if err == nil {
+				ss.wrote(dst, filepath.Dir(dst)) // and the directory it may have made
 			}
 			if err == nil || errors.Is(err, os.ErrExist) {
 				return nil
@@ -368,11 +373,7 @@ func (p *Publisher) placeBlob(ctx context.Context, d storage.Digest, dst string)
 		return err
 	}
 	defer rc.Close()
-	ss := newSyncSet(filepath.Dir(dst))
-	if err := writeFile(dst, rc, 0o444, ss); err != nil {
-		return err
-	}
-	return ss.fsyncAll() // rare (a remote store): this file alone
+	return writeFile(dst, rc, 0o444, ss)
 }
 
 func writeAtomic(path string, data []byte, ss *syncSet) error {
