@@ -293,7 +293,10 @@ func (s *Store) AllPackages(match func(*Package) bool) ([]*Package, error) {
 
 func getPackage(tx *bolt.Tx, sha string) (*Package, error) {
 	p := new(Package)
-	return p, lookupPackage(tx.Bucket(bucketPackages), sha, p)
+	if err := lookupPackage(tx.Bucket(bucketPackages), sha, p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // lookupPackage decodes the record of sha from the packages bucket into p.
