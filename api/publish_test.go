@@ -137,7 +137,7 @@ func TestPublishBadInput(t *testing.T) {
 }
 
 func TestPublishedTreeServing(t *testing.T) {
-	e, _ := publishEnv(t)
+	e, pubDir := publishEnv(t)
 	e.do("POST", "/api/v1/publications", e.write, "application/json", e.jsonBody(pubReq("debian", "bookworm", "rel", stableMain)), nil)
 	resp, err := http.Get(e.srv.URL + "/debian/dists/bookworm/InRelease")
 	if err != nil || resp.StatusCode != 200 {
@@ -161,6 +161,28 @@ func TestPublishedTreeServing(t *testing.T) {
 	resp.Body.Close()
 	if buf.String() != "!<arch>\n" {
 		t.Fatalf("range body %q", buf.String())
+	}
+	// On disk the pool file is named <sha>_<file> in its fan-out directory;
+	// a tree written with a directory per package is still served.
+	sha := pr.Packages[0].SHA256
+	flat := filepath.Join(pubDir, "debian", "pool", sha[:2], sha+"_hello_1.0_amd64.deb")
+	if _, err := os.Stat(flat); err != nil {
+		t.Fatalf("pool file: %v", err)
+	}
+	nested := filepath.Join(pubDir, "debian", "pool", sha[:2], sha, "hello_1.0_amd64.deb")
+	if err := os.MkdirAll(filepath.Dir(nested), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(flat, nested); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Get(e.srv.URL + pool)
+	if err != nil || resp.StatusCode != 200 || resp.ContentLength != pr.Packages[0].Size {
+		t.Fatalf("pool file in a directory of its own: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	if err := os.Rename(nested, flat); err != nil {
+		t.Fatal(err)
 	}
 	for _, p := range []string{"/debian/", "/debian/dists/", "/api/v1/nothing", "/debian/../kiln.db"} {
 		resp, _ := http.Get(e.srv.URL + p)

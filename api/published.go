@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kiln-repo/kiln/publish"
 	"github.com/kiln-repo/kiln/repo"
 )
 
@@ -34,7 +35,7 @@ func (s *Server) published() http.Handler {
 			writeError(w, errNotFound)
 			return
 		}
-		f, err := os.Open(filepath.Join(s.cfg.PublicDir, filepath.FromSlash(clean)))
+		f, err := openPublished(s.cfg.PublicDir, clean)
 		if err != nil {
 			writeError(w, errNotFound)
 			return
@@ -51,6 +52,19 @@ func (s *Server) published() http.Handler {
 		h.Set("Cache-Control", cacheControl(clean))
 		http.ServeContent(w, r, "", lastModified(clean, fi), f)
 	})
+}
+
+// openPublished opens the file at URL path clean: for a pool URL the file
+// that holds it (publish.PoolFile's form), else the path itself. Pool
+// files written before they were folded into their fan-out directory are
+// at the URL path, so that is tried next.
+func openPublished(root, clean string) (*os.File, error) {
+	if file, ok := publish.PoolFileOf(clean); ok {
+		if f, err := os.Open(filepath.Join(root, filepath.FromSlash(file))); err == nil {
+			return f, nil
+		}
+	}
+	return os.Open(filepath.Join(root, filepath.FromSlash(clean)))
 }
 
 func contentType(p string) string {

@@ -57,7 +57,7 @@ func New(cfg Config) *Server {
 	ix := publish.NewIndexer(0)
 	ix.Controls = cfg.Store.LoadControls
 	s.publisher = &publish.Publisher{Root: cfg.PublicDir, Blobs: cfg.Store.Blobs(), Indexer: ix,
-		AfterStage: cfg.AfterPublishStage}
+		AfterStage: cfg.AfterPublishStage, Log: cfg.Logger}
 	s.routes()
 	return s
 }

@@ -2,7 +2,19 @@
 
 package publish
 
-import "os"
+import (
+	"os"
+	"path/filepath"
+)
+
+// wrote records files written or renamed into place, and their directories.
+func (s *syncSet) wrote(files ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range files {
+		s.paths[f], s.paths[filepath.Dir(f)] = true, true
+	}
+}
 
 // sync makes everything recorded durable, one fsync at a time.
 func (s *syncSet) sync() error {

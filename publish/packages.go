@@ -14,6 +14,7 @@ package publish
 
 import (
 	"bytes"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,16 +23,57 @@ import (
 	"github.com/kiln-repo/kiln/repo/deb"
 )
 
-// PoolPath is where p lives in a publication's pool. It is named by content
-// so that a pool URL never changes meaning. The epoch is left out of the
-// file name, as Debian's own archive does (a ':' in a URL path is trouble).
+// PoolPath is where p lives in a publication's pool, as a URL path under
+// the prefix: pool/<sha256[:2]>/<sha256>/<name>_<version>_<arch>.deb. It is
+// named by content so that a pool URL never changes meaning. The epoch is
+// left out of the file name, as Debian's own archive does (a ':' in a URL
+// path is trouble).
 func PoolPath(p *repo.Package) string {
+	dir, file := poolParts(p)
+	return dir + "/" + file
+}
+
+// PoolFile is the file that holds p in a publication's pool, relative to
+// the prefix: the URL path with the <sha256> directory folded into the
+// file name, pool/<sha256[:2]>/<sha256>_<name>_<version>_<arch>.deb. A
+// directory per package would cost a publish one mkdir and one directory
+// block per package, which on ext4 is most of the time of a first publish
+// of 50,000 packages; one link into 256 fan-out directories is what a
+// package costs instead. PoolFileOf maps a URL back to it.
+func PoolFile(p *repo.Package) string {
+	dir, file := poolParts(p)
+	return dir + "_" + file
+}
+
+func poolParts(p *repo.Package) (dir, file string) {
 	sha := p.SHA256
-	prefix := sha
+	fan := sha
 	if len(sha) > 2 {
-		prefix = sha[:2]
+		fan = sha[:2]
 	}
-	return "pool/" + prefix + "/" + sha + "/" + p.Name + "_" + withoutEpoch(p.Version) + "_" + p.Architecture + ".deb"
+	return "pool/" + fan + "/" + sha, p.Name + "_" + withoutEpoch(p.Version) + "_" + p.Architecture + ".deb"
+}
+
+// PoolFileOf maps a URL path that ends in a pool path (PoolPath's form,
+// under any prefix) to the file that holds it (PoolFile's form); ok is
+// false for any other path.
+func PoolFileOf(urlPath string) (file string, ok bool) {
+	rest, name := path.Split(urlPath)
+	rest, sha := path.Split(strings.TrimSuffix(rest, "/"))
+	rest, fan := path.Split(strings.TrimSuffix(rest, "/"))
+	if name == "" || len(sha) != 64 || !isLowerHex(sha) || fan != sha[:2] || (rest != "pool/" && !strings.HasSuffix(rest, "/pool/")) {
+		return "", false
+	}
+	return rest + fan + "/" + sha + "_" + name, true
+}
+
+func isLowerHex(s string) bool {
+	for _, c := range []byte(s) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // withoutEpoch drops "<epoch>:" from a Debian version. Only an all-digit

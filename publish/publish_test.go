@@ -88,8 +88,34 @@ func TestPoolPath(t *testing.T) {
 		{"1:2:3", "pool/ab/" + sha + "/hello_2:3_amd64.deb"},
 	} {
 		p := &repo.Package{Name: "hello", Version: tc.version, Architecture: "amd64", SHA256: sha}
-		if got := PoolPath(p); got != tc.want {
+		got := PoolPath(p)
+		if got != tc.want {
 			t.Errorf("PoolPath(%s) = %s, want %s", tc.version, got, tc.want)
+		}
+		file := PoolFile(p)
+		if want := strings.Replace(tc.want, sha+"/", sha+"_", 1); file != want {
+			t.Errorf("PoolFile(%s) = %s, want %s", tc.version, file, want)
+		}
+		if back, ok := PoolFileOf("/debian/" + got); !ok || back != "/debian/"+file {
+			t.Errorf("PoolFileOf(/debian/%s) = %q, %v; want /debian/%s", got, back, ok, file)
+		}
+	}
+}
+
+func TestPoolFileOfRefusesOtherPaths(t *testing.T) {
+	sha := strings.Repeat("ab", 32)
+	for _, p := range []string{
+		"/debian/dists/bookworm/Release",
+		"/debian/pool/ab/" + sha + "_hello_1_all.deb", // a pool file's own name
+		"/debian/pool/ab/" + sha + "/",
+		"/debian/pool/cd/" + sha + "/hello_1_all.deb",                      // wrong fan-out
+		"/debian/pool/ab/" + strings.Repeat("AB", 32) + "/hello_1_all.deb", // upper case
+		"/debian/pool/ab/" + sha[:63] + "/hello_1_all.deb",
+		"/debian/notpool/ab/" + sha + "/hello_1_all.deb",
+		"/debian/xpool/ab/" + sha + "/hello_1_all.deb",
+	} {
+		if got, ok := PoolFileOf(p); ok {
+			t.Errorf("PoolFileOf(%s) = %s, want refused", p, got)
 		}
 	}
 }

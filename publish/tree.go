@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"sync"
 	"time"
@@ -49,6 +51,8 @@ type Publisher struct {
 	// AfterStage, when set, is called after each step of a publish: "begun"
 	// (journal written), "indexes", "release", "committed".
 	AfterStage func(stage string) error
+	// Log, when set, gets one line per publish with the time its steps took.
+	Log *slog.Logger
 
 	mu     sync.Mutex                 // one writer at a time
 	pooled map[string]map[string]bool // prefix -> sha256s linked into its pool
@@ -71,22 +75,44 @@ type Input struct {
 func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	start := time.Now()
 	base := filepath.Join(p.Root, filepath.FromSlash(in.Pub.Prefix))
 	dist := filepath.Join(base, "dists", in.Pub.Distribution)
-	files, err := p.indexes(in)
-	if err != nil {
-		return err
-	}
-	rel, err := renderRelease(in, files)
-	if err != nil {
-		return err
+	if err := checkLayout(in.Pub); err != nil {
+		return err // before any pool link: a refused publish leaves nothing
 	}
 	// What the publish writes, pool links included, is made durable by the
-	// one barrier before the new generation is recorded.
+	// one barrier before the new generation is recorded. Pool links cost
+	// system calls and indexes cost CPU, so they are made side by side.
 	ss := newSyncSet(base)
-	if err := p.linkPool(ctx, in.Pub.Prefix, base, in.Components, ss); err != nil {
+	type poolResult struct {
+		linked int
+		took   time.Duration
+		err    error
+	}
+	pooled := make(chan poolResult, 1)
+	go func() {
+		n, err := p.linkPool(ctx, in.Pub.Prefix, base, in.Components, ss)
+		pooled <- poolResult{n, time.Since(start), err}
+	}()
+	files, err := p.indexes(in)
+	var rel releaseFiles
+	if err == nil {
+		rel, err = renderRelease(in, files)
+	}
+	indexed := time.Since(start)
+	pool := <-pooled
+	if err = errors.Join(err, pool.err); err != nil {
 		return err
 	}
+	defer func() {
+		if err == nil && p.Log != nil {
+			p.Log.Info("published", "prefix", in.Pub.Prefix, "distribution", in.Pub.Distribution,
+				"generation", in.Pub.Generation, "new_pool_files", pool.linked,
+				"indexes", indexed.Round(time.Millisecond), "pool", pool.took.Round(time.Millisecond),
+				"total", time.Since(start).Round(time.Millisecond))
+		}
+	}()
 	j, err := begin(dist, in.Pub.Generation)
 	if err != nil {
 		return err
@@ -136,6 +162,22 @@ func (p *Publisher) stage(name string) error {
 		return nil
 	}
 	return p.AfterStage(name)
+}
+
+// checkLayout refuses component and architecture names that could not be
+// one segment of an index path.
+func checkLayout(pub *repo.Publication) error {
+	for _, src := range pub.Sources {
+		if err := checkSegment("component", src.Component); err != nil {
+			return err
+		}
+	}
+	for _, a := range pub.Architectures {
+		if err := checkSegment("architecture", a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (p *Publisher) indexes(in Input) ([]IndexFile, error) {
@@ -291,12 +333,13 @@ func sameFile(a, b string) bool {
 	return err == nil && os.SameFile(fa, fb)
 }
 
-// linkPool puts each package new to this prefix into its pool: one hard
-// link from the blob store (a copy when the blob is not a local file, or
-// lives on another filesystem). The packages a prefix's pool holds are
+// linkPool gives each package new to the prefix's pool its file there: a
+// hard link from the blob store (a copy when the blob is not a local file,
+// or lives on another filesystem). The packages a prefix's pool holds are
 // remembered, so a republish looks at new packages only; new ones are
-// linked by several workers, as the cost is system calls, not bytes.
-func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map[string][]*repo.Package, ss *syncSet) error {
+// linked by several workers, as the cost is system calls, not bytes: one
+// link(2) per package into one of 256 fan-out directories (see PoolFile).
+func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map[string][]*repo.Package, ss *syncSet) (int, error) {
 	if p.pooled == nil {
 		p.pooled = map[string]map[string]bool{}
 	}
@@ -306,13 +349,22 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 		p.pooled[prefix] = have
 	}
 	var todo []*repo.Package
+	fans := map[string]bool{}
 	for _, pkgs := range comps {
 		for _, pkg := range pkgs {
 			if !have[pkg.SHA256] {
 				have[pkg.SHA256] = false // queued once, even if listed twice
 				todo = append(todo, pkg)
+				fans[path.Dir(PoolFile(pkg))] = true
 			}
 		}
+	}
+	for fan := range fans {
+		dir := filepath.Join(base, filepath.FromSlash(fan))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return 0, err
+		}
+		ss.wrote(dir)
 	}
 	work := make(chan *repo.Package)
 	errs := make([]error, 4)
@@ -321,7 +373,7 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 		wg.Go(func() {
 			for pkg := range work {
 				if errs[w] == nil {
-					errs[w] = p.placeBlob(ctx, pkg.Digest(), filepath.Join(base, filepath.FromSlash(PoolPath(pkg))), ss)
+					errs[w] = p.placeBlob(ctx, pkg.Digest(), filepath.Join(base, filepath.FromSlash(PoolFile(pkg))), ss)
 					if errs[w] != nil {
 						errs[w] = fmt.Errorf("publishing %s: %w", PoolPath(pkg), errs[w])
 					}
@@ -338,27 +390,22 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 		for _, pkg := range todo {
 			delete(have, pkg.SHA256) // looked at again next time
 		}
-		return err
+		return 0, err
 	}
 	for _, pkg := range todo {
 		have[pkg.SHA256] = true
 	}
-	return nil
+	return len(todo), nil
 }
 
 // placeBlob makes dst the blob's pool file, unless it exists: a hard link
-// when the store is local, else a copy.
+// when the store is local, else a copy. dst's directory exists.
 func (p *Publisher) placeBlob(ctx context.Context, d storage.Digest, dst string, ss *syncSet) error {
 	if loc, ok := p.Blobs.(storage.Locator); ok {
 		if src, err := loc.Path(ctx, d); err == nil {
 			err = os.Link(src, dst)
-			if errors.Is(err, os.ErrNotExist) { // the first package of its directory
-				if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
-					err = os.Link(src, dst)
-				}
-			}
 			if err == nil {
-				ss.wrote(dst, filepath.Dir(dst)) // and the directory it may have made
+				ss.wrote(dst)
 			}
 			if err == nil || errors.Is(err, os.ErrExist) {
 				return nil

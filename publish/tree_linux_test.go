@@ -22,7 +22,7 @@ func TestRepublishTouchesOnlyNewPackages(t *testing.T) {
 	if err := pt.Write(ctx, Input{Pub: testPub(1), Components: map[string][]*repo.Package{"main": v1}, Now: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	pool := func(p *repo.Package) string { return filepath.Join(pt.Root, "debian", filepath.FromSlash(PoolPath(p))) }
+	pool := func(p *repo.Package) string { return filepath.Join(pt.Root, "debian", filepath.FromSlash(PoolFile(p))) }
 	ctime := func(p *repo.Package) int64 {
 		var st syscall.Stat_t
 		if err := syscall.Stat(pool(p), &st); err != nil {

@@ -158,9 +158,6 @@ func (s *FS) Path(ctx context.Context, d Digest) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("path %s: %w", d, err)
 	}
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("path %s: %w", d, notFound(err))
-	}
 	return p, nil
 }
 

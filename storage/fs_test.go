@@ -97,9 +97,19 @@ func TestFSPath(t *testing.T) {
 	if info, err := os.Stat(p); err != nil || info.Mode().Perm() != 0o444 {
 		t.Errorf("blob file mode = %v, %v; want -r--r--r--", info.Mode(), err)
 	}
+	// Path does not look: a missing blob's path is where it would be, and
+	// using it fails.
 	missing := sha256.Sum256([]byte("missing"))
-	if _, err := s.Path(t.Context(), storage.FromSHA256(missing[:])); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("Path of a missing blob = %v, want ErrNotFound", err)
+	md := storage.FromSHA256(missing[:])
+	mp, err := s.Path(t.Context(), md)
+	if err != nil || mp != filepath.Join(root, "blobs", "sha256", md.Hex()[:2], md.Hex()) {
+		t.Errorf("Path of a missing blob = %s, %v", mp, err)
+	}
+	if _, err := os.Stat(mp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stat of a missing blob's path = %v, want not exist", err)
+	}
+	if _, err := s.Path(t.Context(), storage.Digest("sha256:../../etc")); err == nil {
+		t.Error("Path of a malformed digest succeeded")
 	}
 }
 

@@ -52,7 +52,9 @@ type Blobs interface {
 // Locator is implemented by backends that keep blobs as files on the local
 // filesystem, so that a publication can hard-link them instead of copying.
 type Locator interface {
-	// Path returns the path of the complete blob's file, or ErrNotFound.
+	// Path returns where the file of blob d is, without looking: a caller
+	// that links or opens it learns then whether it exists. It fails only
+	// for a malformed digest (or a done ctx).
 	Path(ctx context.Context, d Digest) (string, error)
 }
 
