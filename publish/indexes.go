@@ -279,31 +279,26 @@ var emptyGz, xzFlags = func() ([]byte, [2]byte) {
 	return gz, part.flags
 }()
 
-// assemble concatenates an index's chunks into its three files. Their
-// checksums are remembered by the index's key, so an index that did not
-// change is not hashed again.
+// assemble lays an index's chunks end to end as its three files, without
+// copying them. Their checksums are remembered by the index's key, so an
+// index that did not change is not hashed again.
 func (ix *Indexer) assemble(dir string, plans []chunkPlan) []IndexFile {
-	var plainSize, gzSize int
-	for _, cp := range plans {
-		plainSize += len(cp.chunk.plain)
-		gzSize += len(cp.chunk.gz)
-	}
-	plain, gz := make([]byte, 0, plainSize), make([]byte, 0, gzSize)
+	plain, gz := make([][]byte, 0, len(plans)), make([][]byte, 0, len(plans))
 	parts := make([]xzPart, len(plans))
 	h := sha256.New()
 	for i, cp := range plans {
-		plain = append(plain, cp.chunk.plain...)
-		gz = append(gz, cp.chunk.gz...)
+		plain = append(plain, cp.chunk.plain)
+		gz = append(gz, cp.chunk.gz)
 		parts[i] = cp.chunk.xz
 		h.Write(cp.key[:])
 	}
 	if len(plans) == 0 {
-		gz = emptyGz
+		gz = [][]byte{emptyGz}
 	}
-	xz := joinXZ(xzFlags, parts)
 	var key [32]byte
 	h.Sum(key[:0])
-	files := []IndexFile{{Path: dir + "Packages", Data: plain}, {Path: dir + "Packages.gz", Data: gz}, {Path: dir + "Packages.xz", Data: xz}}
+	files := []IndexFile{{Path: dir + "Packages", parts: plain}, {Path: dir + "Packages.gz", parts: gz},
+		{Path: dir + "Packages.xz", parts: joinXZ(xzFlags, parts)}}
 	ix.mu.Lock()
 	sums, ok := ix.sums[key]
 	ix.mu.Unlock()

@@ -321,7 +321,7 @@ func TestReleaseChecksums(t *testing.T) {
 			}
 		}
 		for _, f := range files {
-			want := [3]string{hex.EncodeToString(alg.sum(f.Data)), strconv.Itoa(len(f.Data)), f.Path}
+			want := [3]string{hex.EncodeToString(alg.sum(f.Bytes())), strconv.Itoa(len(f.Bytes())), f.Path}
 			if !containsLine(lines, want) {
 				t.Errorf("%s has no line %v", alg.name, want)
 			}
@@ -418,7 +418,7 @@ func TestByHash(t *testing.T) {
 	got := ByHash([]IndexFile{{Path: "main/binary-amd64/Packages", Data: data}})
 	sum := sha256.Sum256(data)
 	want := "main/binary-amd64/by-hash/SHA256/" + hex.EncodeToString(sum[:])
-	if len(got) != 4 || got[2].Path != want || !bytes.Equal(got[2].Data, data) {
+	if len(got) != 4 || got[2].Path != want || !bytes.Equal(got[2].Bytes(), data) {
 		t.Errorf("ByHash = %v, want 4 copies with %s third", got, want)
 	}
 }
@@ -434,12 +434,12 @@ func TestBuildIndexes(t *testing.T) {
 	if strings.Join(paths, " ") != want {
 		t.Fatalf("paths = %v", paths)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(files[4].Data))
+	zr, err := gzip.NewReader(bytes.NewReader(files[4].Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkRoundTrip(t, "gzip", zr, files[3].Data)
-	if !bytes.Contains(files[3].Data, []byte("Package: docs\n")) || !bytes.Contains(files[0].Data, []byte("Package: docs\n")) {
+	checkRoundTrip(t, "gzip", zr, files[3].Bytes())
+	if !bytes.Contains(files[3].Bytes(), []byte("Package: docs\n")) || !bytes.Contains(files[0].Bytes(), []byte("Package: docs\n")) {
 		t.Error("the Architecture: all package is missing from an index")
 	}
 }

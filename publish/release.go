@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"path"
 	"slices"
 	"strings"
@@ -20,15 +21,54 @@ import (
 type IndexFile struct {
 	// Path is relative to dists/<dist>/, e.g. "main/binary-amd64/Packages.gz".
 	Path string
-	Data []byte
-	sums []string // hex digests in the order of hashes, computed once
+	// Data is the file's contents in one piece. An index assembled from
+	// cached chunks holds them in parts instead, the chunks' own bytes, so
+	// a large index is never copied into one piece (Bytes joins them).
+	Data  []byte
+	parts [][]byte
+	sums  []string // hex digests in the order of hashes, computed once
+}
+
+// pieces are the file's contents, in order.
+func (f *IndexFile) pieces() [][]byte {
+	if f.parts != nil {
+		return f.parts
+	}
+	return [][]byte{f.Data}
+}
+
+// Size is the length of the file.
+func (f *IndexFile) Size() int64 {
+	var n int64
+	for _, p := range f.pieces() {
+		n += int64(len(p))
+	}
+	return n
+}
+
+// Bytes returns the file's contents in one piece.
+func (f *IndexFile) Bytes() []byte {
+	if f.parts == nil {
+		return f.Data
+	}
+	return bytes.Join(f.parts, nil)
+}
+
+// reader reads the file's contents; io.Copy writes each piece with one
+// Write call.
+func (f *IndexFile) reader() io.Reader {
+	rs := make([]io.Reader, 0, len(f.pieces()))
+	for _, p := range f.pieces() {
+		rs = append(rs, bytes.NewReader(p))
+	}
+	return io.MultiReader(rs...)
 }
 
 // Sums returns the file's hex digests in the order of the Release's
 // checksum sections (MD5Sum, SHA1, SHA256, SHA512), computing them once.
 func (f *IndexFile) Sums() []string {
 	if f.sums == nil {
-		f.sums = checksums(f.Data)
+		f.sums = checksums(f.pieces(), f.Size())
 	}
 	return f.sums
 }
@@ -119,21 +159,23 @@ func writeSums(b *bytes.Buffer, files []IndexFile) {
 	for h, alg := range hashes {
 		b.WriteString(alg.name + ":\n")
 		for i := range files {
-			fmt.Fprintf(b, " %s %16d %s\n", files[i].Sums()[h], len(files[i].Data), files[i].Path)
+			fmt.Fprintf(b, " %s %16d %s\n", files[i].Sums()[h], files[i].Size(), files[i].Path)
 		}
 	}
 }
 
 // checksums returns data's hex digests in the order of hashes, computed in
 // parallel for a big index.
-func checksums(data []byte) []string {
+func checksums(pieces [][]byte, size int64) []string {
 	out := make([]string, len(hashes))
 	sum := func(i int) {
 		h := hashes[i].new()
-		h.Write(data)
+		for _, p := range pieces {
+			h.Write(p)
+		}
 		out[i] = hex.EncodeToString(h.Sum(nil))
 	}
-	if len(data) < 1<<20 {
+	if size < 1<<20 {
 		for i := range hashes {
 			sum(i)
 		}
@@ -214,7 +256,7 @@ func ByHash(files []IndexFile) []IndexFile {
 	for i := range files {
 		f := &files[i]
 		for _, p := range byHashPaths(f.Path, f.Sums()) {
-			out = append(out, IndexFile{Path: p, Data: f.Data, sums: f.sums})
+			out = append(out, IndexFile{Path: p, Data: f.Data, parts: f.parts, sums: f.sums})
 		}
 	}
 	return out

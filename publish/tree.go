@@ -287,7 +287,7 @@ func placeIndexes(dist string, files []IndexFile, prev map[string]string, ss *sy
 // name.
 func placeIndex(dist string, f *IndexFile, plain, canonical string, ss *syncSet) error {
 	if _, err := os.Stat(canonical); err != nil {
-		if err := writeFile(canonical, bytes.NewReader(f.Data), 0o444, ss); err != nil {
+		if err := writeFile(canonical, f.reader(), 0o444, ss); err != nil {
 			return err
 		}
 	}

@@ -82,12 +82,12 @@ func TestIndexerChunksConcatenate(t *testing.T) {
 		t.Fatalf("%d chunks for 700 packages; want several", ix.lru.Len())
 	}
 	for i, arch := range []string{"amd64", "arm64"} {
-		plain := files[3*i].Data
+		plain := files[3*i].Bytes()
 		if want := Packages(pkgs, arch); !bytes.Equal(plain, want) {
 			t.Fatalf("%s Packages differs from Packages()", arch)
 		}
 		for j, kind := range []string{"gz", "xz"} {
-			for _, got := range decode(t, kind, files[3*i+1+j].Data) {
+			for _, got := range decode(t, kind, files[3*i+1+j].Bytes()) {
 				if !bytes.Equal(got, plain) {
 					t.Errorf("%s: %s decodes to %d bytes, want the %d of Packages", arch, kind, len(got), len(plain))
 				}
@@ -100,7 +100,7 @@ func TestIndexerChunksConcatenate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range files {
-		if !bytes.Equal(files[i].Data, again[i].Data) {
+		if !bytes.Equal(files[i].Bytes(), again[i].Bytes()) {
 			t.Errorf("%s differs between two indexers", files[i].Path)
 		}
 	}
@@ -146,11 +146,11 @@ func TestIndexerRendersOnlyChangedChunks(t *testing.T) {
 		}
 		p.Control = fake(t, p.Name, p.Version, p.Architecture).Control
 	}
-	if !bytes.Equal(files[0].Data, Packages(more, "amd64")) {
+	if !bytes.Equal(files[0].Bytes(), Packages(more, "amd64")) {
 		t.Error("index after adding one package differs from a full render")
 	}
-	for _, got := range decode(t, "xz", files[2].Data) {
-		if !bytes.Equal(got, files[0].Data) {
+	for _, got := range decode(t, "xz", files[2].Bytes()) {
+		if !bytes.Equal(got, files[0].Bytes()) {
 			t.Error("Packages.xz after adding one package does not decode to Packages")
 		}
 	}

@@ -74,15 +74,21 @@ func splitXZ(stream []byte) (xzPart, error) {
 	return p, nil
 }
 
-// joinXZ writes one stream holding the parts' blocks, in order. All parts
-// must share the flags (one compressor configuration makes them all).
-func joinXZ(flags [2]byte, parts []xzPart) []byte {
-	out := append([]byte{}, xzMagic...)
-	out = append(out, flags[:]...)
-	out = binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(flags[:]))
+// joinXZ returns one stream holding the parts' blocks, in order, as
+// pieces: the stream header, each part's blocks (not copied), then the
+// index and footer. All parts must share the flags (one compressor
+// configuration makes them all).
+func joinXZ(flags [2]byte, parts []xzPart) [][]byte {
+	head := append([]byte{}, xzMagic...)
+	head = append(head, flags[:]...)
+	head = binary.LittleEndian.AppendUint32(head, crc32.ChecksumIEEE(flags[:]))
+	out := make([][]byte, 0, len(parts)+2)
+	out = append(out, head)
 	var recs []xzRecord
 	for _, p := range parts {
-		out = append(out, p.blocks...)
+		if len(p.blocks) > 0 {
+			out = append(out, p.blocks)
+		}
 		recs = append(recs, p.recs...)
 	}
 	index := []byte{0}
@@ -95,10 +101,9 @@ func joinXZ(flags [2]byte, parts []xzPart) []byte {
 		index = append(index, 0)
 	}
 	index = binary.LittleEndian.AppendUint32(index, crc32.ChecksumIEEE(index))
-	out = append(out, index...)
 	tail := binary.LittleEndian.AppendUint32(nil, uint32(len(index)/4-1))
 	tail = append(tail, flags[:]...)
-	out = binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(tail))
-	out = append(out, tail...)
-	return append(out, 'Y', 'Z')
+	index = binary.LittleEndian.AppendUint32(index, crc32.ChecksumIEEE(tail))
+	index = append(index, tail...)
+	return append(out, append(index, 'Y', 'Z'))
 }

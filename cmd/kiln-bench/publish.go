@@ -141,8 +141,18 @@ func publishKiln(bin, work, debs, extra string) (publishTimes, int64, error) {
 	if err != nil {
 		return t, 0, err
 	}
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return t, 0, err
+	}
+	// The server's log says what each publish spent its time on.
+	logFile, err := os.Create(filepath.Join(work, "serve.log"))
+	if err != nil {
+		return t, 0, err
+	}
+	defer logFile.Close()
 	start := func() (*exec.Cmd, error) {
 		srv := exec.Command(bin, "serve", "--data", work, "--listen", addr)
+		srv.Stderr = logFile
 		if err := srv.Start(); err != nil {
 			return nil, err
 		}

@@ -120,7 +120,7 @@ func writeDist(t testing.TB, dir string, rs repoSpec, pkgs []*repo.Package) {
 		writeFile(t, dir, "Release.gpg", must(t)(rs.key.DetachSign(release)))
 	}
 	for _, f := range files {
-		data := f.Data
+		data := f.Bytes()
 		if rs.tamper != nil {
 			data = rs.tamper(bytes.Clone(data))
 		}
