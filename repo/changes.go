@@ -65,6 +65,9 @@ func (rt *repoTx) commit(s *Store, rb *bolt.Bucket) error {
 	if err := putJSON(rb.Bucket(bucketVersions), versionKey(rt.next), v); err != nil {
 		return err
 	}
+	if err := putChanges(rb, rt.next, c); err != nil {
+		return err
+	}
 	return putJSON(rt.tx.Bucket(bucketRepos), []byte(rt.meta.Name), rt.meta)
 }
 

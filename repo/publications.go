@@ -288,13 +288,14 @@ func sourceExists(tx *bolt.Tx, src Source) error {
 // SourcePackages returns a source's packages (a repository's latest
 // version, or a snapshot), sorted, without their control stanzas: an index
 // is mostly rebuilt from what its publisher remembers, and LoadControls
-// reads the stanzas of the rest.
+// reads the stanzas of the rest. A repository's list is the one returned
+// last time, changed by the versions since; it is shared, so callers must
+// not modify the slice or the packages.
 func (s *Store) SourcePackages(src Source) ([]*Package, error) {
 	if src.Kind == "snapshot" {
 		return s.SnapshotContents(src.Name, nil)
 	}
-	ps, _, err := s.Contents(src.Name, -1, nil)
-	return ps, err
+	return s.latestPackages(src.Name)
 }
 
 // LoadControls fills in the control stanza of each package that lacks it.

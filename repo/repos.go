@@ -125,6 +125,7 @@ func (s *Store) ListRepos() ([]*Repo, error) {
 // store (other repositories may hold them; GC reclaims the rest). Unless
 // force is set, it is refused while anything refers to the repository.
 func (s *Store) DeleteRepo(name string, force bool) error {
+	defer s.lists.forget(name)
 	return s.db.Update(func(tx *bolt.Tx) error {
 		if _, err := getRepo(tx, name); err != nil {
 			return err

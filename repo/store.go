@@ -61,6 +61,7 @@ type Store struct {
 	db    *bolt.DB
 	blobs storage.Blobs
 	now   func() time.Time
+	lists latestLists
 }
 
 // Open opens (creating if needed) the database at path. Only one process may
