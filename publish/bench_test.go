@@ -43,19 +43,28 @@ func BenchmarkBuildCold(b *testing.B) {
 }
 
 // BenchmarkRebuildOneAdded: the same indexes after one package is added
-// (a republish): one chunk is rendered, one index re-hashed.
+// (a republish) in the middle of the index: one chunk is rendered, one
+// index hashed from that chunk on; for 10,000 and 50,000 packages.
 func BenchmarkRebuildOneAdded(b *testing.B) {
-	pkgs := benchPackages(10000)
-	ix := NewIndexer(0)
-	if _, err := ix.Build("main", []string{"amd64", "arm64"}, pkgs); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for i := range b.N {
-		more := append(pkgs[:len(pkgs):len(pkgs)], benchPackage(20001+2*i, "amd64"))
-		repo.SortPackages(more)
-		if _, err := ix.Build("main", []string{"amd64", "arm64"}, more); err != nil {
-			b.Fatal(err)
-		}
+	for _, n := range []int{10000, 50000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			pkgs := benchPackages(n)
+			ix := NewIndexer(0)
+			if _, err := ix.Build("main", []string{"amd64", "arm64"}, pkgs); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				added := benchPackage(n+1+i, "amd64")
+				added.Name = fmt.Sprintf("pkg-%05d-added%d", n/4, i)
+				more := append(pkgs[:len(pkgs):len(pkgs)], added)
+				repo.SortPackages(more)
+				b.StartTimer()
+				if _, err := ix.Build("main", []string{"amd64", "arm64"}, more); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+			}
+		})
 	}
 }

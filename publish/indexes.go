@@ -3,6 +3,8 @@ package publish
 import (
 	"container/list"
 	"crypto/sha256"
+	"encoding"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"runtime"
@@ -38,7 +40,7 @@ type Indexer struct {
 	size  int64
 	lru   *list.List // of *chunk, most recently used first
 	byKey map[[32]byte]*list.Element
-	sums  map[[32]byte][]string // checksums of whole indexes, by index key
+	marks markCache // checksum states after runs of chunks (sumFiles)
 }
 
 // chunk is a run of consecutive stanzas of an index, in its three forms.
@@ -61,7 +63,7 @@ func NewIndexer(limit int64) *Indexer {
 	if limit <= 0 {
 		limit = defaultCacheLimit
 	}
-	return &Indexer{limit: limit, lru: list.New(), byKey: map[[32]byte]*list.Element{}, sums: map[[32]byte][]string{}}
+	return &Indexer{limit: limit, lru: list.New(), byKey: map[[32]byte]*list.Element{}, marks: markCache{limit: 4096}}
 }
 
 // BuildIndexes returns the index files of one component, for each of
@@ -280,50 +282,129 @@ var emptyGz, xzFlags = func() ([]byte, [2]byte) {
 }()
 
 // assemble lays an index's chunks end to end as its three files, without
-// copying them. Their checksums are remembered by the index's key, so an
-// index that did not change is not hashed again.
+// copying them, and sums them (sumFiles).
 func (ix *Indexer) assemble(dir string, plans []chunkPlan) []IndexFile {
 	plain, gz := make([][]byte, 0, len(plans)), make([][]byte, 0, len(plans))
-	parts := make([]xzPart, len(plans))
-	h := sha256.New()
+	xz := make([]xzPart, len(plans))
 	for i, cp := range plans {
 		plain = append(plain, cp.chunk.plain)
 		gz = append(gz, cp.chunk.gz)
-		parts[i] = cp.chunk.xz
-		h.Write(cp.key[:])
+		xz[i] = cp.chunk.xz
 	}
 	if len(plans) == 0 {
 		gz = [][]byte{emptyGz}
 	}
-	var key [32]byte
-	h.Sum(key[:0])
 	files := []IndexFile{{Path: dir + "Packages", parts: plain}, {Path: dir + "Packages.gz", parts: gz},
-		{Path: dir + "Packages.xz", parts: joinXZ(xzFlags, parts)}}
-	ix.mu.Lock()
-	sums, ok := ix.sums[key]
-	ix.mu.Unlock()
-	if ok {
-		for i := range files {
-			files[i].sums = sums[i*len(hashes) : (i+1)*len(hashes)]
-		}
-		return files
+		{Path: dir + "Packages.xz", parts: joinXZ(xzFlags, xz)}}
+	ix.sumFiles(files, plans)
+	return files
+}
+
+// runKeys names each run of an index's first chunks: runKeys[i] stands
+// for chunks 0 to i, and so for the first bytes of each of its files.
+func runKeys(plans []chunkPlan) [][32]byte {
+	keys := make([][32]byte, len(plans))
+	var prev [32]byte
+	for i, cp := range plans {
+		h := sha256.New()
+		h.Write(prev[:])
+		h.Write(cp.key[:])
+		h.Sum(keys[i][:0])
+		prev = keys[i]
 	}
+	return keys
+}
+
+// hashMark holds the states of the checksums of an index's three files
+// (by algorithm, in the order of hashes) after a run of its chunks.
+type hashMark [3][][]byte
+
+// sumFiles computes the checksums of an index's three files. The hash
+// states after each run of chunks are remembered (marks), so an index
+// that shares its first chunks with one summed before resumes after them:
+// a republish hashes from the first changed chunk on, not whole files.
+// Each file and algorithm is hashed on its own goroutine.
+func (ix *Indexer) sumFiles(files []IndexFile, plans []chunkPlan) {
+	keys := runKeys(plans)
+	start, from := -1, (*hashMark)(nil)
+	ix.mu.Lock()
+	for i := len(keys) - 1; i >= 0; i-- {
+		if m := ix.marks.get(keys[i]); m != nil {
+			start, from = i, m
+			break
+		}
+	}
+	ix.mu.Unlock()
+	marks := make([]hashMark, len(plans))
+	for i := start + 1; i < len(marks); i++ {
+		for f := range marks[i] {
+			marks[i][f] = make([][]byte, len(hashes))
+		}
+	}
+	sums := make([][]string, len(files))
 	var wg sync.WaitGroup
-	for i := range files {
-		wg.Go(func() { files[i].Sums() })
+	for f := range files {
+		sums[f] = make([]string, len(hashes))
+		pieces := files[f].pieces()
+		lead := 0 // pieces before chunk 0's: the xz stream header
+		if f == 2 {
+			lead = 1
+		}
+		for a := range hashes {
+			wg.Go(func() {
+				h := hashes[a].new()
+				next := 0
+				if from != nil {
+					if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(from[f][a]); err != nil {
+						panic(err) // a state this process marshaled
+					}
+					next = start + lead + 1
+				}
+				for j := next; j < len(pieces); j++ {
+					h.Write(pieces[j])
+					if c := j - lead; c > start && c < len(plans) {
+						marks[c][f][a], _ = h.(encoding.BinaryMarshaler).MarshalBinary()
+					}
+				}
+				sums[f][a] = hex.EncodeToString(h.Sum(nil))
+			})
+		}
 	}
 	wg.Wait()
-	sums = nil
-	for _, f := range files {
-		sums = append(sums, f.sums...)
+	for f := range files {
+		files[f].sums = sums[f]
 	}
 	ix.mu.Lock()
-	if len(ix.sums) > 4096 { // a bound, not a policy: recomputing is cheap
-		clear(ix.sums)
+	defer ix.mu.Unlock()
+	for i := start + 1; i < len(keys); i++ {
+		ix.marks.put(keys[i], &marks[i])
 	}
-	ix.sums[key] = sums
-	ix.mu.Unlock()
-	return files
+}
+
+// markCache keeps the hash marks of recent builds in two generations: a
+// mark is found in either, and once the current one holds limit marks it
+// becomes the old one (a mark is about 1.5 KB; 50,000 packages make 800).
+type markCache struct {
+	cur, old map[[32]byte]*hashMark
+	limit    int
+}
+
+func (c *markCache) get(k [32]byte) *hashMark {
+	if m := c.cur[k]; m != nil {
+		return m
+	}
+	if m := c.old[k]; m != nil {
+		c.put(k, m)
+		return m
+	}
+	return nil
+}
+
+func (c *markCache) put(k [32]byte, m *hashMark) {
+	if c.cur == nil || len(c.cur) >= c.limit {
+		c.old, c.cur = c.cur, map[[32]byte]*hashMark{}
+	}
+	c.cur[k] = m
 }
 
 // checkSegment refuses what could not be one segment of an index path.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -154,6 +155,37 @@ func TestIndexerRendersOnlyChangedChunks(t *testing.T) {
 			t.Error("Packages.xz after adding one package does not decode to Packages")
 		}
 	}
+}
+
+// TestIndexerResumesChecksums: checksums resumed after the chunks an index
+// shares with one summed before are those of the whole file, whether the
+// change is at the start, in the middle or at the end, or there is none.
+func TestIndexerResumesChecksums(t *testing.T) {
+	pkgs := manyFakes(t, 2000, "amd64")
+	ix := NewIndexer(0)
+	check := func(what string, pkgs []*repo.Package) {
+		t.Helper()
+		files, err := ix.Build("main", []string{"amd64", "arm64"}, pkgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			whole := IndexFile{Data: f.Bytes()}
+			if !slices.Equal(f.Sums(), whole.Sums()) {
+				t.Errorf("%s: %s checksums %v, want %v", what, f.Path, f.Sums(), whole.Sums())
+			}
+		}
+	}
+	check("first build", pkgs)
+	check("unchanged", pkgs)
+	for _, at := range []string{"aaa-first", "pkg0999a", "zzz-last"} {
+		more := append(slices.Clone(pkgs), fake(t, at, "1.0", "amd64"))
+		repo.SortPackages(more)
+		check("added "+at, more)
+	}
+	check("one removed", append(slices.Clone(pkgs[:700]), pkgs[701:]...))
+	check("back to the first", pkgs)
+	check("empty", nil)
 }
 
 // testTree is a Publisher over an empty blob store (see debs).

@@ -75,8 +75,8 @@ func splitXZ(stream []byte) (xzPart, error) {
 }
 
 // joinXZ returns one stream holding the parts' blocks, in order, as
-// pieces: the stream header, each part's blocks (not copied), then the
-// index and footer. All parts must share the flags (one compressor
+// pieces: the stream header, each part's blocks (not copied; one piece per
+// part, even an empty one), then the index and footer. All parts must share the flags (one compressor
 // configuration makes them all).
 func joinXZ(flags [2]byte, parts []xzPart) [][]byte {
 	head := append([]byte{}, xzMagic...)
@@ -86,9 +86,7 @@ func joinXZ(flags [2]byte, parts []xzPart) [][]byte {
 	out = append(out, head)
 	var recs []xzRecord
 	for _, p := range parts {
-		if len(p.blocks) > 0 {
-			out = append(out, p.blocks)
-		}
+		out = append(out, p.blocks)
 		recs = append(recs, p.recs...)
 	}
 	index := []byte{0}
