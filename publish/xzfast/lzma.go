@@ -113,9 +113,8 @@ func pick(c bool, a, b int) int {
 }
 
 // literal codes src[pos]. Its probabilities depend on the top bits of
-// the byte before it; after a match (state 7 and up) also on the byte at
-// rep0, which it is likely to resemble: while the bits of the two bytes
-// agree, the bit of the byte at rep0 selects one of two more trees.
+// the byte before it, and after a match (state 7 and up) on the byte at
+// rep0, which it is likely to resemble.
 //
 // Literals are most of the symbols, so this codes the whole of one,
 // isMatch bit included, with the range coder's state in local variables.
@@ -130,29 +129,47 @@ func (m *model) literal(rc *rangeEncoder, src []byte, pos int) {
 	if pos > 0 {
 		prev = src[pos-1]
 	}
-	ps := m.lit[int(prev>>(8-lc))*literalLen:][:literalLen]
+	ps := (*[literalLen]prob)(m.lit[int(prev>>(8-lc))*literalLen:])
 	// sym is the byte behind a marker bit, which reaches bit 16 when all
 	// eight are coded; sym>>8 is the node in the tree, bit 7 the next bit.
-	// offs is 0x100 while the bits agree with those of match (whose next
-	// bit is kept at bit 8), then 0.
-	sym, match, offs := uint32(src[pos])|0x100, uint32(0), uint32(0)
+	sym := uint32(src[pos]) | 0x100
 	if m.state >= 7 {
-		match, offs = uint32(src[pos-m.reps[0]-1]), 0x100
+		sym, rng, low = rc.matchedBits(ps, sym, uint32(src[pos-m.reps[0]-1]), rng, low)
 	}
 	for sym < 0x10000 {
-		match <<= 1
 		var add uint32
-		rng, add = code(&ps[offs+match&offs+sym>>8], sym>>7&1, rng)
+		rng, add = code(&ps[sym>>8], sym>>7&1, rng)
 		low += uint64(add)
 		if rng < topValue {
 			rng <<= 8
 			low = rc.shiftByte(low)
 		}
 		sym <<= 1
-		offs &^= match ^ sym
 	}
 	rc.rng, rc.low = rng, low
 	m.afterLiteral()
+}
+
+// matchedBits codes the leading bits of a literal that agree with those of
+// match, the byte at rep0, and the first that does not: while they agree,
+// the bit of match selects one of two more trees, at ps[0x100:] and
+// ps[0x200:]. It returns sym (as literal keeps it) with those bits coded.
+func (rc *rangeEncoder) matchedBits(ps *[literalLen]prob, sym, match, rng uint32, low uint64) (uint32, uint32, uint64) {
+	for sym < 0x10000 {
+		match <<= 1 // its next bit at 0x100, where sym has it after the shift
+		var add uint32
+		rng, add = code(&ps[0x100+match&0x100+sym>>8], sym>>7&1, rng)
+		low += uint64(add)
+		if rng < topValue {
+			rng <<= 8
+			low = rc.shiftByte(low)
+		}
+		sym <<= 1
+		if (sym^match)&0x100 != 0 {
+			break
+		}
+	}
+	return sym, rng, low
 }
 
 // match codes a match of length l at distance dist (1-based) that is none

@@ -69,10 +69,12 @@ func (f *matchFinder) skip(src []byte, to int) {
 const skipKeep = 16
 
 func (f *matchFinder) insertRange(src []byte, from, to int) {
+	// Locals: the compiler would reload the fields after every store.
+	head, chain, mask, base := &f.head, f.chain, f.mask, f.base
 	for p := from; p < to; p++ {
 		h := hash4(src[p:])
-		f.chain[p&f.mask] = f.head[h]
-		f.head[h] = f.base + uint32(p)
+		chain[p&mask] = head[h]
+		head[h] = base + uint32(p)
 	}
 }
 
