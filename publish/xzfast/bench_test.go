@@ -45,7 +45,7 @@ func benchEncoder(b *testing.B, chunks [][]byte, encode func([]byte) []byte) {
 	b.ReportMetric(float64(out)/float64(in), "ratio")
 }
 
-func ulikunitzEncode(b *testing.B, data []byte) []byte {
+func ulikunitzEncode(b testing.TB, data []byte) []byte {
 	var buf bytes.Buffer
 	w, err := xz.WriterConfig{DictCap: 64 << 10}.NewWriter(&buf)
 	if err != nil {

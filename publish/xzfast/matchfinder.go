@@ -66,7 +66,7 @@ func (f *matchFinder) skip(src []byte, to int) {
 	f.next = max(f.next, to)
 }
 
-const skipKeep = 16
+const skipKeep = 2
 
 func (f *matchFinder) insertRange(src []byte, from, to int) {
 	// Locals: the compiler would reload the fields after every store.

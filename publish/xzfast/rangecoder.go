@@ -71,10 +71,11 @@ func (rc *rangeEncoder) shiftByte(low uint64) uint64 {
 }
 
 // code codes bit b with the adaptive probability *p in a range of rng: it
-// returns the new range and what to add to low. It has no branches: the
-// bits of literals are close to random and would defeat prediction.
-// After it, one renormalizing shift is always enough, for a bit shrinks
-// the range by a factor of at most 2048/31.
+// returns the new range and what to add to low. It has no branches (the
+// selections compile to conditional moves): the bits of literals are
+// close to random and would defeat prediction. After it, one
+// renormalizing shift is always enough, for a bit shrinks the range by a
+// factor of at most 2048/31.
 //
 // The probability moves 1/32 of the way towards 0 or 2048:
 // p -= (p - t) >> 5 with an arithmetic shift, where t is 0 after a 1 and
@@ -82,9 +83,20 @@ func (rc *rangeEncoder) shiftByte(low uint64) uint64 {
 func code(p *prob, b, rng uint32) (newRng, add uint32) {
 	v := int32(*p)
 	bound := (rng >> probBits) * uint32(v)
-	mask := -b
-	*p = prob(v - (v-int32((1<<probBits-31)&^mask))>>moveBits)
-	return rng&mask + (bound ^ mask - mask), bound & mask
+	t := int32(0)
+	if b == 0 {
+		t = 1<<probBits - 31
+	}
+	*p = prob(v - (v-t)>>moveBits)
+	newRng = rng - bound
+	if b == 0 {
+		newRng = bound
+	}
+	add = bound
+	if b == 0 {
+		add = 0
+	}
+	return newRng, add
 }
 
 // bit codes one bit with the adaptive probability p.
