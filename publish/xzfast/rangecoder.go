@@ -56,17 +56,22 @@ func (rc *rangeEncoder) flush() int {
 
 // shiftByte moves the top byte of the 32 bits of low to the output,
 // adding its carry to the bytes before, and returns what remains of low.
+// A carry is common, but one that goes past the last byte (a 0xff) is
+// not, so only that takes a branch.
 func (rc *rangeEncoder) shiftByte(low uint64) uint64 {
-	if low>>32 != 0 {
-		for i := rc.n - 1; i >= 0; i-- {
+	carry := byte(low >> 32)
+	n := rc.n
+	rc.buf[n-1] += carry // n >= 1: the first byte is always there
+	if rc.buf[n-1] < carry {
+		for i := n - 2; i >= 0; i-- {
 			rc.buf[i]++
 			if rc.buf[i] != 0 {
 				break
 			}
 		}
 	}
-	rc.buf[rc.n] = byte(low >> 24)
-	rc.n++
+	rc.buf[n] = byte(low >> 24)
+	rc.n = n + 1
 	return low & 0x00ffffff << 8
 }
 
