@@ -1,0 +1,133 @@
+package xzfast
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+)
+
+const (
+	hashBits = 16
+	// searchDepth is how many earlier positions with the same hash are
+	// tried; niceLen is a match long enough to stop looking. Both trade
+	// ratio for speed.
+	searchDepth = 8
+	niceLen     = 32
+)
+
+// matchFinder is a hash chain: head holds, for each hash of four bytes,
+// the last position that had it, and chain links each position to the
+// previous one with the same hash, in a ring as large as the window.
+//
+// Positions are stored plus base, which grows from block to block: an
+// entry below base was left by an earlier block and is simply ignored, so
+// the tables need no clearing between calls (a 256 KiB head table would
+// cost more to clear than a small chunk costs to compress).
+type matchFinder struct {
+	head   [1 << hashBits]uint32
+	chain  []uint32
+	mask   int
+	base   uint32
+	next   int // positions below next are in the tables
+	window int // the largest distance a match may have
+}
+
+// reset prepares for a block of n bytes whose matches reach back at most
+// window bytes.
+func (f *matchFinder) reset(n, window int) {
+	base := uint64(f.base) + uint64(f.next) + 1
+	if base+uint64(n) >= math.MaxUint32 {
+		clear(f.head[:])
+		base = 1
+	}
+	f.base, f.next, f.window = uint32(base), 0, window
+	// The ring holds more than window entries, so that the entry of a
+	// position still in the window is never the one being overwritten.
+	size := 1 << bits.Len(uint(window))
+	if cap(f.chain) < size {
+		f.chain = make([]uint32, size)
+	}
+	f.chain, f.mask = f.chain[:size], size-1
+}
+
+func hash4(b []byte) uint32 {
+	return binary.LittleEndian.Uint32(b) * 2654435761 >> (32 - hashBits)
+}
+
+// skip enters the positions from f.next up to to into the tables.
+func (f *matchFinder) skip(src []byte, to int) {
+	end := min(to, len(src)-3)
+	p := f.next
+	if end-p > skipKeep {
+		f.insertRange(src, p, p+skipKeep/2)
+		p = end - skipKeep/2
+	}
+	f.insertRange(src, p, end)
+	f.next = max(f.next, to)
+}
+
+const skipKeep = 2
+
+func (f *matchFinder) insertRange(src []byte, from, to int) {
+	// Locals: the compiler would reload the fields after every store.
+	head, chain, mask, base := &f.head, f.chain, f.mask, f.base
+	for p := from; p < to; p++ {
+		h := hash4(src[p:])
+		chain[p&mask] = head[h]
+		head[h] = base + uint32(p)
+	}
+}
+
+// find returns the longest match for src[pos:] of at least 4 and at most
+// maxLen bytes (maxLen >= 4) that it can find, or length 0. It enters pos
+// and any position before it into the tables.
+func (f *matchFinder) find(src []byte, pos, maxLen int) (length, dist int) {
+	if f.next < pos {
+		f.skip(src, pos)
+	}
+	cur := src[pos : pos+maxLen]
+	h := hash4(cur)
+	v := f.head[h]
+	f.chain[pos&f.mask] = v
+	f.head[h] = f.base + uint32(pos)
+	f.next = pos + 1
+	best := 3
+	for depth := searchDepth; depth > 0 && v >= f.base; depth-- {
+		c := int(v - f.base)
+		if pos-c > f.window {
+			break
+		}
+		// The byte that would make this match the longest so far
+		// decides most candidates without a full comparison.
+		if src[c+best] == cur[best] {
+			if n := matchLen(src[c:], cur); n > best {
+				best, dist = n, pos-c
+				if n == maxLen || n >= niceLen {
+					break
+				}
+			}
+		}
+		v = f.chain[c&f.mask]
+	}
+	if dist == 0 {
+		return 0, 0
+	}
+	return best, dist
+}
+
+// matchLen is the length of the common prefix of a and b; a is not
+// shorter than b.
+func matchLen(a, b []byte) int {
+	n := 0
+	for len(b)-n >= 8 {
+		x := binary.LittleEndian.Uint64(a[n:]) ^ binary.LittleEndian.Uint64(b[n:])
+		if x != 0 {
+			return n + bits.TrailingZeros64(x)>>3
+		}
+		n += 8
+	}
+	for n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
