@@ -30,15 +30,19 @@ func benchPackage(i int, arch string) *repo.Package {
 			{Name: "Description", Value: "generated package\n test"}}}
 }
 
-// BenchmarkBuildCold: the indexes of 10,000 packages for two architectures,
-// nothing cached (a first publish).
+// BenchmarkBuildCold: the indexes of 10,000 and 50,000 packages for two
+// architectures, nothing cached (a first publish).
 func BenchmarkBuildCold(b *testing.B) {
-	pkgs := benchPackages(10000)
-	b.ReportAllocs()
-	for range b.N {
-		if _, err := NewIndexer(0).Build("main", []string{"amd64", "arm64"}, pkgs); err != nil {
-			b.Fatal(err)
-		}
+	for _, n := range []int{10000, 50000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			pkgs := benchPackages(n)
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := NewIndexer(0).Build("main", []string{"amd64", "arm64"}, pkgs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -38,26 +38,45 @@ var gzipWriters = sync.Pool{New: func() any {
 }}
 
 func gzipBytes(data []byte) ([]byte, error) {
-	var b bytes.Buffer
-	w := gzipWriters.Get().(*gzip.Writer)
-	defer gzipWriters.Put(w)
-	w.Reset(&b)
-	// No name and mtime 0 make the output depend on data alone. The mtime
-	// is set explicitly: unlike compress/gzip, klauspost's writer stores
-	// uint32(ModTime.Unix()) even for the zero time, a date in 2042.
-	w.ModTime = time.Unix(0, 0)
-	if _, err := w.Write(data); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return exact(func(b *bytes.Buffer) error {
+		w := gzipWriters.Get().(*gzip.Writer)
+		defer gzipWriters.Put(w)
+		w.Reset(b)
+		// No name and mtime 0 make the output depend on data alone. The
+		// mtime is set explicitly: unlike compress/gzip, klauspost's writer
+		// stores uint32(ModTime.Unix()) even for the zero time, a date in
+		// 2042.
+		w.ModTime = time.Unix(0, 0)
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+		return w.Close()
+	})
 }
 
 // xzBytes compresses with kiln's own xz encoder (publish/xzfast): on index
 // text it runs several times faster than the general-purpose pure Go
 // encoder kiln used before, for output a little larger.
 func xzBytes(data []byte) ([]byte, error) {
-	return xzfast.Encode(nil, data), nil
+	return exact(func(b *bytes.Buffer) error {
+		_, err := b.Write(xzfast.Encode(b.AvailableBuffer(), data))
+		return err
+	})
+}
+
+// scratch holds the buffers that chunks are built in before they are
+// copied out at their exact size: the spare capacity of a grown buffer,
+// kept with every cached chunk, was a third of the heap of a large
+// publish (the xz encoder reserves room for incompressible input).
+var scratch = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// exact returns what build writes, in a slice of its own exact size.
+func exact(build func(*bytes.Buffer) error) ([]byte, error) {
+	b := scratch.Get().(*bytes.Buffer)
+	defer scratch.Put(b)
+	b.Reset()
+	if err := build(b); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(b.Bytes()), nil
 }

@@ -138,12 +138,14 @@ func Packages(pkgs []*repo.Package, arch string) []byte {
 
 // joinStanzas writes the packages' paragraphs, each followed by a blank line.
 func joinStanzas(sel []*repo.Package, stanza func(*repo.Package) []byte) []byte {
-	var b bytes.Buffer
-	for _, p := range sel {
-		b.Write(stanza(p))
-		b.WriteByte('\n')
-	}
-	return b.Bytes()
+	out, _ := exact(func(b *bytes.Buffer) error {
+		for _, p := range sel {
+			b.Write(stanza(p))
+			b.WriteByte('\n')
+		}
+		return nil
+	})
+	return out
 }
 
 // ForArch returns, sorted as an index lists them, the packages of pkgs that

@@ -82,6 +82,9 @@ func Open(path string, blobs storage.Blobs) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("initialising database: %w", err)
 	}
+	// Opening read every page (the freelist is rebuilt from them); they
+	// stay in the page cache, but need not stay mapped into the process.
+	unmapPages(db)
 	return &Store{db: db, blobs: blobs, now: func() time.Time { return time.Now().UTC() }}, nil
 }
 
