@@ -29,9 +29,10 @@ import (
 // packages' SHA256 sums and shared by every index and publication that
 // holds the same run of packages.
 type Indexer struct {
-	// Controls, when set, fills in the control stanzas of packages whose
-	// chunks must be rendered (packages may come without them: most
-	// republishes render almost nothing, so most stanzas are never read).
+	// Controls, when set, fills in the control stanzas (Control, or the
+	// stored text, ControlText) of packages whose chunks must be rendered
+	// (packages may come without them: most republishes render almost
+	// nothing, so most stanzas are never read).
 	// It is called from several goroutines at once, one chunk each.
 	Controls func([]*repo.Package) error
 
@@ -223,7 +224,7 @@ func (ix *Indexer) render(cp *chunkPlan) (*chunk, error) {
 		view = make([]*repo.Package, len(cp.pkgs))
 		for i, p := range cp.pkgs {
 			view[i] = p
-			if p.Control == nil {
+			if p.Control == nil && p.ControlText == nil {
 				c := *p
 				view[i] = &c
 				need = append(need, &c)
@@ -240,7 +241,7 @@ func (ix *Indexer) render(cp *chunkPlan) (*chunk, error) {
 
 // renderChunk writes each stanza followed by a blank line, and compresses.
 func renderChunk(key [32]byte, pkgs []*repo.Package) (*chunk, error) {
-	plain := joinStanzas(pkgs, Stanza)
+	plain := joinStanzas(pkgs)
 	gz, xz, err := Compress(plain)
 	if err != nil {
 		return nil, err

@@ -95,15 +95,52 @@ func withoutEpoch(v string) string {
 // themselves; they are dropped here all the same, so that an index never
 // lists a field twice. A package whose control was not loaded gets the
 // identity fields alone.
-func Stanza(p *repo.Package) []byte {
-	st := controlOf(p)
-	st = append(st,
-		deb.Field{Name: "Filename", Value: PoolPath(p)},
-		deb.Field{Name: "Size", Value: strconv.FormatInt(p.Size, 10)},
-		deb.Field{Name: "MD5sum", Value: p.MD5},
-		deb.Field{Name: "SHA256", Value: p.SHA256},
-	)
-	return []byte(st.String())
+func Stanza(p *repo.Package) []byte { return appendStanza(nil, p) }
+
+// appendStanza appends Stanza(p) to b. A control stanza read as stored
+// (ControlText) is copied as it is: the store keeps it in the form that
+// rendering the parsed stanza gives, so parsing and rendering it again
+// would give the same bytes, slower. Only a text that holds an index
+// field goes the long way, to have it dropped.
+func appendStanza(b []byte, p *repo.Package) []byte {
+	if p.Control == nil && p.ControlText != nil && !hasIndexField(p.ControlText) {
+		b = append(b, p.ControlText...)
+		if len(p.ControlText) > 0 && p.ControlText[len(p.ControlText)-1] != '\n' {
+			b = append(b, '\n')
+		}
+	} else {
+		if p.Control == nil && p.ControlText != nil {
+			if st, err := deb.ParseStanza(p.ControlText); err == nil {
+				parsed := *p
+				parsed.Control = st
+				p = &parsed
+			}
+		}
+		b = controlOf(p).AppendTo(b)
+	}
+	b = appendField(b, "Filename", PoolPath(p))
+	b = appendField(b, "Size", strconv.FormatInt(p.Size, 10))
+	b = appendField(b, "MD5sum", p.MD5)
+	return appendField(b, "SHA256", p.SHA256)
+}
+
+// appendField writes one field as deb.Stanza renders it.
+func appendField(b []byte, name, value string) []byte {
+	return deb.Stanza{{Name: name, Value: value}}.AppendTo(b)
+}
+
+// hasIndexField reports whether a stanza's text names one of indexFields.
+func hasIndexField(text []byte) bool {
+	for line := range bytes.Lines(text) {
+		if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
+			continue
+		}
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		if ok && slices.ContainsFunc(indexFields, func(n string) bool { return strings.EqualFold(n, string(name)) }) {
+			return true
+		}
+	}
+	return false
 }
 
 // indexFields are the fields that Stanza writes itself.
@@ -133,16 +170,17 @@ func controlOf(p *repo.Package) deb.Stanza {
 // Debian's archive writes them). No packages give an empty file, which apt
 // accepts.
 func Packages(pkgs []*repo.Package, arch string) []byte {
-	return joinStanzas(ForArch(pkgs, arch), Stanza)
+	return joinStanzas(ForArch(pkgs, arch))
 }
 
 // joinStanzas writes the packages' paragraphs, each followed by a blank line.
-func joinStanzas(sel []*repo.Package, stanza func(*repo.Package) []byte) []byte {
+func joinStanzas(sel []*repo.Package) []byte {
 	out, _ := exact(func(b *bytes.Buffer) error {
+		buf := b.AvailableBuffer()
 		for _, p := range sel {
-			b.Write(stanza(p))
-			b.WriteByte('\n')
+			buf = append(appendStanza(buf, p), '\n')
 		}
+		b.Write(buf)
 		return nil
 	})
 	return out

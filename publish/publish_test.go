@@ -142,6 +142,12 @@ func TestStanza(t *testing.T) {
 				t.Errorf("index fields = %q, want %q", got[len(control):], tail)
 			}
 			golden(t, tc.golden, got)
+			// From the stored text, unparsed: the same bytes.
+			stored := *p
+			stored.Control, stored.ControlText = nil, []byte(p.Control.String())
+			if fromText := Stanza(&stored); !bytes.Equal(fromText, got) {
+				t.Errorf("stanza from the stored text:\n%s\nwant\n%s", fromText, got)
+			}
 		})
 	}
 }
@@ -155,6 +161,11 @@ func TestStanzaDropsIndexFields(t *testing.T) {
 	}
 	if len(p.Control) != 6 {
 		t.Errorf("Stanza changed the package's control: %d fields", len(p.Control))
+	}
+	stored := *p
+	stored.Control, stored.ControlText = nil, []byte(p.Control.String())
+	if fromText := string(Stanza(&stored)); fromText != got {
+		t.Errorf("stanza from a stored text with index fields:\n%s\nwant\n%s", fromText, got)
 	}
 }
 

@@ -34,7 +34,11 @@ type Package struct {
 	// loaded only where fields beyond the identity are needed (queries,
 	// single-package reads), which keeps adds and listings cheap.
 	Control deb.Stanza `json:"-"`
-	Created time.Time  `json:"created"`
+	// ControlText is the control stanza as stored (the form Control's
+	// String gives), for those that copy it rather than read its fields
+	// (LoadControlTexts).
+	ControlText []byte    `json:"-"`
+	Created     time.Time `json:"created"`
 }
 
 // Field returns a control field, case-insensitively, so queries can match

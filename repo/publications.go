@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -296,6 +297,26 @@ func (s *Store) SourcePackages(src Source) ([]*Package, error) {
 		return s.SnapshotContents(src.Name, nil)
 	}
 	return s.latestPackages(src.Name)
+}
+
+// LoadControlTexts fills in the stored text of the control stanza of each
+// package that has neither it nor Control: what an index copies, without
+// parsing it.
+func (s *Store) LoadControlTexts(pkgs []*Package) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		cb := tx.Bucket(bucketControls)
+		for _, p := range pkgs {
+			if p.Control != nil || p.ControlText != nil {
+				continue
+			}
+			text := cb.Get([]byte(p.SHA256))
+			if text == nil {
+				return fmt.Errorf("control of %s: %w", p.SHA256, ErrPackageNotFound)
+			}
+			p.ControlText = bytes.Clone(text) // bbolt's bytes live as long as the transaction
+		}
+		return nil
+	})
 }
 
 // LoadControls fills in the control stanza of each package that lacks it.

@@ -141,6 +141,9 @@ func (s Stanza) String() string {
 	return string(s.appendTo(nil))
 }
 
+// AppendTo appends s.String() to b.
+func (s Stanza) AppendTo(b []byte) []byte { return s.appendTo(b) }
+
 // WriteTo writes s.String() to w in one Write.
 func (s Stanza) WriteTo(w io.Writer) (int64, error) {
 	n, err := w.Write(s.appendTo(nil))
