@@ -89,28 +89,19 @@ func (m *model) reset() {
 	m.repLen.reset()
 }
 
-// The state machine: what came last decides the next state.
-func (m *model) afterLiteral() {
-	switch {
-	case m.state < 4:
-		m.state = 0
-	case m.state < 10:
-		m.state -= 3
-	default:
-		m.state -= 6
-	}
-}
+// The state machine: the kinds of the last few symbols decide the next
+// state. Tables, not branches: the sequence of kinds is hard to predict.
+var (
+	afterLiteralTable  = [numStates]int8{0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 4, 5}
+	afterMatchTable    = [numStates]int8{7, 7, 7, 7, 7, 7, 7, 10, 10, 10, 10, 10}
+	afterRepTable      = [numStates]int8{8, 8, 8, 8, 8, 8, 8, 11, 11, 11, 11, 11}
+	afterShortRepTable = [numStates]int8{9, 9, 9, 9, 9, 9, 9, 11, 11, 11, 11, 11}
+)
 
-func (m *model) afterMatch()    { m.state = pick(m.state < 7, 7, 10) }
-func (m *model) afterRep()      { m.state = pick(m.state < 7, 8, 11) }
-func (m *model) afterShortRep() { m.state = pick(m.state < 7, 9, 11) }
-
-func pick(c bool, a, b int) int {
-	if c {
-		return a
-	}
-	return b
-}
+func (m *model) afterLiteral()  { m.state = int(afterLiteralTable[m.state]) }
+func (m *model) afterMatch()    { m.state = int(afterMatchTable[m.state]) }
+func (m *model) afterRep()      { m.state = int(afterRepTable[m.state]) }
+func (m *model) afterShortRep() { m.state = int(afterShortRepTable[m.state]) }
 
 // literal codes src[pos]. Its probabilities depend on the top bits of
 // the byte before it, and after a match (state 7 and up) on the byte at

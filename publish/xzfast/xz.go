@@ -23,8 +23,17 @@ import (
 func Encode(dst, src []byte) []byte {
 	e := encoders.Get().(*encoder)
 	defer encoders.Put(e)
-	return e.stream(dst, src, defaultOptions)
+	// The stream is built in the encoder's own buffer, which has room for
+	// a whole chunk's worst case, and copied out at its exact size.
+	out := e.stream(e.out[:0], src, defaultOptions)
+	if cap(out) <= maxKeptOut {
+		e.out = out
+	}
+	return append(dst, out...)
 }
+
+// maxKeptOut bounds the output buffer an encoder keeps between calls.
+const maxKeptOut = 1 << 20
 
 // options are the limits an encoding works within; tests shrink them to
 // reach the paths large inputs take.
@@ -46,6 +55,7 @@ type encoder struct {
 	m    model
 	mf   matchFinder
 	recs []record
+	out  []byte
 }
 
 // encoders is a cache of encoders, not shared state: each call takes one
