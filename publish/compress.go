@@ -57,17 +57,15 @@ func gzipBytes(data []byte) ([]byte, error) {
 // xzBytes compresses with kiln's own xz encoder (publish/xzfast): on index
 // text it runs several times faster than the general-purpose pure Go
 // encoder kiln used before, for output a little larger.
+// Encode returns a slice of the output's exact size when given none.
 func xzBytes(data []byte) ([]byte, error) {
-	return exact(func(b *bytes.Buffer) error {
-		_, err := b.Write(xzfast.Encode(b.AvailableBuffer(), data))
-		return err
-	})
+	return xzfast.Encode(nil, data), nil
 }
 
 // scratch holds the buffers that chunks are built in before they are
 // copied out at their exact size: the spare capacity of a grown buffer,
 // kept with every cached chunk, was a third of the heap of a large
-// publish (the xz encoder reserves room for incompressible input).
+// publish.
 var scratch = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // exact returns what build writes, in a slice of its own exact size.
