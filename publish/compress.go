@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kiln-repo/kiln/publish/xzfast"
 	"github.com/klauspost/compress/gzip"
-	"github.com/ulikunitz/xz"
 )
 
 // Compress returns data gzip- and xz-compressed, the two forms apt fetches
@@ -55,22 +55,11 @@ func gzipBytes(data []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// xzConfig keeps the dictionary small: indexes are compressed in chunks of
-// tens of kilobytes, and the default 8 MiB dictionary costs more to set up
-// than such a chunk costs to compress.
-var xzConfig = xz.WriterConfig{DictCap: 64 << 10}
-
+// xzBytes compresses with kiln's own xz encoder (package xzfast), which
+// trades a little ratio for speed: on index text it runs about four times
+// as fast as github.com/ulikunitz/xz's writer did here, and xz was half of
+// a cold publish's time. Its streams have one block (none when data is
+// empty) and CRC32 checks, as joinXZ expects of every chunk alike.
 func xzBytes(data []byte) ([]byte, error) {
-	var b bytes.Buffer
-	w, err := xzConfig.NewWriter(&b)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(data); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return xzfast.Encode(nil, data), nil
 }
