@@ -18,26 +18,26 @@ const (
 func (e *encoder) compress(src []byte, pos int) int {
 	end := min(len(src), pos+maxChunkUnc)
 	for pos < end && e.rc.size() <= maxChunkOut-symbolMax {
-		pos += e.step(src, pos, end)
+		maxLen := min(maxMatch, end-pos)
+		var mLen, dist int
+		if maxLen >= 4 {
+			mLen, dist = e.mf.find(src, pos, maxLen)
+		}
+		if mLen == 0 {
+			e.m.literal(&e.rc, src, pos)
+			pos++
+			continue
+		}
+		pos += e.match(src, pos, maxLen, mLen, dist)
 	}
 	return pos
 }
 
-// step codes one symbol at pos, ending at end at the latest, and returns
-// its length.
-func (e *encoder) step(src []byte, pos, end int) int {
-	maxLen := min(maxMatch, end-pos)
-	var mLen, dist int
-	if maxLen >= 4 {
-		mLen, dist = e.mf.find(src, pos, maxLen)
-	}
-	if mLen == 0 {
-		e.m.literal(&e.rc, src, pos)
-		return 1
-	}
-	// A match at one of the recent distances is coded as a rep. Else
-	// rep0, the likeliest, may be almost as long; the other reps are
-	// rarely worth the time to look at.
+// match codes the match of length mLen at distance dist found at pos, or
+// a rep in its place, and returns the length coded. A match at one of the
+// recent distances is coded as a rep. Else rep0, the likeliest, may be
+// almost as long; the other reps are rarely worth the time to look at.
+func (e *encoder) match(src []byte, pos, maxLen, mLen, dist int) int {
 	for i, r := range e.m.reps {
 		if r == dist-1 {
 			e.m.rep(&e.rc, pos, i, mLen)
