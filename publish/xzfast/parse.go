@@ -1,7 +1,5 @@
 package xzfast
 
-import "encoding/binary"
-
 // The parser is greedy: at each position it codes the longest match the
 // match finder finds, or a rep (a match at one of the four most recent
 // distances, cheaper to code) unless that match is clearly longer, or a
@@ -20,27 +18,35 @@ const (
 func (e *encoder) compress(src []byte, pos int) int {
 	end := min(len(src), pos+maxChunkUnc)
 	for pos < end && e.rc.size() <= maxChunkOut-symbolMax {
-		pos += e.step(src, pos, end)
+		maxLen := min(maxMatch, end-pos)
+		var mLen, dist int
+		if maxLen >= 4 {
+			mLen, dist = e.mf.find(src, pos, maxLen)
+		}
+		if mLen == 0 {
+			e.m.literal(&e.rc, src, pos)
+			pos++
+			continue
+		}
+		pos += e.match(src, pos, maxLen, mLen, dist)
 	}
 	return pos
 }
 
-// step codes one symbol at pos, ending at end at the latest, and returns
-// its length.
-func (e *encoder) step(src []byte, pos, end int) int {
-	maxLen := min(maxMatch, end-pos)
-	var mLen, dist int
-	if maxLen >= 4 {
-		mLen, dist = e.mf.find(src, pos, maxLen)
+// match codes the match of length mLen at distance dist found at pos, or
+// a rep in its place, and returns the length coded. A match at one of the
+// recent distances is coded as a rep. Else rep0, the likeliest, may be
+// almost as long; the other reps are rarely worth the time to look at.
+func (e *encoder) match(src []byte, pos, maxLen, mLen, dist int) int {
+	for i, r := range e.m.reps {
+		if r == dist-1 {
+			e.m.rep(&e.rc, pos, i, mLen)
+			return mLen
+		}
 	}
-	if mLen == 0 {
-		e.m.literal(&e.rc, src, pos)
-		return 1
-	}
-	repLen, rep := e.bestRep(src, pos, maxLen, 4)
-	if repLen >= minMatch && repIsBetter(repLen, mLen, dist) {
-		e.m.rep(&e.rc, pos, rep, repLen)
-		return repLen
+	if n := e.rep0Len(src, pos, maxLen); n >= minMatch && repIsBetter(n, mLen, dist) {
+		e.m.rep(&e.rc, pos, 0, n)
+		return n
 	}
 	e.m.match(&e.rc, pos, mLen, dist)
 	return mLen
@@ -55,22 +61,11 @@ func repIsBetter(repLen, mLen, dist int) bool {
 		repLen+3 >= mLen && dist > 1<<15
 }
 
-// bestRep returns the longest match, up to maxLen, at one of the first
-// n recent distances, and which one.
-func (e *encoder) bestRep(src []byte, pos, maxLen, n int) (length, rep int) {
-	if maxLen < minMatch {
-		return 0, 0
+// rep0Len is the length of the match at rep0, up to maxLen.
+func (e *encoder) rep0Len(src []byte, pos, maxLen int) int {
+	c := pos - e.m.reps[0] - 1
+	if c < 0 {
+		return 0
 	}
-	cur := src[pos : pos+maxLen]
-	first := binary.LittleEndian.Uint16(cur)
-	for i, r := range e.m.reps[:n] {
-		c := pos - r - 1
-		if c < 0 || binary.LittleEndian.Uint16(src[c:]) != first {
-			continue
-		}
-		if n := matchLen(src[c:], cur); n > length {
-			length, rep = n, i
-		}
-	}
-	return length, rep
+	return matchLen(src[c:], src[pos:pos+maxLen])
 }
