@@ -90,7 +90,9 @@ func (e *encoder) stream(dst, src []byte, o options) []byte {
 // padding, as the index records it.
 func (e *encoder) block(dst, src []byte, dictCap int) ([]byte, int) {
 	start := len(dst)
-	window := min(len(src), dictCap)
+	// One byte short of the cap, the window fits a match finder ring of
+	// dictCap entries (see matchFinder.reset).
+	window := min(len(src), dictCap-1)
 	dst = appendBlockHeader(dst, dictProp(window))
 	dst = e.lzma2(dst, src, window)
 	unpadded := len(dst) - start + crc32.Size
