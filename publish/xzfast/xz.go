@@ -7,7 +7,7 @@
 // several times faster for output a little larger (see the benchmarks).
 //
 // The output is one stream of the .xz file format 1.1.0 with CRC32 checks,
-// LZMA2 blocks and the default LZMA properties (lc=3, lp=0, pb=2), which
+// LZMA2 blocks and LZMA properties lc=3, lp=0, pb=0, which
 // every xz decoder reads. Only encoding is provided.
 package xzfast
 
