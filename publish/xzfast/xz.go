@@ -42,10 +42,11 @@ type options struct {
 	blockSize int // uncompressed bytes per xz block
 }
 
-// defaultOptions: a 1 MiB dictionary is larger than the inputs kiln has
-// (chunks of an index), and keeps the match finder's ring at 4 MiB for
-// larger ones. Blocks of 256 MiB keep positions in 32 bits.
-var defaultOptions = options{dictCap: 1 << 20, blockSize: 256 << 20}
+// defaultOptions: a 64 KiB dictionary, as kiln gave ulikunitz/xz. An
+// index chunk is 30 to 100 KB, a match farther back than 64 KiB is rare
+// in it and costs more bits, and a small window keeps the match finder's
+// ring at 256 KiB. Blocks of 256 MiB keep positions in 32 bits.
+var defaultOptions = options{dictCap: 64 << 10, blockSize: 256 << 20}
 
 // encoder is the state of one encoding, kept between calls (through
 // encoders) because its tables cost more to allocate than a small input
