@@ -45,7 +45,7 @@ type options struct {
 // defaultOptions: a 64 KiB dictionary, as kiln gave ulikunitz/xz. An
 // index chunk is 30 to 100 KB, a match farther back than 64 KiB is rare
 // in it and costs more bits, and a small window keeps the match finder's
-// ring at 256 KiB. Blocks of 256 MiB keep positions in 32 bits.
+// tables small. Blocks of 256 MiB keep positions in 32 bits.
 var defaultOptions = options{dictCap: 64 << 10, blockSize: 256 << 20}
 
 // encoder is the state of one encoding, kept between calls (through
@@ -91,9 +91,9 @@ func (e *encoder) stream(dst, src []byte, o options) []byte {
 // padding, as the index records it.
 func (e *encoder) block(dst, src []byte, dictCap int) ([]byte, int) {
 	start := len(dst)
-	// One byte short of the cap, the window fits a match finder ring of
-	// dictCap entries (see matchFinder.reset).
-	window := min(len(src), dictCap-1)
+	// One byte short of the cap, the window fits the match finder's
+	// 16-bit steps.
+	window := min(len(src), dictCap-1, maxWindow)
 	dst = appendBlockHeader(dst, dictProp(window))
 	dst = e.lzma2(dst, src, window)
 	unpadded := len(dst) - start + crc32.Size
