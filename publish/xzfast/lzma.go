@@ -3,11 +3,13 @@ package xzfast
 import "math/bits"
 
 // The LZMA properties every chunk uses: 3 literal context bits, no
-// literal position bits, 2 position bits (the format's defaults).
+// literal position bits, and no position bits either. xz's manual
+// suggests pb=0 for text; its default of 2 suits data aligned to 4 bytes,
+// and on index text gives output a little larger and slower to code.
 const (
 	lc         = 3
 	lp         = 0
-	pb         = 2
+	pb         = 0
 	propsByte  = (pb*5+lp)*9 + lc
 	posStates  = 1 << pb
 	posMask    = posStates - 1

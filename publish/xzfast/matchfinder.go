@@ -8,6 +8,9 @@ import (
 
 const (
 	hashBits = 16
+	// maxWindow is the largest match distance: the chain holds 16-bit
+	// steps back.
+	maxWindow = 1<<16 - 1
 	// searchDepth is how many earlier positions with the same hash are
 	// tried; niceLen is a match long enough to stop looking. Both trade
 	// ratio for speed.
@@ -16,24 +19,26 @@ const (
 )
 
 // matchFinder is a hash chain: head holds, for each hash of four bytes,
-// the last position that had it, and chain links each position to the
-// previous one with the same hash, in a ring as large as the window.
+// the last position that had it, and chain, for each position (modulo
+// 64 Ki), how far back the previous one with the same hash is (0: none
+// in the window). Small tables matter: they are read at random, and the
+// encoder spends much of its time waiting for them.
 //
-// Positions are stored plus base, which grows from block to block: an
-// entry below base was left by an earlier block and is simply ignored, so
-// the tables need no clearing between calls (a 256 KiB head table would
-// cost more to clear than a small chunk costs to compress).
+// Positions in head are stored plus base, which grows from block to
+// block: an entry below base was left by an earlier block and is simply
+// ignored, so the tables need no clearing between calls (a 256 KiB head
+// table would cost more to clear than a small chunk costs to compress).
+// A step in chain from such an entry leads to a negative position.
 type matchFinder struct {
 	head   [1 << hashBits]uint32
-	chain  []uint32
-	mask   int
+	chain  [maxWindow + 1]uint16
 	base   uint32
 	next   int // positions below next are in the tables
 	window int // the largest distance a match may have
 }
 
 // reset prepares for a block of n bytes whose matches reach back at most
-// window bytes.
+// window (at most maxWindow) bytes.
 func (f *matchFinder) reset(n, window int) {
 	base := uint64(f.base) + uint64(f.next) + 1
 	if base+uint64(n) >= math.MaxUint32 {
@@ -41,13 +46,19 @@ func (f *matchFinder) reset(n, window int) {
 		base = 1
 	}
 	f.base, f.next, f.window = uint32(base), 0, window
-	// The ring holds more than window entries, so that the entry of a
-	// position still in the window is never the one being overwritten.
-	size := 1 << bits.Len(uint(window))
-	if cap(f.chain) < size {
-		f.chain = make([]uint32, size)
+}
+
+// insert enters position p, whose hash is h, and returns the head entry
+// it replaces.
+func (f *matchFinder) insert(h uint32, p int) uint32 {
+	v, cur := f.head[h], f.base+uint32(p)
+	step := cur - v
+	if step > maxWindow {
+		step = 0
 	}
-	f.chain, f.mask = f.chain[:size], size-1
+	f.chain[uint16(p)] = uint16(step)
+	f.head[h] = cur
+	return v
 }
 
 func hash4(b []byte) uint32 {
@@ -69,12 +80,8 @@ func (f *matchFinder) skip(src []byte, to int) {
 const skipKeep = 2
 
 func (f *matchFinder) insertRange(src []byte, from, to int) {
-	// Locals: the compiler would reload the fields after every store.
-	head, chain, mask, base := &f.head, f.chain, f.mask, f.base
 	for p := from; p < to; p++ {
-		h := hash4(src[p:])
-		chain[p&mask] = head[h]
-		head[h] = base + uint32(p)
+		f.insert(hash4(src[p:]), p)
 	}
 }
 
@@ -86,17 +93,10 @@ func (f *matchFinder) find(src []byte, pos, maxLen int) (length, dist int) {
 		f.skip(src, pos)
 	}
 	cur := src[pos : pos+maxLen]
-	h := hash4(cur)
-	v := f.head[h]
-	f.chain[pos&f.mask] = v
-	f.head[h] = f.base + uint32(pos)
+	c := int(f.insert(hash4(cur), pos)) - int(f.base)
 	f.next = pos + 1
 	best := 3
-	for depth := searchDepth; depth > 0 && v >= f.base; depth-- {
-		c := int(v - f.base)
-		if pos-c > f.window {
-			break
-		}
+	for depth := searchDepth; depth > 0 && c >= 0 && pos-c <= f.window; depth-- {
 		// The byte that would make this match the longest so far
 		// decides most candidates without a full comparison.
 		if src[c+best] == cur[best] {
@@ -107,7 +107,11 @@ func (f *matchFinder) find(src []byte, pos, maxLen int) (length, dist int) {
 				}
 			}
 		}
-		v = f.chain[c&f.mask]
+		step := int(f.chain[uint16(c)])
+		if step == 0 {
+			break
+		}
+		c -= step
 	}
 	if dist == 0 {
 		return 0, 0

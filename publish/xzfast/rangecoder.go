@@ -88,20 +88,12 @@ func (rc *rangeEncoder) shiftByte(low uint64) uint64 {
 func code(p *prob, b, rng uint32) (newRng, add uint32) {
 	v := int32(*p)
 	bound := (rng >> probBits) * uint32(v)
-	t := int32(0)
-	if b == 0 {
-		t = 1<<probBits - 31
-	}
-	*p = prob(v - (v-t)>>moveBits)
+	*p = prob(v - (v-int32((1<<probBits-31)&(b-1)))>>moveBits)
 	newRng = rng - bound
 	if b == 0 {
 		newRng = bound
 	}
-	add = bound
-	if b == 0 {
-		add = 0
-	}
-	return newRng, add
+	return newRng, bound & -b
 }
 
 // bit codes one bit with the adaptive probability p.

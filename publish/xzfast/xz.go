@@ -7,7 +7,7 @@
 // several times faster for output a little larger (see the benchmarks).
 //
 // The output is one stream of the .xz file format 1.1.0 with CRC32 checks,
-// LZMA2 blocks and the default LZMA properties (lc=3, lp=0, pb=2), which
+// LZMA2 blocks and LZMA properties lc=3, lp=0, pb=0, which
 // every xz decoder reads. Only encoding is provided.
 package xzfast
 
@@ -42,10 +42,11 @@ type options struct {
 	blockSize int // uncompressed bytes per xz block
 }
 
-// defaultOptions: a 1 MiB dictionary is larger than the inputs kiln has
-// (chunks of an index), and keeps the match finder's ring at 4 MiB for
-// larger ones. Blocks of 256 MiB keep positions in 32 bits.
-var defaultOptions = options{dictCap: 1 << 20, blockSize: 256 << 20}
+// defaultOptions: a 64 KiB dictionary, as kiln gave ulikunitz/xz. An
+// index chunk is 30 to 100 KB, a match farther back than 64 KiB is rare
+// in it and costs more bits, and a small window keeps the match finder's
+// tables small. Blocks of 256 MiB keep positions in 32 bits.
+var defaultOptions = options{dictCap: 64 << 10, blockSize: 256 << 20}
 
 // encoder is the state of one encoding, kept between calls (through
 // encoders) because its tables cost more to allocate than a small input
@@ -90,7 +91,9 @@ func (e *encoder) stream(dst, src []byte, o options) []byte {
 // padding, as the index records it.
 func (e *encoder) block(dst, src []byte, dictCap int) ([]byte, int) {
 	start := len(dst)
-	window := min(len(src), dictCap)
+	// One byte short of the cap, the window fits the match finder's
+	// 16-bit steps.
+	window := min(len(src), dictCap-1, maxWindow)
 	dst = appendBlockHeader(dst, dictProp(window))
 	dst = e.lzma2(dst, src, window)
 	unpadded := len(dst) - start + crc32.Size

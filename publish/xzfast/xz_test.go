@@ -163,12 +163,14 @@ func randomHex(seed uint64, n int) []byte {
 }
 
 // bigText is over 2 MiB of index text, more than an LZMA chunk holds and
-// than the dictionary: one chunk of stanzas over and over, each time
-// after a line of its own (repetition keeps the test fast).
+// than the dictionary: a few stanzas (well within the dictionary) over
+// and over, each time after a line of its own. Repetition keeps the test
+// fast, and the data compressible enough for a chunk to fill up to its
+// uncompressed limit before its compressed one.
 func bigText() []byte {
-	text := packagesText(2, 150)
+	text := packagesText(2, 40)
 	var b bytes.Buffer
-	for i := 0; b.Len() < maxChunkUnc+defaultOptions.dictCap/4; i++ {
+	for i := 0; b.Len() < maxChunkUnc+64<<10; i++ {
 		fmt.Fprintf(&b, "Round: %d\n", i)
 		b.Write(text)
 	}
