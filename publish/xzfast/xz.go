@@ -80,6 +80,7 @@ var (
 	streamFlags = []byte{0, 0x01} // check type CRC32
 )
 
+// stream appends a stream holding src: header, blocks, index, footer.
 func (e *encoder) stream(dst, src []byte, o options) []byte {
 	dst = append(dst, streamMagic...)
 	dst = append(dst, streamFlags...)
@@ -133,6 +134,7 @@ func dictProp(n int) byte {
 	return 40 // 4 GiB - 1
 }
 
+// appendIndex writes the index: its records, padding and CRC32.
 func appendIndex(dst []byte, recs []record) []byte {
 	start := len(dst)
 	dst = append(dst, 0)
@@ -147,6 +149,7 @@ func appendIndex(dst []byte, recs []record) []byte {
 	return binary.LittleEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
 
+// appendFooter writes the stream footer, which gives the index's size.
 func appendFooter(dst []byte, indexSize int) []byte {
 	tail := binary.LittleEndian.AppendUint32(nil, uint32(indexSize/4-1))
 	tail = append(tail, streamFlags...)
