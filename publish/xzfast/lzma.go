@@ -31,34 +31,34 @@ type lenCoder struct {
 	high            [256]prob
 }
 
-func (lc *lenCoder) reset() {
-	lc.choice, lc.choice2 = probInit, probInit
+func (c *lenCoder) reset() {
+	c.choice, c.choice2 = probInit, probInit
 	for i := range posStates {
-		resetProbs(lc.low[i][:])
-		resetProbs(lc.mid[i][:])
+		resetProbs(c.low[i][:])
+		resetProbs(c.mid[i][:])
 	}
-	resetProbs(lc.high[:])
+	resetProbs(c.high[:])
 }
 
-func (lc *lenCoder) encode(rc *rangeEncoder, l uint32, posState int) {
+func (c *lenCoder) encode(rc *rangeEncoder, l uint32, posState int) {
 	switch {
 	case l < 8:
-		rc.bit(&lc.choice, 0)
-		rc.tree(lc.low[posState][:], 3, l)
+		rc.bit(&c.choice, 0)
+		rc.tree(c.low[posState][:], 3, l)
 	case l < 16:
-		rc.bit(&lc.choice, 1)
-		rc.bit(&lc.choice2, 0)
-		rc.tree(lc.mid[posState][:], 3, l-8)
+		rc.bit(&c.choice, 1)
+		rc.bit(&c.choice2, 0)
+		rc.tree(c.mid[posState][:], 3, l-8)
 	default:
-		rc.bit(&lc.choice, 1)
-		rc.bit(&lc.choice2, 1)
-		rc.tree(lc.high[:], 8, l-16)
+		rc.bit(&c.choice, 1)
+		rc.bit(&c.choice2, 1)
+		rc.tree(c.high[:], 8, l-16)
 	}
 }
 
 // model is everything the decoder tracks besides the dictionary: the
 // probabilities, the state machine and the four most recent distances.
-// A state reset in LZMA2 returns it to its zero value plus reset.
+// reset is what an LZMA2 chunk that resets the state does to it.
 type model struct {
 	state            int    // 0–6: a literal came last, 7–11: a match or rep
 	reps             [4]int // the last four distances, minus one; reps[0] is rep0
@@ -94,16 +94,14 @@ func (m *model) reset() {
 // The state machine: the kinds of the last few symbols decide the next
 // state. Tables, not branches: the sequence of kinds is hard to predict.
 var (
-	afterLiteralTable  = [numStates]int8{0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 4, 5}
-	afterMatchTable    = [numStates]int8{7, 7, 7, 7, 7, 7, 7, 10, 10, 10, 10, 10}
-	afterRepTable      = [numStates]int8{8, 8, 8, 8, 8, 8, 8, 11, 11, 11, 11, 11}
-	afterShortRepTable = [numStates]int8{9, 9, 9, 9, 9, 9, 9, 11, 11, 11, 11, 11}
+	afterLiteralTable = [numStates]int8{0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 4, 5}
+	afterMatchTable   = [numStates]int8{7, 7, 7, 7, 7, 7, 7, 10, 10, 10, 10, 10}
+	afterRepTable     = [numStates]int8{8, 8, 8, 8, 8, 8, 8, 11, 11, 11, 11, 11}
 )
 
-func (m *model) afterLiteral()  { m.state = int(afterLiteralTable[m.state]) }
-func (m *model) afterMatch()    { m.state = int(afterMatchTable[m.state]) }
-func (m *model) afterRep()      { m.state = int(afterRepTable[m.state]) }
-func (m *model) afterShortRep() { m.state = int(afterShortRepTable[m.state]) }
+func (m *model) afterLiteral() { m.state = int(afterLiteralTable[m.state]) }
+func (m *model) afterMatch()   { m.state = int(afterMatchTable[m.state]) }
+func (m *model) afterRep()     { m.state = int(afterRepTable[m.state]) }
 
 // literal codes src[pos]. Its probabilities depend on the top bits of
 // the byte before it, and after a match (state 7 and up) on the byte at
@@ -202,19 +200,15 @@ func (m *model) distance(rc *rangeEncoder, d uint32, lenState int) {
 	rc.reverseTree(m.align[:], alignBits, rest)
 }
 
-// rep codes a match of length l at the distance reps[i]; a length of 1 at
-// rep0 is a short rep.
+// rep codes a match of length l (2 or more) at the distance reps[i].
+// (LZMA also has a short rep, one byte at rep0, which this encoder does
+// not use: on index text it did not pay.)
 func (m *model) rep(rc *rangeEncoder, pos, i, l int) {
 	ps := pos & posMask
 	rc.bit(&m.isMatch[m.state][ps], 1)
 	rc.bit(&m.isRep[m.state], 1)
 	if i == 0 {
 		rc.bit(&m.isRepG0[m.state], 0)
-		if l == 1 {
-			rc.bit(&m.isRep0Long[m.state][ps], 0)
-			m.afterShortRep()
-			return
-		}
 		rc.bit(&m.isRep0Long[m.state][ps], 1)
 	} else {
 		rc.bit(&m.isRepG0[m.state], 1)

@@ -61,11 +61,15 @@ func (f *matchFinder) insert(h uint32, p int) uint32 {
 	return v
 }
 
+// hash4 is a multiplicative hash of the four bytes at b's start.
 func hash4(b []byte) uint32 {
 	return binary.LittleEndian.Uint32(b) * 2654435761 >> (32 - hashBits)
 }
 
-// skip enters the positions from f.next up to to into the tables.
+// skip enters the positions from f.next up to to into the tables, but
+// of a long run of them (the inside of a match) only skipKeep, half at
+// each end: entering them all cost more time than the matches they would
+// lead to saved.
 func (f *matchFinder) skip(src []byte, to int) {
 	end := min(to, len(src)-3)
 	p := f.next
@@ -79,6 +83,7 @@ func (f *matchFinder) skip(src []byte, to int) {
 
 const skipKeep = 2
 
+// insertRange enters the positions from up to to.
 func (f *matchFinder) insertRange(src []byte, from, to int) {
 	for p := from; p < to; p++ {
 		f.insert(hash4(src[p:]), p)

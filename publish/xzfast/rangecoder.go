@@ -26,9 +26,9 @@ func resetProbs(ps []prob) {
 // the carry to buf in place; the bytes come out the same.
 //
 // The loops that code several bits work on local copies of rng and low,
-// and the renormalization in them calls nothing: a call in a loop makes
-// the compiler keep its variables in memory, and this is the encoder's
-// innermost loop.
+// and shiftByte, which renormalizes, is small enough to be inlined into
+// them: a call in a loop would make the compiler keep its variables in
+// memory, and these are the encoder's innermost loops.
 type rangeEncoder struct {
 	low uint64
 	rng uint32

@@ -1,14 +1,23 @@
-// Package xzfast writes .xz files quickly, trading some compression for
-// speed. It exists because kiln compresses every Packages index it
-// publishes into xz, chunk by chunk, and the general-purpose pure Go
-// encoder it used (github.com/ulikunitz/xz) ran at about 10 MB/s per core,
-// half of a publish's time. This encoder uses a small hash-chain match
-// finder and a greedy parse instead of a full search; on index text it is
-// several times faster for output a little larger (see the benchmarks).
+// Package xzfast writes .xz files fast, for a little compression. It
+// exists because kiln compresses every Packages index it publishes into
+// xz, chunk by chunk (30 to 100 KB of control stanzas each), and the pure
+// Go encoder it used, github.com/ulikunitz/xz, ran at about 10 MB/s per
+// core: xz was half of a publish's time. A faster encoder had to be pure
+// Go too (no cgo, no xz binary), so kiln has its own.
 //
-// The output is one stream of the .xz file format 1.1.0 with CRC32 checks,
-// LZMA2 blocks and LZMA properties lc=3, lp=0, pb=0, which
-// every xz decoder reads. Only encoding is provided.
+// It is an LZMA encoder with a small hash-chain match finder (4-byte
+// hashes, 8 candidates, a 64 KiB window) and a greedy parse that prefers
+// a recent distance when it is almost as good, instead of a search for
+// the cheapest coding. On index text (BenchmarkEncodeVersus: 80 KB chunks,
+// a third of their bytes hex checksums) it ran 4 to 5 times as fast as
+// ulikunitz/xz's writer with kiln's settings (a median of 4.5 over eight
+// runs on a busy 2-core machine: 23 to 34 MB/s against 4.6 to 8), for
+// output 2.6% larger (23.7% of the input, against 23.1%).
+//
+// The output is one stream of the .xz file format 1.1.0 with CRC32
+// checks: one block (none for empty input) per 256 MiB, LZMA2 chunks with
+// properties lc=3, lp=0, pb=0, stored as they are when they do not
+// shrink. xz-utils and ulikunitz/xz read it. Only encoding is provided.
 package xzfast
 
 import (
@@ -71,6 +80,7 @@ var (
 	streamFlags = []byte{0, 0x01} // check type CRC32
 )
 
+// stream appends a stream holding src: header, blocks, index, footer.
 func (e *encoder) stream(dst, src []byte, o options) []byte {
 	dst = append(dst, streamMagic...)
 	dst = append(dst, streamFlags...)
@@ -124,6 +134,7 @@ func dictProp(n int) byte {
 	return 40 // 4 GiB - 1
 }
 
+// appendIndex writes the index: its records, padding and CRC32.
 func appendIndex(dst []byte, recs []record) []byte {
 	start := len(dst)
 	dst = append(dst, 0)
@@ -138,6 +149,7 @@ func appendIndex(dst []byte, recs []record) []byte {
 	return binary.LittleEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
 
+// appendFooter writes the stream footer, which gives the index's size.
 func appendFooter(dst []byte, indexSize int) []byte {
 	tail := binary.LittleEndian.AppendUint32(nil, uint32(indexSize/4-1))
 	tail = append(tail, streamFlags...)

@@ -27,8 +27,8 @@ func decodeGo(t testing.TB, stream []byte) []byte {
 	return out
 }
 
-// runXZ runs the xz command of xz-utils, the reference decoder (and the
-// one apt's liblzma is), with stream as input.
+// runXZ runs the xz command of xz-utils, the reference decoder (its
+// liblzma is what apt decodes with), with stream as input.
 func runXZ(t testing.TB, stream []byte, args ...string) []byte {
 	t.Helper()
 	path, err := exec.LookPath("xz")
