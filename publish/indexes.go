@@ -80,13 +80,8 @@ func BuildIndexes(comp string, arches []string, pkgs []*repo.Package) ([]IndexFi
 // (ErrInvalidValue otherwise). Chunks not in the cache are rendered and
 // compressed in parallel.
 func (ix *Indexer) Build(comp string, arches []string, pkgs []*repo.Package) ([]IndexFile, error) {
-	if err := checkSegment("component", comp); err != nil {
+	if err := checkIndexNames([]string{comp}, arches); err != nil {
 		return nil, err
-	}
-	for _, a := range arches {
-		if err := checkSegment("architecture", a); err != nil {
-			return nil, err
-		}
 	}
 	sorted := pkgs
 	if !repo.PackagesSorted(pkgs) {
@@ -406,6 +401,22 @@ func (c *markCache) put(k [32]byte, m *hashMark) {
 		c.old, c.cur = c.cur, map[[32]byte]*hashMark{}
 	}
 	c.cur[k] = m
+}
+
+// checkIndexNames refuses component and architecture names that could not
+// be one segment of an index path.
+func checkIndexNames(comps, arches []string) error {
+	for _, c := range comps {
+		if err := checkSegment("component", c); err != nil {
+			return err
+		}
+	}
+	for _, a := range arches {
+		if err := checkSegment("architecture", a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkSegment refuses what could not be one segment of an index path.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/repo/deb"
+	"github.com/kiln-repo/kiln/storage"
 )
 
 // PoolPath is where p lives in a publication's pool, as a URL path under
@@ -61,19 +62,11 @@ func PoolFileOf(urlPath string) (file string, ok bool) {
 	rest, name := path.Split(urlPath)
 	rest, sha := path.Split(strings.TrimSuffix(rest, "/"))
 	rest, fan := path.Split(strings.TrimSuffix(rest, "/"))
-	if name == "" || len(sha) != 64 || !isLowerHex(sha) || fan != sha[:2] || (rest != "pool/" && !strings.HasSuffix(rest, "/pool/")) {
+	if _, err := storage.ParseDigest(storage.SHA256 + ":" + sha); err != nil || name == "" || fan != sha[:2] ||
+		(rest != "pool/" && !strings.HasSuffix(rest, "/pool/")) {
 		return "", false
 	}
 	return rest + fan + "/" + sha + "_" + name, true
-}
-
-func isLowerHex(s string) bool {
-	for _, c := range []byte(s) {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // withoutEpoch drops "<epoch>:" from a Debian version. Only an all-digit
@@ -135,8 +128,7 @@ func hasIndexField(text []byte) bool {
 		if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
 			continue
 		}
-		name, _, ok := bytes.Cut(line, []byte(":"))
-		if ok && slices.ContainsFunc(indexFields, func(n string) bool { return strings.EqualFold(n, string(name)) }) {
+		if name, _, ok := bytes.Cut(line, []byte(":")); ok && isIndexField(string(name)) {
 			return true
 		}
 	}
@@ -145,6 +137,12 @@ func hasIndexField(text []byte) bool {
 
 // indexFields are the fields that Stanza writes itself.
 var indexFields = []string{"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}
+
+// isIndexField reports whether a field's name is one of indexFields, in
+// any case.
+func isIndexField(name string) bool {
+	return slices.ContainsFunc(indexFields, func(n string) bool { return strings.EqualFold(n, name) })
+}
 
 // controlOf returns a copy of p's control fields without the index fields.
 func controlOf(p *repo.Package) deb.Stanza {
@@ -157,7 +155,7 @@ func controlOf(p *repo.Package) deb.Stanza {
 	}
 	st := make(deb.Stanza, 0, len(p.Control)+4)
 	for _, f := range p.Control {
-		if !slices.ContainsFunc(indexFields, func(n string) bool { return strings.EqualFold(n, f.Name) }) {
+		if !isIndexField(f.Name) {
 			st = append(st, f)
 		}
 	}

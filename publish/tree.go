@@ -78,7 +78,11 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	start := time.Now()
 	base := filepath.Join(p.Root, filepath.FromSlash(in.Pub.Prefix))
 	dist := filepath.Join(base, "dists", in.Pub.Distribution)
-	if err := checkLayout(in.Pub); err != nil {
+	comps := make([]string, 0, len(in.Pub.Sources))
+	for _, src := range in.Pub.Sources {
+		comps = append(comps, src.Component)
+	}
+	if err := checkIndexNames(comps, in.Pub.Architectures); err != nil {
 		return err // before any pool link: a refused publish leaves nothing
 	}
 	// What the publish writes, pool links included, is made durable by the
@@ -162,22 +166,6 @@ func (p *Publisher) stage(name string) error {
 		return nil
 	}
 	return p.AfterStage(name)
-}
-
-// checkLayout refuses component and architecture names that could not be
-// one segment of an index path.
-func checkLayout(pub *repo.Publication) error {
-	for _, src := range pub.Sources {
-		if err := checkSegment("component", src.Component); err != nil {
-			return err
-		}
-	}
-	for _, a := range pub.Architectures {
-		if err := checkSegment("architecture", a); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (p *Publisher) indexes(in Input) ([]IndexFile, error) {
