@@ -24,16 +24,12 @@ import (
 // (medians of four runs each on a busy 2-core machine).
 func Compress(data []byte) (gz, xzData []byte, err error) {
 	var wg sync.WaitGroup
-	var gzErr, xzErr error
-	wg.Add(2)
-	go func() { defer wg.Done(); gz, gzErr = gzipBytes(data) }()
-	go func() { defer wg.Done(); xzData, xzErr = xzBytes(data) }()
+	var gzErr error
+	wg.Go(func() { gz, gzErr = gzipBytes(data) })
+	xzData = xzfast.Encode(nil, data) // a slice of the output's exact size
 	wg.Wait()
 	if gzErr != nil {
 		return nil, nil, fmt.Errorf("gzip: %w", gzErr)
-	}
-	if xzErr != nil {
-		return nil, nil, fmt.Errorf("xz: %w", xzErr)
 	}
 	return gz, xzData, nil
 }
@@ -59,14 +55,6 @@ func gzipBytes(data []byte) ([]byte, error) {
 		}
 		return w.Close()
 	})
-}
-
-// xzBytes compresses with kiln's own xz encoder (publish/xzfast): on index
-// text it runs several times faster than the general-purpose pure Go
-// encoder kiln used before, for output a little larger.
-// Encode returns a slice of the output's exact size when given none.
-func xzBytes(data []byte) ([]byte, error) {
-	return xzfast.Encode(nil, data), nil
 }
 
 // scratch holds the buffers that chunks are built in before they are
