@@ -35,8 +35,13 @@ func Compress(data []byte) (gz, xzData []byte, err error) {
 }
 
 // gzipWriters are reused: a writer's state is larger than most chunks.
+//
+// They write at gzip.BestSpeed. On 80 KB chunks of index text that is 3.7
+// times the speed of the default level (259 against 71 MB/s) for output
+// 1.1% larger, and apt fetches the .xz form whenever a Release lists
+// one; at the default level gzip took a tenth of a cold publish's CPU time.
 var gzipWriters = sync.Pool{New: func() any {
-	w, _ := gzip.NewWriterLevel(io.Discard, gzip.DefaultCompression)
+	w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
 	return w
 }}
 
