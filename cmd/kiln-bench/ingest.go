@@ -25,7 +25,7 @@ func runIngest(n int, keep bool) error {
 		defer os.RemoveAll(work)
 	}
 	debs := filepath.Join(work, "debs")
-	if err := generate(debs, n); err != nil {
+	if err := generate(debs, n, 2); err != nil {
 		return err
 	}
 	kilnBin, err := buildKiln(work)
@@ -68,15 +68,16 @@ func median(ds []time.Duration) time.Duration {
 
 func syncDisk() { exec.Command("sync").Run() }
 
-// generate writes n deterministic small packages: names pkg-00000...,
-// a few versions and architectures, with dependencies.
-func generate(dir string, n int) error {
+// generate writes n deterministic small packages, a third each for
+// amd64, arm64 and all, with a dependency: versions packages share each
+// name (pkg-00000, ...), with different versions and architectures.
+func generate(dir string, n, versions int) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	arches := []string{"amd64", "arm64", "all"}
 	for i := range n {
-		spec := debtest.Spec{Name: fmt.Sprintf("pkg-%05d", i/2), Version: fmt.Sprintf("1.%d-%d", i%2, i%5+1),
+		spec := debtest.Spec{Name: fmt.Sprintf("pkg-%05d", i/versions), Version: fmt.Sprintf("1.%d-%d", i%versions, i%5+1),
 			Arch: arches[i%3], Fields: [][2]string{{"Depends", "libc6 (>= 2.36)"}}, DataSize: 512}
 		name := fmt.Sprintf("%s_%s_%s.deb", spec.Name, spec.Version, spec.Arch)
 		if err := os.WriteFile(filepath.Join(dir, name), debtest.Build(spec), 0o644); err != nil {

@@ -31,7 +31,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: kiln-bench ingest|publish [-n N] [-keep] | registry [-keep] [-only TEXT]")
+		fmt.Fprintln(os.Stderr, "usage: kiln-bench ingest|publish [-n N] [-versions V] [-rounds R] [-tools LIST] [-keep] | registry [-keep] [-only TEXT]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -47,11 +47,12 @@ func main() {
 	case "publish":
 		fs := flag.NewFlagSet("publish", flag.ExitOnError)
 		n := fs.Int("n", 10000, "number of .deb files")
+		versions := fs.Int("versions", 1, "versions per package name (reprepro publishes one per architecture)")
 		rounds := fs.Int("rounds", 3, "rounds (medians are reported)")
 		keep := fs.Bool("keep", false, "keep the work directory")
 		only := fs.String("tools", "", "comma-separated subset of kiln,aptly,reprepro,reprepro+xz (default: all)")
 		fs.Parse(os.Args[2:])
-		if err := runPublish(*n, *rounds, *keep, *only); err != nil {
+		if err := runPublish(*n, *versions, *rounds, *keep, *only); err != nil {
 			fmt.Fprintln(os.Stderr, "kiln-bench:", err)
 			os.Exit(1)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,6 +18,14 @@ import (
 // added and the signed distribution republished. Each round starts every
 // tool from scratch; medians are reported.
 //
+// By default every package has a name of its own, so that the three tools
+// publish the same packages. With -versions 2 (the set the ingest
+// benchmark uses) two versions share each name: kiln and aptly publish
+// both, as a repository holds them, while a reprepro distribution keeps
+// one version of a name per architecture and indexes a quarter fewer
+// packages. Each round prints how many stanzas each tool's amd64 index
+// holds.
+//
 // reprepro exports Packages and Packages.gz by default, and no .xz; it runs
 // twice, as configured by default and with .xz added, so that one of its
 // figures writes the same files kiln does (kiln always writes all three).
@@ -29,9 +38,14 @@ type publishTimes struct {
 type publishTool struct {
 	name string
 	run  func(work, debs, extra string) (publishTimes, error)
+	// index is where the tool's unsigned publish put its amd64 Packages.
+	index string
 }
 
-func runPublish(n, rounds int, keep bool, only string) error {
+func runPublish(n, versions, rounds int, keep bool, only string) error {
+	if n < 1 || versions < 1 || rounds < 1 {
+		return fmt.Errorf("-n, -versions and -rounds must be at least 1")
+	}
 	work, err := os.MkdirTemp("", "kiln-bench-publish-")
 	if err != nil {
 		return err
@@ -40,7 +54,7 @@ func runPublish(n, rounds int, keep bool, only string) error {
 		defer os.RemoveAll(work)
 	}
 	debs, extra := filepath.Join(work, "debs"), filepath.Join(work, "extra")
-	if err := generate(debs, n); err != nil {
+	if err := generate(debs, n, versions); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(extra, 0o755); err != nil {
@@ -64,10 +78,13 @@ func runPublish(n, rounds int, keep bool, only string) error {
 			t, r, err := publishKiln(kilnBin, w, d, e)
 			rss = max(rss, r)
 			return t, err
-		}},
-		{"aptly", func(w, d, e string) (publishTimes, error) { return publishAptly(w, d, e, gnupg, keyID) }},
-		{"reprepro", func(w, d, e string) (publishTimes, error) { return publishReprepro(w, d, e, gnupg, keyID, false) }},
-		{"reprepro+xz", func(w, d, e string) (publishTimes, error) { return publishReprepro(w, d, e, gnupg, keyID, true) }},
+		}, "public/plain/dists/bookworm/main/binary-amd64/Packages"},
+		{"aptly", func(w, d, e string) (publishTimes, error) { return publishAptly(w, d, e, gnupg, keyID) },
+			"root/public/plain/dists/bookworm/main/binary-amd64/Packages"},
+		{"reprepro", func(w, d, e string) (publishTimes, error) { return publishReprepro(w, d, e, gnupg, keyID, false) },
+			"dists/plain/main/binary-amd64/Packages"},
+		{"reprepro+xz", func(w, d, e string) (publishTimes, error) { return publishReprepro(w, d, e, gnupg, keyID, true) },
+			"dists/plain/main/binary-amd64/Packages"},
 	}
 	if only != "" {
 		var some []publishTool
@@ -82,13 +99,19 @@ func runPublish(n, rounds int, keep bool, only string) error {
 	for i := range rounds {
 		for _, tool := range tools {
 			syncDisk()
-			t, err := tool.run(filepath.Join(work, fmt.Sprintf("%s-%d", tool.name, i)), debs, extra)
+			dir := filepath.Join(work, fmt.Sprintf("%s-%d", tool.name, i))
+			t, err := tool.run(dir, debs, extra)
+			if err != nil {
+				return fmt.Errorf("%s: %w", tool.name, err)
+			}
+			index, err := os.ReadFile(filepath.Join(dir, tool.index))
 			if err != nil {
 				return fmt.Errorf("%s: %w", tool.name, err)
 			}
 			results[tool.name] = append(results[tool.name], t)
-			fmt.Printf("round %d %-12s full %6.3f s  signed %6.3f s  republish %6.3f s\n",
-				i+1, tool.name, t.full.Seconds(), t.signed.Seconds(), t.republish.Seconds())
+			fmt.Printf("round %d %-12s full %6.3f s  signed %6.3f s  republish %6.3f s  (amd64 index: %d stanzas)\n",
+				i+1, tool.name, t.full.Seconds(), t.signed.Seconds(), t.republish.Seconds(),
+				bytes.Count(index, []byte("\nPackage: "))+1)
 		}
 	}
 	med := func(name string, f func(publishTimes) time.Duration) time.Duration {
@@ -98,7 +121,7 @@ func runPublish(n, rounds int, keep bool, only string) error {
 		}
 		return median(ds)
 	}
-	fmt.Printf("\npublish of %d packages (amd64, arm64), median of %d rounds\n", n, rounds)
+	fmt.Printf("\npublish of %d packages (amd64, arm64; %d versions per name), median of %d rounds\n", n, versions, rounds)
 	fmt.Printf("  %-12s %10s %10s %12s\n", "", "full", "signed", "republish+1")
 	for _, tool := range tools {
 		fmt.Printf("  %-12s %9.3fs %9.3fs %11.3fs\n", tool.name,
