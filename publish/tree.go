@@ -87,7 +87,9 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	}
 	// What the publish writes, pool links included, is made durable by the
 	// one barrier before the new generation is recorded. Pool links cost
-	// system calls and indexes cost CPU, so they are made side by side.
+	// system calls and indexes cost CPU, so they are made side by side;
+	// the journal, whose two barriers wait for the disk, is begun beside
+	// them too (nothing it protects changes before placeIndexes).
 	ss := newSyncSet(base)
 	type poolResult struct {
 		linked int
@@ -99,14 +101,31 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 		n, err := p.linkPool(ctx, in.Pub.Prefix, base, in.Components, ss)
 		pooled <- poolResult{n, time.Since(start), err}
 	}()
+	type journalResult struct {
+		j   *journal
+		err error
+	}
+	journaled := make(chan journalResult, 1)
+	go func() {
+		j, err := begin(dist, in.Pub.Generation)
+		journaled <- journalResult{j, err}
+	}()
 	files, err := p.indexes(in)
 	var rel releaseFiles
 	if err == nil {
 		rel, err = renderRelease(in, files)
 	}
 	indexed := time.Since(start)
-	pool := <-pooled
-	if err = errors.Join(err, pool.err); err != nil {
+	pool, jr := <-pooled, <-journaled
+	j := jr.j
+	if j != nil {
+		defer func() {
+			if err != nil {
+				err = errors.Join(err, j.rollback())
+			}
+		}()
+	}
+	if err = errors.Join(err, pool.err, jr.err); err != nil {
 		return err
 	}
 	defer func() {
@@ -115,15 +134,6 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 				"generation", in.Pub.Generation, "new_pool_files", pool.linked,
 				"indexes", indexed.Round(time.Millisecond), "pool", pool.took.Round(time.Millisecond),
 				"total", time.Since(start).Round(time.Millisecond))
-		}
-	}()
-	j, err := begin(dist, in.Pub.Generation)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, j.rollback())
 		}
 	}()
 	if err := p.stage("begun"); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -331,6 +332,45 @@ func TestFirstPublishFailureLeavesNothing(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(pt.Root, "debian", "dists", "bookworm")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a failed first publish left its distribution behind: %v", err)
 	}
+}
+
+// TestPoolFailureRollsBackTheJournal: the journal is begun while the pool
+// and indexes are made, so a publish that fails there must still leave
+// the previous publication as it was, no journal, and a distribution that
+// never published no directory.
+func TestPoolFailureRollsBackTheJournal(t *testing.T) {
+	pt := testTree(t)
+	v1 := debs(t, pt, debtest.Spec{Name: "hello", Version: "1.0"})
+	missing := pkg(t, debtest.Spec{Name: "ghost", Version: "1.0"}) // not in the blob store
+	ctx, now := context.Background(), time.Now()
+	first := Input{Pub: testPub(1), Components: map[string][]*repo.Package{"main": {missing}}, Now: now}
+	if err := pt.Write(ctx, first); err == nil {
+		t.Fatal("a first publish of a package without a blob succeeded")
+	}
+	dist := filepath.Join(pt.Root, "debian", "dists", "bookworm")
+	if _, err := os.Stat(dist); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed first publish left its distribution behind: %v", err)
+	}
+	first.Components["main"] = v1
+	if err := pt.Write(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	before := served(t, pt.Root)
+	second := Input{Pub: testPub(2), Components: map[string][]*repo.Package{"main": append(v1, missing)}, Now: now}
+	if err := pt.Write(ctx, second); err == nil {
+		t.Fatal("a publish of a package without a blob succeeded")
+	}
+	if after := served(t, pt.Root); !maps.Equal(after, before) {
+		t.Errorf("a failed publish changed the served tree: %d files before, %d after", len(before), len(after))
+	}
+	if _, err := os.Stat(filepath.Join(dist, journalDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed publish left its journal: %v", err)
+	}
+	second.Components["main"] = append(v1, debs(t, pt, debtest.Spec{Name: "hello", Version: "2.0"})...)
+	if err := pt.Write(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	listed(t, pt.Root)
 }
 
 // crash stops a publish at stage the way a SIGKILL would: nothing after it
