@@ -221,11 +221,19 @@ func packagesOf(tx *bolt.Tx, shas []string, match func(*Package) bool) ([]*Packa
 	slices.Sort(shas)
 	out := make([]*Package, 0, len(shas))
 	keep := matching(tx, match)
-	pb := tx.Bucket(bucketPackages)
+	// One cursor seeks every sum in turn: a Get per package would build a
+	// new cursor, and its stack, each time.
+	c := tx.Bucket(bucketPackages).Cursor()
 	recs := make([]Package, len(shas)) // one allocation, not one per package
+	var key []byte
 	for i, sha := range shas {
 		p := &recs[i]
-		if err := lookupPackage(pb, sha, p); err != nil {
+		key = append(key[:0], sha...)
+		k, v := c.Seek(key)
+		if !bytes.Equal(k, key) {
+			v = nil
+		}
+		if err := decodeFound(sha, v, p); err != nil {
 			return nil, err
 		}
 		if ok, err := keep(p); err != nil {

@@ -28,7 +28,10 @@ func decodePackage(b []byte, p *Package) error {
 	if len(b) == 0 || b[0] != recordV1 {
 		return errBadRecord
 	}
-	d := decoder{b: b[1:]}
+	// The strings are slices of one copy of the record: one allocation
+	// per package, not six (a cold listing of 10,000 packages spent a
+	// third of its time allocating).
+	d := decoder{b: b[1:], s: string(b[1:])}
 	for _, s := range []*string{&p.Name, &p.Version, &p.Architecture, &p.SHA256, &p.MD5, &p.Filename} {
 		*s = d.str()
 	}
@@ -37,9 +40,12 @@ func decodePackage(b []byte, p *Package) error {
 	return d.err
 }
 
-// decoder reads a record, remembering the first error.
+// decoder reads a record, remembering the first error. s holds the same
+// bytes as b did at the start; off is how far b has moved since.
 type decoder struct {
 	b   []byte
+	s   string
+	off int
 	err error
 }
 
@@ -49,9 +55,9 @@ func (d *decoder) str() string {
 		d.err, d.b = errBadRecord, nil
 		return ""
 	}
-	s := string(d.b[k : k+int(n)])
-	d.b = d.b[k+int(n):]
-	return s
+	start := d.off + k
+	d.b, d.off = d.b[k+int(n):], start+int(n)
+	return d.s[start:d.off]
 }
 
 func (d *decoder) varint() int64 {
@@ -60,6 +66,6 @@ func (d *decoder) varint() int64 {
 		d.err, d.b = errBadRecord, nil
 		return 0
 	}
-	d.b = d.b[k:]
+	d.b, d.off = d.b[k:], d.off+k
 	return v
 }

@@ -14,6 +14,14 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Fatalf("round trip: %v\n got %+v\nwant %+v", err, got, *p)
 	}
 	b := encodePackage(p)
+	if err := decodePackage(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	clear(b) // bbolt's bytes are gone once the transaction ends
+	if !reflect.DeepEqual(&got, p) {
+		t.Fatalf("the decoded package shares the record's bytes: %+v", got)
+	}
+	b = encodePackage(p)
 	for i := range b { // every truncation fails cleanly, never panics
 		if err := decodePackage(b[:i], new(Package)); err == nil {
 			t.Fatalf("truncated at %d decoded", i)
