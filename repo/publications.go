@@ -303,14 +303,22 @@ func (s *Store) SourcePackages(src Source) ([]*Package, error) {
 // package that has neither it nor Control: what an index copies, without
 // parsing it.
 func (s *Store) LoadControlTexts(pkgs []*Package) error {
+	var need []*Package
+	for _, p := range pkgs {
+		if p.Control == nil && p.ControlText == nil {
+			need = append(need, p)
+		}
+	}
+	// In order of their keys, through one cursor: the pages are visited
+	// once, in sequence, and no cursor is built per package.
+	slices.SortFunc(need, func(a, b *Package) int { return strings.Compare(a.SHA256, b.SHA256) })
 	return s.db.View(func(tx *bolt.Tx) error {
-		cb := tx.Bucket(bucketControls)
-		for _, p := range pkgs {
-			if p.Control != nil || p.ControlText != nil {
-				continue
-			}
-			text := cb.Get([]byte(p.SHA256))
-			if text == nil {
+		c := tx.Bucket(bucketControls).Cursor()
+		var key []byte
+		for _, p := range need {
+			key = append(key[:0], p.SHA256...)
+			k, text := c.Seek(key)
+			if !bytes.Equal(k, key) {
 				return fmt.Errorf("control of %s: %w", p.SHA256, ErrPackageNotFound)
 			}
 			p.ControlText = bytes.Clone(text) // bbolt's bytes live as long as the transaction

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -299,5 +300,31 @@ func TestQueryOnControlFields(t *testing.T) {
 	full, _ := s.GetPackage(b.SHA256)
 	if v, _ := full.Field("Depends"); v != "libssl3" {
 		t.Fatalf("GetPackage control: %q", full.Control.String())
+	}
+}
+
+// TestLoadControlTexts: each package gets its own stanza, whatever order
+// the packages come in (they are looked up in order of their sums), and
+// a package the store does not hold is an error.
+func TestLoadControlTexts(t *testing.T) {
+	s, _ := newStore(t)
+	var pkgs []*repo.Package
+	for i := range 40 {
+		p := ingest(t, s, debtest.Spec{Name: fmt.Sprintf("pkg%02d", i), Version: fmt.Sprintf("1.%d", i)})
+		pkgs = append(pkgs, &repo.Package{Name: p.Name, Version: p.Version, SHA256: p.SHA256})
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(pkgs), func(i, j int) { pkgs[i], pkgs[j] = pkgs[j], pkgs[i] })
+	if err := s.LoadControlTexts(pkgs); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pkgs {
+		text := string(p.ControlText)
+		if !strings.HasPrefix(text, "Package: "+p.Name+"\n") || !strings.Contains(text, "\nVersion: "+p.Version+"\n") {
+			t.Errorf("%s %s got the stanza %q", p.Name, p.Version, text)
+		}
+	}
+	ghost := &repo.Package{Name: "ghost", SHA256: strings.Repeat("0", 64)}
+	if err := s.LoadControlTexts([]*repo.Package{ghost}); !errors.Is(err, repo.ErrPackageNotFound) {
+		t.Errorf("LoadControlTexts of an unknown package = %v, want ErrPackageNotFound", err)
 	}
 }
