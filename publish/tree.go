@@ -357,9 +357,14 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 			}
 		}
 	}
+	if len(fans) > 0 {
+		if err := os.MkdirAll(filepath.Join(base, "pool"), 0o755); err != nil {
+			return 0, err
+		}
+	}
 	for fan := range fans {
 		dir := filepath.Join(base, filepath.FromSlash(fan))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			return 0, err
 		}
 		ss.wrote(dir)
@@ -371,7 +376,10 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 		wg.Go(func() {
 			for pkg := range work {
 				if errs[w] == nil {
-					errs[w] = p.placeBlob(ctx, pkg.Digest(), filepath.Join(base, filepath.FromSlash(PoolFile(pkg))), ss)
+					// base is clean and a pool file's name holds no
+					// separator or dot-dot: no filepath.Join needed.
+					dst := base + string(filepath.Separator) + filepath.FromSlash(PoolFile(pkg))
+					errs[w] = p.placeBlob(ctx, pkg.Digest(), dst, ss)
 					if errs[w] != nil {
 						errs[w] = fmt.Errorf("publishing %s: %w", PoolPath(pkg), errs[w])
 					}

@@ -174,9 +174,14 @@ func (s *FS) path(ctx context.Context, d Digest) (string, error) {
 }
 
 // blobPath returns the location of a valid digest d.
+//
+// The path is put together without filepath.Join: its parts are clean
+// already (s.blobs was cleaned by Join, d was parsed), and publishing
+// asks for one path per package.
 func (s *FS) blobPath(d Digest) string {
 	hx := d.Hex()
-	return filepath.Join(s.algDir(d.Algorithm()), hx[:2], hx)
+	sep := string(filepath.Separator)
+	return s.algDir(d.Algorithm()) + sep + hx[:2] + sep + hx
 }
 
 func (s *FS) algDir(alg string) string { return filepath.Join(s.blobs, alg) }
