@@ -38,6 +38,7 @@ func runIngest(n int, keep bool) error {
 		// Alternate the tools and flush dirty pages between runs, so
 		// neither pays for the other's writeback.
 		syncDisk()
+		timedSteal = 0
 		kt, r, err := timeKiln(kilnBin, filepath.Join(work, fmt.Sprint("k", i)), debs)
 		if err != nil {
 			return fmt.Errorf("kiln: %w", err)
@@ -48,7 +49,8 @@ func runIngest(n int, keep bool) error {
 			return fmt.Errorf("aptly: %w", err)
 		}
 		kts, ats, rss = append(kts, kt), append(ats, at), max(rss, r)
-		fmt.Printf("round %d: kiln %.2f s, aptly %.2f s\n", i+1, kt.Seconds(), at.Seconds())
+		fmt.Printf("round %d: kiln %.2f s, aptly %.2f s  (stolen by the host while timed: %v)\n",
+			i+1, kt.Seconds(), at.Seconds(), timedSteal)
 	}
 	km, am := median(kts), median(ats)
 	fmt.Printf("ingest of %d .deb files, one add call each, median of %d rounds\n", n, rounds)
@@ -119,11 +121,11 @@ func timeKiln(bin, work, debs string) (time.Duration, int64, error) {
 	if err := run(env, bin, "repo", "create", "bench", "--distribution", "bookworm", "--component", "main"); err != nil {
 		return 0, 0, err
 	}
-	start := time.Now()
-	if err := run(env, bin, "repo", "add", "bench", debs); err != nil {
+	took, err := timed(env, bin, "repo", "add", "bench", debs)
+	if err != nil {
 		return 0, 0, err
 	}
-	return time.Since(start), peakRSS(srv.Process.Pid), nil
+	return took, peakRSS(srv.Process.Pid), nil
 }
 
 func timeAptly(work, debs string) (time.Duration, error) {
@@ -138,9 +140,7 @@ func timeAptly(work, debs string) (time.Duration, error) {
 	if err := run(nil, "aptly", "-config="+conf, "repo", "create", "bench"); err != nil {
 		return 0, err
 	}
-	start := time.Now()
-	err := run(nil, "aptly", "-config="+conf, "repo", "add", "bench", debs)
-	return time.Since(start), err
+	return timed(nil, "aptly", "-config="+conf, "repo", "add", "bench", debs)
 }
 
 func run(env []string, name string, args ...string) error {
@@ -194,4 +194,23 @@ func peakRSS(pid int) int64 {
 		}
 	}
 	return -1
+}
+
+// stolen is the CPU time the hypervisor gave to other guests, summed over
+// this machine's CPUs since boot (the steal column of /proc/stat, in
+// USER_HZ ticks, taken as 100 a second); 0 where it cannot be read. On a
+// shared VM a round during which much was stolen is slow for reasons of
+// its own, so the benchmarks print it with each round.
+func stolen() time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	ticks, _ := strconv.ParseInt(f[8], 10, 64)
+	return time.Duration(ticks) * 10 * time.Millisecond
 }

@@ -100,6 +100,7 @@ func runPublish(n, versions, rounds int, keep bool, only string) error {
 		for _, tool := range tools {
 			syncDisk()
 			dir := filepath.Join(work, fmt.Sprintf("%s-%d", tool.name, i))
+			timedSteal = 0
 			t, err := tool.run(dir, debs, extra)
 			if err != nil {
 				return fmt.Errorf("%s: %w", tool.name, err)
@@ -109,9 +110,9 @@ func runPublish(n, versions, rounds int, keep bool, only string) error {
 				return fmt.Errorf("%s: %w", tool.name, err)
 			}
 			results[tool.name] = append(results[tool.name], t)
-			fmt.Printf("round %d %-12s full %6.3f s  signed %6.3f s  republish %6.3f s  (amd64 index: %d stanzas)\n",
+			fmt.Printf("round %d %-12s full %6.3f s  signed %6.3f s  republish %6.3f s  (amd64 index: %d stanzas; stolen by the host while timed: %v)\n",
 				i+1, tool.name, t.full.Seconds(), t.signed.Seconds(), t.republish.Seconds(),
-				bytes.Count(index, []byte("\nPackage: "))+1)
+				bytes.Count(index, []byte("\nPackage: "))+1, timedSteal)
 		}
 	}
 	med := func(name string, f func(publishTimes) time.Duration) time.Duration {
@@ -148,11 +149,17 @@ func runPublish(n, versions, rounds int, keep bool, only string) error {
 	return nil
 }
 
+// timedSteal adds up the CPU time the host stole while timed commands ran
+// (see stolen); each round resets it.
+var timedSteal time.Duration
+
 // timed runs one command and returns its wall time.
 func timed(env []string, name string, args ...string) (time.Duration, error) {
-	start := time.Now()
+	steal, start := stolen(), time.Now()
 	err := run(env, name, args...)
-	return time.Since(start), err
+	took := time.Since(start)
+	timedSteal += stolen() - steal
+	return took, err
 }
 
 // publishKiln: a fresh server holding the packages; the signed publish
