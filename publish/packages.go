@@ -29,10 +29,7 @@ import (
 // named by content so that a pool URL never changes meaning. The epoch is
 // left out of the file name, as Debian's own archive does (a ':' in a URL
 // path is trouble).
-func PoolPath(p *repo.Package) string {
-	dir, file := poolParts(p)
-	return dir + "/" + file
-}
+func PoolPath(p *repo.Package) string { return string(appendPool(make([]byte, 0, 160), p, '/')) }
 
 // PoolFile is the file that holds p in a publication's pool, relative to
 // the prefix: the URL path with the <sha256> directory folded into the
@@ -41,18 +38,28 @@ func PoolPath(p *repo.Package) string {
 // block per package, which on ext4 is most of the time of a first publish
 // of 50,000 packages; one link into 256 fan-out directories is what a
 // package costs instead. PoolFileOf maps a URL back to it.
-func PoolFile(p *repo.Package) string {
-	dir, file := poolParts(p)
-	return dir + "_" + file
-}
+func PoolFile(p *repo.Package) string { return string(appendPool(make([]byte, 0, 160), p, '_')) }
 
-func poolParts(p *repo.Package) (dir, file string) {
+// appendPool appends p's place in the pool with sep between the <sha256>
+// directory and the file name: '/' gives PoolPath, '_' PoolFile. It is
+// written once per package and index, so it is put together in place.
+func appendPool(b []byte, p *repo.Package, sep byte) []byte {
 	sha := p.SHA256
 	fan := sha
 	if len(sha) > 2 {
 		fan = sha[:2]
 	}
-	return "pool/" + fan + "/" + sha, p.Name + "_" + withoutEpoch(p.Version) + "_" + p.Architecture + ".deb"
+	b = append(b, "pool/"...)
+	b = append(b, fan...)
+	b = append(b, '/')
+	b = append(b, sha...)
+	b = append(b, sep)
+	b = append(b, p.Name...)
+	b = append(b, '_')
+	b = append(b, withoutEpoch(p.Version)...)
+	b = append(b, '_')
+	b = append(b, p.Architecture...)
+	return append(b, ".deb"...)
 }
 
 // PoolFileOf maps a URL path that ends in a pool path (PoolPath's form,
@@ -111,8 +118,11 @@ func appendStanza(b []byte, p *repo.Package) []byte {
 		}
 		b = controlOf(p).AppendTo(b)
 	}
-	b = appendField(b, "Filename", PoolPath(p))
-	b = appendField(b, "Size", strconv.FormatInt(p.Size, 10))
+	// Filename and Size are never empty: written as appendField would,
+	// without a string for each.
+	b = append(b, "Filename: "...)
+	b = append(appendPool(b, p, '/'), "\nSize: "...)
+	b = append(strconv.AppendInt(b, p.Size, 10), '\n')
 	b = appendField(b, "MD5sum", p.MD5)
 	return appendField(b, "SHA256", p.SHA256)
 }

@@ -346,14 +346,18 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 		have = map[string]bool{}
 		p.pooled[prefix] = have
 	}
-	var todo []*repo.Package
+	type poolJob struct {
+		pkg  *repo.Package
+		file string // PoolFile(pkg)
+	}
+	var todo []poolJob
 	fans := map[string]bool{}
 	for _, pkgs := range comps {
 		for _, pkg := range pkgs {
 			if !have[pkg.SHA256] {
 				have[pkg.SHA256] = false // queued once, even if listed twice
-				todo = append(todo, pkg)
-				fans[path.Dir(PoolFile(pkg))] = true
+				todo = append(todo, poolJob{pkg, PoolFile(pkg)})
+				fans[path.Dir(todo[len(todo)-1].file)] = true
 			}
 		}
 	}
@@ -369,37 +373,37 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 		}
 		ss.wrote(dir)
 	}
-	work := make(chan *repo.Package)
+	work := make(chan poolJob)
 	errs := make([]error, 4)
 	var wg sync.WaitGroup
 	for w := range errs {
 		wg.Go(func() {
-			for pkg := range work {
+			for job := range work {
 				if errs[w] == nil {
 					// base is clean and a pool file's name holds no
 					// separator or dot-dot: no filepath.Join needed.
-					dst := base + string(filepath.Separator) + filepath.FromSlash(PoolFile(pkg))
-					errs[w] = p.placeBlob(ctx, pkg.Digest(), dst, ss)
+					dst := base + string(filepath.Separator) + filepath.FromSlash(job.file)
+					errs[w] = p.placeBlob(ctx, job.pkg.Digest(), dst, ss)
 					if errs[w] != nil {
-						errs[w] = fmt.Errorf("publishing %s: %w", PoolPath(pkg), errs[w])
+						errs[w] = fmt.Errorf("publishing %s: %w", PoolPath(job.pkg), errs[w])
 					}
 				}
 			}
 		})
 	}
-	for _, pkg := range todo {
-		work <- pkg
+	for _, job := range todo {
+		work <- job
 	}
 	close(work)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		for _, pkg := range todo {
-			delete(have, pkg.SHA256) // looked at again next time
+		for _, job := range todo {
+			delete(have, job.pkg.SHA256) // looked at again next time
 		}
 		return 0, err
 	}
-	for _, pkg := range todo {
-		have[pkg.SHA256] = true
+	for _, job := range todo {
+		have[job.pkg.SHA256] = true
 	}
 	return len(todo), nil
 }
