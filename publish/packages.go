@@ -135,8 +135,8 @@ func appendField(b []byte, name, value string) []byte {
 // hasIndexField reports whether a stanza's text names one of indexFields.
 func hasIndexField(text []byte) bool {
 	for line := range bytes.Lines(text) {
-		if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
-			continue
+		if len(line) == 0 || !indexFieldInitials[line[0]] {
+			continue // also every continuation line, which starts with a blank
 		}
 		if name, _, ok := bytes.Cut(line, []byte(":")); ok && isIndexField(string(name)) {
 			return true
@@ -147,6 +147,15 @@ func hasIndexField(text []byte) bool {
 
 // indexFields are the fields that Stanza writes itself.
 var indexFields = []string{"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}
+
+// indexFieldInitials holds the first letters of indexFields in either
+// case: most lines of a stanza are ruled out by their first byte.
+var indexFieldInitials = func() (set [256]bool) {
+	for _, n := range indexFields {
+		set[n[0]|0x20], set[n[0]&^0x20] = true, true
+	}
+	return set
+}()
 
 // isIndexField reports whether a field's name is one of indexFields, in
 // any case.
