@@ -302,9 +302,11 @@ func memberKey(id string, added int) []byte {
 	return append([]byte(id+"\x00"), versionKey(added)...)
 }
 
-// SortPackages orders by name, then Debian version, then architecture.
+// SortPackages orders by name, then Debian version, then architecture,
+// then sha256: equal versions ("1.0", "1.00") of a name and architecture
+// go by sum, so the order depends on the packages alone.
 func SortPackages(ps []*Package) {
-	slices.SortStableFunc(ps, comparePackages)
+	slices.SortFunc(ps, comparePackages)
 }
 
 // PackagesSorted reports whether ps is in SortPackages' order.
@@ -319,5 +321,8 @@ func comparePackages(a, b *Package) int {
 	if c := deb.CompareVersions(a.Version, b.Version); c != 0 {
 		return c
 	}
-	return strings.Compare(a.Architecture, b.Architecture)
+	if c := strings.Compare(a.Architecture, b.Architecture); c != 0 {
+		return c
+	}
+	return strings.Compare(a.SHA256, b.SHA256)
 }

@@ -155,18 +155,11 @@ func applyChanges(tx *bolt.Tx, meta *Repo, prev latestList) ([]*Package, error) 
 	// Both runs are sorted: merge them.
 	i := 0
 	for _, p := range fresh {
-		for i < len(kept) && before(kept[i], p) {
+		for i < len(kept) && comparePackages(kept[i], p) < 0 {
 			out = append(out, kept[i])
 			i++
 		}
 		out = append(out, p)
 	}
 	return append(out, kept[i:]...), nil
-}
-
-// before orders as a full listing does: SortPackages over packages read
-// in sha256 order, so equal versions ("1.0", "1.00") go by sha256.
-func before(a, b *Package) bool {
-	c := comparePackages(a, b)
-	return c < 0 || c == 0 && a.SHA256 < b.SHA256
 }
