@@ -95,11 +95,16 @@ func (ix *Indexer) Build(comp string, arches []string, pkgs []*repo.Package) ([]
 	if err := ix.fill(plans); err != nil {
 		return nil, err
 	}
-	var out []IndexFile
+	// Each architecture's files are summed side by side: one index's
+	// twelve sums end with a single long one (MD5 of Packages) that
+	// would otherwise leave a CPU idle, once per architecture.
+	files := make([][]IndexFile, len(arches))
+	var wg sync.WaitGroup
 	for i, arch := range arches {
-		out = append(out, ix.assemble(comp+"/binary-"+arch+"/", plans[i])...)
+		wg.Go(func() { files[i] = ix.assemble(comp+"/binary-"+arch+"/", plans[i]) })
 	}
-	return out, nil
+	wg.Wait()
+	return slices.Concat(files...), nil
 }
 
 // chunkPlan is one chunk of an index: its packages and, once filled, its
