@@ -19,9 +19,9 @@ import (
 // The xz form comes from an encoder of kiln's own, publish/xzfast, written
 // for speed alone: with github.com/ulikunitz/xz's writer (about 10 MB/s
 // per core) xz was half of a publish's time. On index text xzfast runs 4
-// to 5 times as fast for output 2.6% larger (its package doc has the
-// figures), and BenchmarkBuildCold went from about 240 ms to about 110 ms
-// (medians of four runs each on a busy 2-core machine).
+// to 5 times as fast, for output a little smaller (its package doc has
+// the figures), and BenchmarkBuildCold went from about 240 ms to about
+// 110 ms (medians of four runs each on a busy 2-core machine).
 func Compress(data []byte) (gz, xzData []byte, err error) {
 	var wg sync.WaitGroup
 	var gzErr error
