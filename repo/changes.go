@@ -229,11 +229,7 @@ func packagesOf(tx *bolt.Tx, shas []string, match func(*Package) bool) ([]*Packa
 	for i, sha := range shas {
 		p := &recs[i]
 		key = append(key[:0], sha...)
-		k, v := c.Seek(key)
-		if !bytes.Equal(k, key) {
-			v = nil
-		}
-		if err := decodeFound(sha, v, p); err != nil {
+		if err := decodeFound(sha, seekExact(c, key), p); err != nil {
 			return nil, err
 		}
 		if ok, err := keep(p); err != nil {
@@ -243,6 +239,15 @@ func packagesOf(tx *bolt.Tx, shas []string, match func(*Package) bool) ([]*Packa
 		}
 	}
 	return out, nil
+}
+
+// seekExact returns the value under key, or nil: a Get through a cursor
+// that the caller reuses, best for keys in ascending order.
+func seekExact(c *bolt.Cursor, key []byte) []byte {
+	if k, v := c.Seek(key); bytes.Equal(k, key) {
+		return v
+	}
+	return nil
 }
 
 // memberShas lists the sha256 sums in a version: from the current index for

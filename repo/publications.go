@@ -317,8 +317,8 @@ func (s *Store) LoadControlTexts(pkgs []*Package) error {
 		var key []byte
 		for _, p := range need {
 			key = append(key[:0], p.SHA256...)
-			k, text := c.Seek(key)
-			if !bytes.Equal(k, key) {
+			text := seekExact(c, key)
+			if text == nil {
 				return fmt.Errorf("control of %s: %w", p.SHA256, ErrPackageNotFound)
 			}
 			p.ControlText = bytes.Clone(text) // bbolt's bytes live as long as the transaction
