@@ -66,8 +66,12 @@ func (f *matchFinder) insert(h uint32, p int) uint32 {
 	return v
 }
 
+// hashLoad is how many bytes hash reads: a position with fewer left is
+// never entered or searched.
+const hashLoad = 8
+
 // hash is a multiplicative hash of the findMin bytes at b's start, which
-// it loads as 8: b has at least 8 bytes.
+// it loads as hashLoad: b has at least hashLoad bytes.
 func hash(b []byte) uint32 {
 	return uint32((binary.LittleEndian.Uint64(b) << (64 - 8*findMin)) * 0x9e3779b97f4a7c15 >> (64 - hashBits))
 }
@@ -77,7 +81,7 @@ func hash(b []byte) uint32 {
 // each end: entering them all cost more time than the matches they would
 // lead to saved.
 func (f *matchFinder) skip(src []byte, to int) {
-	end := min(to, len(src)-7)
+	end := min(to, len(src)-hashLoad+1)
 	p := f.next
 	if end-p > skipKeep {
 		f.insertRange(src, p, p+skipKeep/2)
@@ -97,7 +101,7 @@ func (f *matchFinder) insertRange(src []byte, from, to int) {
 }
 
 // find returns the longest match for src[pos:] of at least findMin and at
-// most maxLen bytes (maxLen >= 8) that it can find, or length 0. It enters pos
+// most maxLen bytes (maxLen >= hashLoad) that it can find, or length 0. It enters pos
 // and any position before it into the tables.
 func (f *matchFinder) find(src []byte, pos, maxLen int) (length, dist int) {
 	if f.next < pos {

@@ -20,7 +20,7 @@ func (e *encoder) compress(src []byte, pos int) int {
 	for pos < end && e.rc.size() <= maxChunkOut-symbolMax {
 		maxLen := min(maxMatch, end-pos)
 		var mLen, dist int
-		if maxLen >= 8 {
+		if maxLen >= hashLoad {
 			mLen, dist = e.mf.find(src, pos, maxLen)
 		}
 		if mLen == 0 {
