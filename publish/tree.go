@@ -356,8 +356,9 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 		for _, pkg := range pkgs {
 			if !have[pkg.SHA256] {
 				have[pkg.SHA256] = false // queued once, even if listed twice
-				todo = append(todo, poolJob{pkg, PoolFile(pkg)})
-				fans[path.Dir(todo[len(todo)-1].file)] = true
+				file := PoolFile(pkg)
+				todo = append(todo, poolJob{pkg, file})
+				fans[path.Dir(file)] = true
 			}
 		}
 	}
