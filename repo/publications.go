@@ -313,11 +313,11 @@ func (s *Store) LoadControlTexts(pkgs []*Package) error {
 	// once, in sequence, and no cursor is built per package.
 	slices.SortFunc(need, func(a, b *Package) int { return strings.Compare(a.SHA256, b.SHA256) })
 	return s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketControls).Cursor()
+		seek := ascending{c: tx.Bucket(bucketControls).Cursor()}
 		var key []byte
 		for _, p := range need {
 			key = append(key[:0], p.SHA256...)
-			text := seekExact(c, key)
+			text := seek.get(key)
 			if text == nil {
 				return fmt.Errorf("control of %s: %w", p.SHA256, ErrPackageNotFound)
 			}
