@@ -219,19 +219,37 @@ func contents(tx *bolt.Tx, meta *Repo, version int, match func(*Package) bool) (
 func packagesOf(tx *bolt.Tx, shas []string, match func(*Package) bool) ([]*Package, error) {
 	shas = slices.Clone(shas)
 	slices.Sort(shas)
-	out := make([]*Package, 0, len(shas))
-	keep := matching(tx, match)
 	// One cursor finds every sum in turn: a Get per package would build a
-	// new cursor, and its stack, each time.
+	// new cursor, and its stack, each time. The records' strings are then
+	// cut from one copy of them all: one allocation for a listing, not one
+	// per package.
 	seek := ascending{c: tx.Bucket(bucketPackages).Cursor()}
-	recs := make([]Package, len(shas)) // one allocation, not one per package
+	vals := make([][]byte, len(shas)) // the database's bytes, valid as long as tx
+	total := 0
 	var key []byte
 	for i, sha := range shas {
-		p := &recs[i]
 		key = append(key[:0], sha...)
-		if err := decodeFound(sha, seek.get(key), p); err != nil {
-			return nil, err
+		if vals[i] = seek.get(key); vals[i] == nil {
+			return nil, notFound(sha)
 		}
+		total += len(vals[i])
+	}
+	var all strings.Builder
+	all.Grow(total)
+	for _, v := range vals {
+		all.Write(v)
+	}
+	text := all.String()
+	recs := make([]Package, len(shas)) // one allocation, not one per package
+	out := make([]*Package, 0, len(shas))
+	keep := matching(tx, match)
+	start := 0
+	for i, v := range vals {
+		p := &recs[i]
+		if err := decodeRecord(v, text[start:start+len(v)], p); err != nil {
+			return nil, fmt.Errorf("decoding package %s: %w", shas[i], err)
+		}
+		start += len(v)
 		if ok, err := keep(p); err != nil {
 			return nil, err
 		} else if ok {

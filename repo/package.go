@@ -311,13 +311,15 @@ func lookupPackage(pb *bolt.Bucket, sha string, p *Package) error {
 // decodeFound decodes the record v found under sha; nil is none.
 func decodeFound(sha string, v []byte, p *Package) error {
 	if v == nil {
-		return fmt.Errorf("%w: sha256 %s", ErrPackageNotFound, sha)
+		return notFound(sha)
 	}
 	if err := decodePackage(v, p); err != nil {
 		return fmt.Errorf("decoding package %s: %w", sha, err)
 	}
 	return nil
 }
+
+func notFound(sha string) error { return fmt.Errorf("%w: sha256 %s", ErrPackageNotFound, sha) }
 
 // checkFilename allows an empty name (unknown) or a plain base name.
 func checkFilename(name string) error {

@@ -25,13 +25,19 @@ func encodePackage(p *Package) []byte {
 }
 
 func decodePackage(b []byte, p *Package) error {
-	if len(b) == 0 || b[0] != recordV1 {
-		return errBadRecord
-	}
 	// The strings are slices of one copy of the record: one allocation
 	// per package, not six (a cold listing of 10,000 packages spent a
 	// third of its time allocating).
-	d := decoder{b: b[1:], s: string(b[1:])}
+	return decodeRecord(b, string(b), p)
+}
+
+// decodeRecord decodes the record b, whose strings it cuts from s: a
+// string holding the same bytes.
+func decodeRecord(b []byte, s string, p *Package) error {
+	if len(b) == 0 || b[0] != recordV1 {
+		return errBadRecord
+	}
+	d := decoder{b: b[1:], s: s, off: 1}
 	for _, s := range []*string{&p.Name, &p.Version, &p.Architecture, &p.SHA256, &p.MD5, &p.Filename} {
 		*s = d.str()
 	}
@@ -40,8 +46,8 @@ func decodePackage(b []byte, p *Package) error {
 	return d.err
 }
 
-// decoder reads a record, remembering the first error. s holds the same
-// bytes as b did at the start; off is how far b has moved since.
+// decoder reads a record, remembering the first error. s holds the
+// record's bytes; b is the part of them not read yet, which starts at off.
 type decoder struct {
 	b   []byte
 	s   string
