@@ -34,16 +34,17 @@ func runIngest(n int, keep bool) error {
 	}
 	var kts, ats []time.Duration
 	var rss int64
+	sayCaches()
 	for i := range rounds {
-		// Alternate the tools and flush dirty pages between runs, so
-		// neither pays for the other's writeback.
-		syncDisk()
+		// Alternate the tools and settle the disk and caches between
+		// runs, so neither pays for the other's writeback or files.
+		settle()
 		timedSteal = 0
 		kt, r, err := timeKiln(kilnBin, filepath.Join(work, fmt.Sprint("k", i)), debs)
 		if err != nil {
 			return fmt.Errorf("kiln: %w", err)
 		}
-		syncDisk()
+		settle()
 		at, err := timeAptly(filepath.Join(work, fmt.Sprint("a", i)), debs)
 		if err != nil {
 			return fmt.Errorf("aptly: %w", err)
@@ -69,6 +70,29 @@ func median(ds []time.Duration) time.Duration {
 }
 
 func syncDisk() { exec.Command("sync").Run() }
+
+// settle flushes dirty pages and, where it may (as root), drops the
+// kernel's dentry and inode caches, so that each tool starts from the same
+// caches rather than from those the runs before it left. Cached dentries
+// of deleted files pile up on a machine that runs benchmarks: on the VM
+// these figures come from (dentry hash table of 131,072 entries, set at
+// boot), 1.4 million of them made every path lookup walk chains of ten,
+// which costs a tool that makes 50,000 pool links far more than one that
+// writes a few index files. Page contents stay cached. It reports whether
+// the caches were dropped.
+func settle() bool {
+	syncDisk()
+	return os.WriteFile("/proc/sys/vm/drop_caches", []byte("2"), 0) == nil
+}
+
+// sayCaches tells whether settle can drop the caches here.
+func sayCaches() {
+	if settle() {
+		fmt.Println("kernel dentry and inode caches: dropped before each tool's run")
+	} else {
+		fmt.Println("kernel dentry and inode caches: not dropped (needs root); figures carry what earlier runs left cached")
+	}
+}
 
 // generate writes n deterministic small packages, a third each for
 // amd64, arm64 and all, with a dependency: versions packages share each

@@ -96,9 +96,10 @@ func runPublish(n, versions, rounds int, keep bool, only string) error {
 		tools = some
 	}
 	results := map[string][]publishTimes{}
+	sayCaches()
 	for i := range rounds {
 		for _, tool := range tools {
-			syncDisk()
+			settle()
 			dir := filepath.Join(work, fmt.Sprintf("%s-%d", tool.name, i))
 			timedSteal = 0
 			t, err := tool.run(dir, debs, extra)
