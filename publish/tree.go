@@ -99,6 +99,9 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	pooled := make(chan poolResult, 1)
 	go func() {
 		n, err := p.linkPool(ctx, in.Pub.Prefix, base, in.Components, ss)
+		if err == nil && n > 0 {
+			ss.flushAhead()
+		}
 		pooled <- poolResult{n, time.Since(start), err}
 	}()
 	type journalResult struct {
