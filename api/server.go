@@ -55,7 +55,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, router: mux.NewRouter(), now: func() time.Time { return time.Now().UTC() }}
 	ix := publish.NewIndexer(0)
-	ix.Controls = cfg.Store.LoadControlTexts
+	ix.Controls = cfg.Store.WithControlTexts
 	s.publisher = &publish.Publisher{Root: cfg.PublicDir, Blobs: cfg.Store.Blobs(), Indexer: ix,
 		AfterStage: cfg.AfterPublishStage, Log: cfg.Logger}
 	s.routes()

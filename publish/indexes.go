@@ -30,11 +30,12 @@ import (
 // holds the same run of packages.
 type Indexer struct {
 	// Controls, when set, fills in the control stanzas (Control, or the
-	// stored text, ControlText) of packages whose chunks must be rendered
-	// (packages may come without them: most republishes render almost
-	// nothing, so most stanzas are never read).
+	// stored text, ControlText) of packages whose chunks must be rendered,
+	// for as long as use runs: a stored text may be bytes that are valid
+	// only until then. (Packages may come without stanzas: most
+	// republishes render almost nothing, so most stanzas are never read.)
 	// It is called from several goroutines at once, one chunk each.
-	Controls func([]*repo.Package) error
+	Controls func(pkgs []*repo.Package, use func() error) error
 
 	mu    sync.Mutex
 	limit int64
@@ -148,15 +149,13 @@ func cutAfter(name string) bool {
 // chunkKey names a run of packages by their contents. The stanza format's
 // version is part of it, so a change to Stanza invalidates nothing stale.
 func chunkKey(pkgs []*repo.Package) [32]byte {
-	h := sha256.New()
-	h.Write([]byte("kiln-chunk-v1\n"))
+	const version = "kiln-chunk-v1\n"
+	b := make([]byte, 0, len(version)+len(pkgs)*(64+1))
+	b = append(b, version...)
 	for _, p := range pkgs {
-		h.Write([]byte(p.SHA256))
-		h.Write([]byte{'\n'})
+		b = append(append(b, p.SHA256...), '\n')
 	}
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
+	return sha256.Sum256(b)
 }
 
 // fill renders and compresses the chunks the cache did not have, on every
@@ -219,8 +218,8 @@ func (ix *Indexer) fill(plans [][]chunkPlan) error {
 // time, not all of them.
 func (ix *Indexer) render(cp *chunkPlan) (*chunk, error) {
 	view := cp.pkgs
+	var need []*repo.Package
 	if ix.Controls != nil {
-		var need []*repo.Package
 		view = make([]*repo.Package, len(cp.pkgs))
 		for i, p := range cp.pkgs {
 			view[i] = p
@@ -230,18 +229,22 @@ func (ix *Indexer) render(cp *chunkPlan) (*chunk, error) {
 				need = append(need, &c)
 			}
 		}
-		if len(need) > 0 {
-			if err := ix.Controls(need); err != nil {
-				return nil, fmt.Errorf("loading control stanzas: %w", err)
-			}
-		}
 	}
-	return renderChunk(cp.key, view)
+	var plain []byte
+	join := func() error {
+		plain = joinStanzas(view)
+		return nil
+	}
+	if len(need) == 0 {
+		join()
+	} else if err := ix.Controls(need, join); err != nil {
+		return nil, fmt.Errorf("loading control stanzas: %w", err)
+	}
+	return compressChunk(cp.key, plain)
 }
 
-// renderChunk writes each stanza followed by a blank line, and compresses.
-func renderChunk(key [32]byte, pkgs []*repo.Package) (*chunk, error) {
-	plain := joinStanzas(pkgs)
+// compressChunk compresses a chunk's stanzas.
+func compressChunk(key [32]byte, plain []byte) (*chunk, error) {
 	gz, xz, err := Compress(plain)
 	if err != nil {
 		return nil, err

@@ -116,14 +116,14 @@ func TestIndexerRendersOnlyChangedChunks(t *testing.T) {
 	var loaded int
 	var mu sync.Mutex
 	ix := NewIndexer(0)
-	ix.Controls = func(ps []*repo.Package) error { // called by several workers at once
+	ix.Controls = func(ps []*repo.Package, use func() error) error { // called by several workers at once
 		mu.Lock()
-		defer mu.Unlock()
 		loaded += len(ps)
 		for _, p := range ps {
 			p.Control = fake(t, p.Name, p.Version, p.Architecture).Control
 		}
-		return nil
+		mu.Unlock()
+		return use()
 	}
 	if _, err := ix.Build("main", []string{"amd64"}, pkgs); err != nil {
 		t.Fatal(err)

@@ -36,7 +36,7 @@ type Package struct {
 	Control deb.Stanza `json:"-"`
 	// ControlText is the control stanza as stored (the form Control's
 	// String gives), for those that copy it rather than read its fields
-	// (LoadControlTexts).
+	// (WithControlTexts).
 	ControlText []byte    `json:"-"`
 	Created     time.Time `json:"created"`
 }

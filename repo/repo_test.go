@@ -303,10 +303,11 @@ func TestQueryOnControlFields(t *testing.T) {
 	}
 }
 
-// TestLoadControlTexts: each package gets its own stanza, whatever order
-// the packages come in (they are looked up in order of their sums), and
-// a package the store does not hold is an error.
-func TestLoadControlTexts(t *testing.T) {
+// TestWithControlTexts: each package gets its own stanza while use runs,
+// whatever order the packages come in (they are looked up in order of
+// their sums), and loses it after; a package the store does not hold is an
+// error, and use does not run.
+func TestWithControlTexts(t *testing.T) {
 	s, _ := newStore(t)
 	var pkgs []*repo.Package
 	for i := range 40 {
@@ -314,17 +315,32 @@ func TestLoadControlTexts(t *testing.T) {
 		pkgs = append(pkgs, &repo.Package{Name: p.Name, Version: p.Version, SHA256: p.SHA256})
 	}
 	rand.New(rand.NewPCG(1, 2)).Shuffle(len(pkgs), func(i, j int) { pkgs[i], pkgs[j] = pkgs[j], pkgs[i] })
-	if err := s.LoadControlTexts(pkgs); err != nil {
-		t.Fatal(err)
+	used := 0
+	err := s.WithControlTexts(pkgs, func() error {
+		used++
+		for _, p := range pkgs {
+			text := string(p.ControlText)
+			if !strings.HasPrefix(text, "Package: "+p.Name+"\n") || !strings.Contains(text, "\nVersion: "+p.Version+"\n") {
+				t.Errorf("%s %s got the stanza %q", p.Name, p.Version, text)
+			}
+		}
+		return nil
+	})
+	if err != nil || used != 1 {
+		t.Fatalf("WithControlTexts = %v, use ran %d times", err, used)
 	}
 	for _, p := range pkgs {
-		text := string(p.ControlText)
-		if !strings.HasPrefix(text, "Package: "+p.Name+"\n") || !strings.Contains(text, "\nVersion: "+p.Version+"\n") {
-			t.Errorf("%s %s got the stanza %q", p.Name, p.Version, text)
+		if p.ControlText != nil {
+			t.Fatalf("%s kept its stanza after use returned", p.Name)
 		}
 	}
 	ghost := &repo.Package{Name: "ghost", SHA256: strings.Repeat("0", 64)}
-	if err := s.LoadControlTexts([]*repo.Package{ghost}); !errors.Is(err, repo.ErrPackageNotFound) {
-		t.Errorf("LoadControlTexts of an unknown package = %v, want ErrPackageNotFound", err)
+	err = s.WithControlTexts([]*repo.Package{pkgs[0], ghost}, func() error { used++; return nil })
+	if !errors.Is(err, repo.ErrPackageNotFound) || used != 1 {
+		t.Errorf("WithControlTexts of an unknown package = %v (use ran: %v), want ErrPackageNotFound", err, used > 1)
+	}
+	wantErr := errors.New("use failed")
+	if err := s.WithControlTexts(pkgs[:1], func() error { return wantErr }); err != wantErr {
+		t.Errorf("WithControlTexts = %v, want use's error", err)
 	}
 }
