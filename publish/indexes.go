@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"runtime"
@@ -29,13 +30,14 @@ import (
 // packages' SHA256 sums and shared by every index and publication that
 // holds the same run of packages.
 type Indexer struct {
-	// Controls, when set, fills in the control stanzas (Control, or the
-	// stored text, ControlText) of packages whose chunks must be rendered,
-	// for as long as use runs: a stored text may be bytes that are valid
-	// only until then. (Packages may come without stanzas: most
-	// republishes render almost nothing, so most stanzas are never read.)
-	// It is called from several goroutines at once, one chunk each.
-	Controls func(pkgs []*repo.Package, use func() error) error
+	// Controls, when set, finds the stored control stanzas of the packages
+	// with the given SHA256 sums and calls use with them, texts[i] being
+	// that of shas[i]; the texts may be valid only while use runs. Build
+	// calls it once, for the packages without a stanza (Control or
+	// ControlText) in the chunks it must render, and renders them all
+	// inside use. (Packages may come without stanzas: most republishes
+	// render almost nothing, so most stanzas are never read.)
+	Controls func(shas []string, use func(texts [][]byte) error) error
 
 	mu    sync.Mutex
 	limit int64
@@ -114,6 +116,7 @@ type chunkPlan struct {
 	key   [32]byte
 	pkgs  []*repo.Package
 	chunk *chunk
+	texts [][]byte // while it is rendered: the stanzas its packages lack (Controls)
 }
 
 // plan cuts an index's sorted packages into chunks and takes the cached
@@ -159,7 +162,10 @@ func chunkKey(pkgs []*repo.Package) [32]byte {
 }
 
 // fill renders and compresses the chunks the cache did not have, on every
-// CPU.
+// CPU. The stanzas they lack are found at once, in one call of Controls:
+// looked up in order of their sums, the stanzas of a whole repository are
+// next to each other in the store, where a chunk's, one package in a few
+// hundred, each cost a search from the root.
 func (ix *Indexer) fill(plans [][]chunkPlan) error {
 	var todo []*chunkPlan
 	seen := map[[32]byte]bool{}
@@ -174,27 +180,44 @@ func (ix *Indexer) fill(plans [][]chunkPlan) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	work := make(chan *chunkPlan)
-	errs := make([]error, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	for w := range errs {
-		wg.Go(func() {
-			for cp := range work {
-				if errs[w] == nil {
-					cp.chunk, errs[w] = ix.render(cp)
+	type lack struct {
+		cp *chunkPlan
+		i  int
+	}
+	var lacks []lack
+	var shas []string
+	if ix.Controls != nil {
+		for _, cp := range todo {
+			for i, p := range cp.pkgs {
+				if p.Control == nil && p.ControlText == nil {
+					lacks = append(lacks, lack{cp, i})
+					shas = append(shas, p.SHA256)
 				}
 			}
-		})
-	}
-	for _, cp := range todo {
-		work <- cp
-	}
-	close(work)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
 		}
+	}
+	render := func(texts [][]byte) error {
+		for k, l := range lacks {
+			if l.cp.texts == nil {
+				l.cp.texts = make([][]byte, len(l.cp.pkgs))
+			}
+			l.cp.texts[l.i] = texts[k]
+		}
+		defer func() {
+			for _, cp := range todo {
+				cp.texts = nil // they may not outlive this call
+			}
+		}()
+		return ix.renderAll(todo)
+	}
+	var err error
+	if len(shas) == 0 {
+		err = render(nil)
+	} else if err = ix.Controls(shas, render); err != nil {
+		err = fmt.Errorf("rendering with the stored control stanzas: %w", err)
+	}
+	if err != nil {
+		return err
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -211,36 +234,44 @@ func (ix *Indexer) fill(plans [][]chunkPlan) error {
 	return nil
 }
 
-// render loads the control stanzas a chunk lacks, renders and compresses
-// it. Stanzas are loaded into copies of the packages: the caller's stay as
-// they were (an "all" package is in several chunks, rendered at once), and
-// a first publish of a large repository holds one chunk's stanzas at a
-// time, not all of them.
-func (ix *Indexer) render(cp *chunkPlan) (*chunk, error) {
+// renderAll renders the chunks of todo on every CPU.
+func (ix *Indexer) renderAll(todo []*chunkPlan) error {
+	work := make(chan *chunkPlan)
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Go(func() {
+			for cp := range work {
+				if errs[w] == nil {
+					cp.chunk, errs[w] = render(cp)
+				}
+			}
+		})
+	}
+	for _, cp := range todo {
+		work <- cp
+	}
+	close(work)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// render renders and compresses a chunk. The stanzas its packages lack
+// (cp.texts) are given to copies of them: the caller's stay as they were
+// (an "all" package is in several chunks, rendered at once).
+func render(cp *chunkPlan) (*chunk, error) {
 	view := cp.pkgs
-	var need []*repo.Package
-	if ix.Controls != nil {
-		view = make([]*repo.Package, len(cp.pkgs))
-		for i, p := range cp.pkgs {
-			view[i] = p
-			if p.Control == nil && p.ControlText == nil {
-				c := *p
+	if cp.texts != nil {
+		view = slices.Clone(cp.pkgs)
+		for i, text := range cp.texts {
+			if text != nil {
+				c := *view[i]
+				c.ControlText = text
 				view[i] = &c
-				need = append(need, &c)
 			}
 		}
 	}
-	var plain []byte
-	join := func() error {
-		plain = joinStanzas(view)
-		return nil
-	}
-	if len(need) == 0 {
-		join()
-	} else if err := ix.Controls(need, join); err != nil {
-		return nil, fmt.Errorf("loading control stanzas: %w", err)
-	}
-	return compressChunk(cp.key, plain)
+	return compressChunk(cp.key, joinStanzas(view))
 }
 
 // compressChunk compresses a chunk's stanzas.

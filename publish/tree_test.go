@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -110,20 +109,21 @@ func TestIndexerChunksConcatenate(t *testing.T) {
 
 func TestIndexerRendersOnlyChangedChunks(t *testing.T) {
 	pkgs := manyFakes(t, 2000, "amd64")
+	bySHA := map[string]*repo.Package{}
 	for _, p := range pkgs {
 		p.Control = nil // loaded on demand, as the server does
+		bySHA[p.SHA256] = p
 	}
 	var loaded int
-	var mu sync.Mutex
 	ix := NewIndexer(0)
-	ix.Controls = func(ps []*repo.Package, use func() error) error { // called by several workers at once
-		mu.Lock()
-		loaded += len(ps)
-		for _, p := range ps {
-			p.Control = fake(t, p.Name, p.Version, p.Architecture).Control
+	ix.Controls = func(shas []string, use func([][]byte) error) error {
+		loaded += len(shas)
+		texts := make([][]byte, len(shas))
+		for i, sha := range shas {
+			p := bySHA[sha]
+			texts[i] = []byte(fake(t, p.Name, p.Version, p.Architecture).Control.String())
 		}
-		mu.Unlock()
-		return use()
+		return use(texts)
 	}
 	if _, err := ix.Build("main", []string{"amd64"}, pkgs); err != nil {
 		t.Fatal(err)
@@ -134,6 +134,7 @@ func TestIndexerRendersOnlyChangedChunks(t *testing.T) {
 	loaded = 0
 	added := fake(t, "pkg0999a", "1.0-1", "amd64")
 	added.Control = nil
+	bySHA[added.SHA256] = added
 	more := append(append([]*repo.Package{}, pkgs...), added)
 	files, err := ix.Build("main", []string{"amd64"}, more)
 	if err != nil {

@@ -298,37 +298,33 @@ func (s *Store) SourcePackages(src Source) ([]*Package, error) {
 	return s.latestPackages(src.Name)
 }
 
-// WithControlTexts gives each package that has neither ControlText nor
-// Control the stored text of its control stanza, calls use, and takes the
-// texts away again. The texts are the database's own bytes, not copies,
-// valid only while use runs: use must copy what it keeps. (An index
-// copies each stanza into its chunk; copying them out first was 30 MB of
-// garbage in a first publish of 50,000 packages.)
-func (s *Store) WithControlTexts(pkgs []*Package, use func() error) error {
-	var need []*Package
-	for _, p := range pkgs {
-		if p.Control == nil && p.ControlText == nil {
-			need = append(need, p)
-		}
+// WithControlTexts finds the stored text of the control stanza of each
+// package sum in shas and calls use with them, texts[i] being shas[i]'s,
+// in one read transaction. The texts are the database's own bytes, not
+// copies, valid only while use runs: use must copy what it keeps. (An
+// index copies each stanza into its chunk; copying them out first was
+// 30 MB of garbage in a first publish of 50,000 packages.) A sum may come
+// more than once.
+func (s *Store) WithControlTexts(shas []string, use func(texts [][]byte) error) error {
+	// In order of the sums, through one cursor: the pages are visited
+	// once, in sequence, and the stanzas of a whole repository are found
+	// by stepping from one to the next, not by searching from the root.
+	order := make([]int, len(shas))
+	for i := range order {
+		order[i] = i
 	}
-	// In order of their keys, through one cursor: the pages are visited
-	// once, in sequence, and no cursor is built per package.
-	slices.SortFunc(need, func(a, b *Package) int { return strings.Compare(a.SHA256, b.SHA256) })
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(shas[a], shas[b]) })
 	return s.db.View(func(tx *bolt.Tx) error {
-		defer func() {
-			for _, p := range need {
-				p.ControlText = nil // the bytes go away with the transaction
-			}
-		}()
 		seek := ascending{c: tx.Bucket(bucketControls).Cursor()}
+		texts := make([][]byte, len(shas))
 		var key []byte
-		for _, p := range need {
-			key = append(key[:0], p.SHA256...)
-			if p.ControlText = seek.get(key); p.ControlText == nil {
-				return fmt.Errorf("control of %s: %w", p.SHA256, ErrPackageNotFound)
+		for _, i := range order {
+			key = append(key[:0], shas[i]...)
+			if texts[i] = seek.get(key); texts[i] == nil {
+				return fmt.Errorf("control of %s: %w", shas[i], ErrPackageNotFound)
 			}
 		}
-		return use()
+		return use(texts)
 	})
 }
 

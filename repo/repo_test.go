@@ -303,23 +303,27 @@ func TestQueryOnControlFields(t *testing.T) {
 	}
 }
 
-// TestWithControlTexts: each package gets its own stanza while use runs,
-// whatever order the packages come in (they are looked up in order of
-// their sums), and loses it after; a package the store does not hold is an
-// error, and use does not run.
+// TestWithControlTexts: each sum gets its own stanza, in the order asked
+// for, whatever that order (they are looked up in order of their sums),
+// and the same sum twice gets it twice; a package the store does not hold
+// is an error, and use does not run; use's error is returned.
 func TestWithControlTexts(t *testing.T) {
 	s, _ := newStore(t)
 	var pkgs []*repo.Package
 	for i := range 40 {
-		p := ingest(t, s, debtest.Spec{Name: fmt.Sprintf("pkg%02d", i), Version: fmt.Sprintf("1.%d", i)})
-		pkgs = append(pkgs, &repo.Package{Name: p.Name, Version: p.Version, SHA256: p.SHA256})
+		pkgs = append(pkgs, ingest(t, s, debtest.Spec{Name: fmt.Sprintf("pkg%02d", i), Version: fmt.Sprintf("1.%d", i)}))
 	}
 	rand.New(rand.NewPCG(1, 2)).Shuffle(len(pkgs), func(i, j int) { pkgs[i], pkgs[j] = pkgs[j], pkgs[i] })
+	pkgs = append(pkgs, pkgs[3])
+	var shas []string
+	for _, p := range pkgs {
+		shas = append(shas, p.SHA256)
+	}
 	used := 0
-	err := s.WithControlTexts(pkgs, func() error {
+	err := s.WithControlTexts(shas, func(texts [][]byte) error {
 		used++
-		for _, p := range pkgs {
-			text := string(p.ControlText)
+		for i, p := range pkgs {
+			text := string(texts[i])
 			if !strings.HasPrefix(text, "Package: "+p.Name+"\n") || !strings.Contains(text, "\nVersion: "+p.Version+"\n") {
 				t.Errorf("%s %s got the stanza %q", p.Name, p.Version, text)
 			}
@@ -329,18 +333,13 @@ func TestWithControlTexts(t *testing.T) {
 	if err != nil || used != 1 {
 		t.Fatalf("WithControlTexts = %v, use ran %d times", err, used)
 	}
-	for _, p := range pkgs {
-		if p.ControlText != nil {
-			t.Fatalf("%s kept its stanza after use returned", p.Name)
-		}
-	}
-	ghost := &repo.Package{Name: "ghost", SHA256: strings.Repeat("0", 64)}
-	err = s.WithControlTexts([]*repo.Package{pkgs[0], ghost}, func() error { used++; return nil })
+	ghost := strings.Repeat("0", 64)
+	err = s.WithControlTexts([]string{shas[0], ghost}, func([][]byte) error { used++; return nil })
 	if !errors.Is(err, repo.ErrPackageNotFound) || used != 1 {
 		t.Errorf("WithControlTexts of an unknown package = %v (use ran: %v), want ErrPackageNotFound", err, used > 1)
 	}
 	wantErr := errors.New("use failed")
-	if err := s.WithControlTexts(pkgs[:1], func() error { return wantErr }); err != wantErr {
+	if err := s.WithControlTexts(shas[:1], func([][]byte) error { return wantErr }); err != wantErr {
 		t.Errorf("WithControlTexts = %v, want use's error", err)
 	}
 }
