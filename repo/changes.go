@@ -213,26 +213,20 @@ func contents(tx *bolt.Tx, meta *Repo, version int, match func(*Package) bool) (
 	return packagesOf(tx, shas, match)
 }
 
-// packagesOf loads the packages with the given sums that match accepts.
-// The sums are looked up in order (the caller sorts the result as it
-// needs), which walks the packages bucket's pages once, in sequence.
+// packagesOf loads the packages with the given sums that match accepts,
+// in the order of shas (callers sort the result as they need: the sums of
+// a repository's latest version come in the order of its index, by name,
+// which leaves little for a sort by name and version to do).
 func packagesOf(tx *bolt.Tx, shas []string, match func(*Package) bool) ([]*Package, error) {
-	shas = slices.Clone(shas)
-	slices.Sort(shas)
-	// One cursor finds every sum in turn: a Get per package would build a
-	// new cursor, and its stack, each time. The records' strings are then
-	// cut from one copy of them all: one allocation for a listing, not one
-	// per package.
-	seek := ascending{c: tx.Bucket(bucketPackages).Cursor()}
-	vals := make([][]byte, len(shas)) // the database's bytes, valid as long as tx
+	// The records' strings are cut from one copy of them all: one
+	// allocation for a listing, not one per package.
+	vals, missing := lookupSorted(tx.Bucket(bucketPackages), shas)
+	if missing >= 0 {
+		return nil, notFound(shas[missing])
+	}
 	total := 0
-	var key []byte
-	for i, sha := range shas {
-		key = append(key[:0], sha...)
-		if vals[i] = seek.get(key); vals[i] == nil {
-			return nil, notFound(sha)
-		}
-		total += len(vals[i])
+	for _, v := range vals {
+		total += len(v)
 	}
 	var all strings.Builder
 	all.Grow(total)
@@ -257,6 +251,30 @@ func packagesOf(tx *bolt.Tx, shas []string, match func(*Package) bool) ([]*Packa
 		}
 	}
 	return out, nil
+}
+
+// lookupSorted returns the value under each of keys in b, in the order of
+// keys: the database's bytes, valid as long as the transaction. They are
+// looked up in ascending order, through one cursor (ascending): a Get per
+// key would build a new cursor, and its stack, each time, and a cursor
+// moving one way visits each page once. missing is the index of a key not
+// found, or -1.
+func lookupSorted(b *bolt.Bucket, keys []string) (vals [][]byte, missing int) {
+	order := make([]int, len(keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int { return strings.Compare(keys[x], keys[y]) })
+	seek := ascending{c: b.Cursor()}
+	vals = make([][]byte, len(keys))
+	var key []byte
+	for _, i := range order {
+		key = append(key[:0], keys[i]...)
+		if vals[i] = seek.get(key); vals[i] == nil {
+			return nil, i
+		}
+	}
+	return vals, -1
 }
 
 // ascending looks up keys in ascending order through one cursor. Each

@@ -306,23 +306,13 @@ func (s *Store) SourcePackages(src Source) ([]*Package, error) {
 // 30 MB of garbage in a first publish of 50,000 packages.) A sum may come
 // more than once.
 func (s *Store) WithControlTexts(shas []string, use func(texts [][]byte) error) error {
-	// In order of the sums, through one cursor: the pages are visited
-	// once, in sequence, and the stanzas of a whole repository are found
-	// by stepping from one to the next, not by searching from the root.
-	order := make([]int, len(shas))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(shas[a], shas[b]) })
+	// Looked up in order of the sums (lookupSorted), the stanzas of a
+	// whole repository are found by stepping from one to the next, not by
+	// searching from the root.
 	return s.db.View(func(tx *bolt.Tx) error {
-		seek := ascending{c: tx.Bucket(bucketControls).Cursor()}
-		texts := make([][]byte, len(shas))
-		var key []byte
-		for _, i := range order {
-			key = append(key[:0], shas[i]...)
-			if texts[i] = seek.get(key); texts[i] == nil {
-				return fmt.Errorf("control of %s: %w", shas[i], ErrPackageNotFound)
-			}
+		texts, missing := lookupSorted(tx.Bucket(bucketControls), shas)
+		if missing >= 0 {
+			return fmt.Errorf("control of %s: %w", shas[missing], ErrPackageNotFound)
 		}
 		return use(texts)
 	})
