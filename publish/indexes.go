@@ -208,7 +208,7 @@ func (ix *Indexer) fill(plans [][]chunkPlan) error {
 				cp.texts = nil // they may not outlive this call
 			}
 		}()
-		return ix.renderAll(todo)
+		return renderAll(todo)
 	}
 	var err error
 	if len(shas) == 0 {
@@ -235,7 +235,7 @@ func (ix *Indexer) fill(plans [][]chunkPlan) error {
 }
 
 // renderAll renders the chunks of todo on every CPU.
-func (ix *Indexer) renderAll(todo []*chunkPlan) error {
+func renderAll(todo []*chunkPlan) error {
 	work := make(chan *chunkPlan)
 	errs := make([]error, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
