@@ -196,7 +196,7 @@ func (ix *Indexer) fill(plans [][]chunkPlan) error {
 			}
 		}
 	}
-	render := func(texts [][]byte) error {
+	renderWith := func(texts [][]byte) error {
 		for k, l := range lacks {
 			if l.cp.texts == nil {
 				l.cp.texts = make([][]byte, len(l.cp.pkgs))
@@ -212,8 +212,8 @@ func (ix *Indexer) fill(plans [][]chunkPlan) error {
 	}
 	var err error
 	if len(shas) == 0 {
-		err = render(nil)
-	} else if err = ix.Controls(shas, render); err != nil {
+		err = renderWith(nil)
+	} else if err = ix.Controls(shas, renderWith); err != nil {
 		err = fmt.Errorf("rendering with the stored control stanzas: %w", err)
 	}
 	if err != nil {

@@ -305,11 +305,7 @@ func getPackage(tx *bolt.Tx, sha string) (*Package, error) {
 
 // lookupPackage decodes the record of sha from the packages bucket into p.
 func lookupPackage(pb *bolt.Bucket, sha string, p *Package) error {
-	return decodeFound(sha, pb.Get([]byte(sha)), p)
-}
-
-// decodeFound decodes the record v found under sha; nil is none.
-func decodeFound(sha string, v []byte, p *Package) error {
+	v := pb.Get([]byte(sha))
 	if v == nil {
 		return notFound(sha)
 	}
