@@ -91,12 +91,22 @@ func (ix *Indexer) Build(comp string, arches []string, pkgs []*repo.Package) ([]
 		sorted = slices.Clone(pkgs)
 		repo.SortPackages(sorted)
 	}
+	// Every index begins with the chunks of the "all" packages (ForArch's
+	// order): fill renders them once, and their sums are computed once,
+	// below, for every index to resume after them.
+	shared := ix.plan(ofArch(sorted, "all"))
 	plans := make([][]chunkPlan, len(arches))
 	for i, arch := range arches {
-		plans[i] = ix.plan(selectArch(sorted, arch))
+		plans[i] = slices.Clip(shared)
+		if arch != "all" {
+			plans[i] = append(plans[i], ix.plan(ofArch(sorted, arch))...)
+		}
 	}
 	if err := ix.fill(plans); err != nil {
 		return nil, err
+	}
+	if len(arches) > 1 && len(shared) > 0 {
+		ix.assemble("", plans[0][:len(shared)]) // remembers the marks sumFiles resumes from
 	}
 	// Each architecture's files are summed side by side: one index's
 	// twelve sums end with a single long one (MD5 of Packages) that
@@ -219,15 +229,17 @@ func (ix *Indexer) fill(plans [][]chunkPlan) error {
 	if err != nil {
 		return err
 	}
+	rendered := make(map[[32]byte]*chunk, len(todo))
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	for _, cp := range todo {
+		rendered[cp.key] = cp.chunk
 		ix.add(cp.chunk)
 	}
 	for _, ps := range plans { // duplicates of a chunk rendered above
 		for i := range ps {
 			if ps[i].chunk == nil {
-				ps[i].chunk = ix.byKey[ps[i].key].Value.(*chunk)
+				ps[i].chunk = rendered[ps[i].key] // not from the cache: it may have evicted it already
 			}
 		}
 	}
@@ -257,8 +269,7 @@ func renderAll(todo []*chunkPlan) error {
 }
 
 // render renders and compresses a chunk. The stanzas its packages lack
-// (cp.texts) are given to copies of them: the caller's stay as they were
-// (an "all" package is in several chunks, rendered at once).
+// (cp.texts) are given to copies of them: the caller's stay as they were.
 func render(cp *chunkPlan) (*chunk, error) {
 	view := cp.pkgs
 	if cp.texts != nil {

@@ -181,11 +181,9 @@ func controlOf(p *repo.Package) deb.Stanza {
 	return st
 }
 
-// Packages is the Packages index of one architecture: the packages built for
-// arch and those for "all", sorted by name, version (dpkg's order) and
-// architecture, one paragraph each, each followed by a blank line (as
-// Debian's archive writes them). No packages give an empty file, which apt
-// accepts.
+// Packages is the Packages index of one architecture, in ForArch's order:
+// one paragraph per package, each followed by a blank line (as Debian's
+// archive writes them). No packages give an empty file, which apt accepts.
 func Packages(pkgs []*repo.Package, arch string) []byte {
 	return joinStanzas(ForArch(pkgs, arch))
 }
@@ -203,20 +201,28 @@ func joinStanzas(sel []*repo.Package) []byte {
 	return out
 }
 
-// ForArch returns, sorted as an index lists them, the packages of pkgs that
-// belong in arch's index: those built for arch and those for "all". pkgs is
-// left as it was.
+// ForArch returns, in the order an index lists them, the packages of pkgs
+// that belong in arch's index: first those built for "all", then those
+// built for arch, each part sorted by name and version (dpkg's order).
+// Every architecture's index so begins with the same stanzas, which an
+// Indexer renders, compresses and sums once; apt reads an index in any
+// order. pkgs is left as it was.
 func ForArch(pkgs []*repo.Package, arch string) []*repo.Package {
-	sel := selectArch(pkgs, arch)
+	sel := ofArch(pkgs, "all")
 	repo.SortPackages(sel)
+	if arch != "all" {
+		own := ofArch(pkgs, arch)
+		repo.SortPackages(own)
+		sel = append(sel, own...)
+	}
 	return sel
 }
 
-// selectArch keeps arch's and "all" packages, in the order given.
-func selectArch(pkgs []*repo.Package, arch string) []*repo.Package {
+// ofArch keeps the packages built for arch, in the order given.
+func ofArch(pkgs []*repo.Package, arch string) []*repo.Package {
 	var sel []*repo.Package
 	for _, p := range pkgs {
-		if p.Architecture == arch || p.Architecture == "all" {
+		if p.Architecture == arch {
 			sel = append(sel, p)
 		}
 	}

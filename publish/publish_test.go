@@ -199,8 +199,10 @@ func TestPackages(t *testing.T) {
 		want []string
 	}{
 		{"amd64", []string{"base-files/13/all", "hello/1.9/all", "hello/1.9/amd64", "hello/1.10/amd64", "hello/1:0.9/amd64", "zlib/1.3/amd64"}},
-		{"arm64", []string{"arm-only/1/arm64", "base-files/13/all", "hello/1.9/all", "hello/1.9/arm64"}},
+		// the "all" packages first, then the architecture's own
+		{"arm64", []string{"base-files/13/all", "hello/1.9/all", "arm-only/1/arm64", "hello/1.9/arm64"}},
 		{"riscv64", []string{"base-files/13/all", "hello/1.9/all"}},
+		{"all", []string{"base-files/13/all", "hello/1.9/all"}},
 	} {
 		t.Run(tc.arch, func(t *testing.T) {
 			got := Packages(pkgs, tc.arch)

@@ -35,6 +35,15 @@ func manyFakes(t *testing.T, n int, arch string) []*repo.Package {
 	return out
 }
 
+// namedFakes returns n packages named prefix0000 on, for arch.
+func namedFakes(t *testing.T, prefix string, n int, arch string) []*repo.Package {
+	var out []*repo.Package
+	for i := range n {
+		out = append(out, fake(t, fmt.Sprintf("%s%04d", prefix, i), "1.0-1", arch))
+	}
+	return out
+}
+
 // decode decompresses a concatenation of gzip members or an xz stream,
 // with the Go readers and, when installed, with gzip -dc and xz
 // --single-stream -dc (which, like apt, reads one xz stream only).
@@ -159,11 +168,63 @@ func TestIndexerRendersOnlyChangedChunks(t *testing.T) {
 	}
 }
 
+// TestIndexerRendersAllPackagesOnce: the "all" packages begin every
+// architecture's index, in chunks rendered once for all of them.
+func TestIndexerRendersAllPackagesOnce(t *testing.T) {
+	pkgs := slices.Concat(namedFakes(t, "doc", 400, "all"), namedFakes(t, "amd", 300, "amd64"), namedFakes(t, "arm", 200, "arm64"))
+	bySHA := map[string]*repo.Package{}
+	for _, p := range pkgs {
+		bySHA[p.SHA256] = p
+	}
+	view := make([]*repo.Package, len(pkgs)) // without stanzas, as the server lists them
+	for i, p := range pkgs {
+		c := *p
+		c.Control = nil
+		view[i] = &c
+	}
+	var loaded int
+	ix := NewIndexer(0)
+	ix.Controls = func(shas []string, use func([][]byte) error) error {
+		loaded += len(shas)
+		texts := make([][]byte, len(shas))
+		for i, sha := range shas {
+			texts[i] = []byte(bySHA[sha].Control.String())
+		}
+		return use(texts)
+	}
+	arches := []string{"amd64", "arm64", "riscv64"}
+	files, err := ix.Build("main", arches, view)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded != 900 {
+		t.Errorf("rendering three architectures' indexes loaded %d stanzas; want 900, each package's once", loaded)
+	}
+	for i, arch := range arches {
+		got := files[3*i].Bytes()
+		if want := Packages(pkgs, arch); !bytes.Equal(got, want) {
+			t.Errorf("%s Packages differs from Packages()", arch)
+		}
+		if !bytes.HasPrefix(got, Packages(pkgs, "all")) {
+			t.Errorf("%s Packages does not begin with the all packages", arch)
+		}
+		for j, kind := range []string{"gz", "xz"} {
+			for _, plain := range decode(t, kind, files[3*i+1+j].Bytes()) {
+				if !bytes.Equal(plain, got) {
+					t.Errorf("%s Packages.%s does not decode to Packages", arch, kind)
+				}
+			}
+		}
+	}
+}
+
 // TestIndexerResumesChecksums: checksums resumed after the chunks an index
 // shares with one summed before are those of the whole file, whether the
 // change is at the start, in the middle or at the end, or there is none.
 func TestIndexerResumesChecksums(t *testing.T) {
-	pkgs := manyFakes(t, 2000, "amd64")
+	pkgs := append(manyFakes(t, 2000, "amd64"), namedFakes(t, "doc", 600, "all")...)
+	pkgs = append(pkgs, namedFakes(t, "arm", 300, "arm64")...)
+	repo.SortPackages(pkgs)
 	ix := NewIndexer(0)
 	check := func(what string, pkgs []*repo.Package) {
 		t.Helper()
@@ -181,11 +242,14 @@ func TestIndexerResumesChecksums(t *testing.T) {
 	check("first build", pkgs)
 	check("unchanged", pkgs)
 	for _, at := range []string{"aaa-first", "pkg0999a", "zzz-last"} {
-		more := append(slices.Clone(pkgs), fake(t, at, "1.0", "amd64"))
-		repo.SortPackages(more)
-		check("added "+at, more)
+		for _, arch := range []string{"amd64", "all"} {
+			more := append(slices.Clone(pkgs), fake(t, at, "1.0", arch))
+			repo.SortPackages(more)
+			check("added "+at+" for "+arch, more)
+		}
 	}
 	check("one removed", append(slices.Clone(pkgs[:700]), pkgs[701:]...))
+	check("an all package removed", slices.DeleteFunc(slices.Clone(pkgs), func(p *repo.Package) bool { return p.Name == "doc0300" }))
 	check("back to the first", pkgs)
 	check("empty", nil)
 }
