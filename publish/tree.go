@@ -349,19 +349,16 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 		have = map[string]bool{}
 		p.pooled[prefix] = have
 	}
-	type poolJob struct {
-		pkg  *repo.Package
-		file string // PoolFile(pkg)
-	}
 	var todo []poolJob
-	fans := map[string]bool{}
+	fans := map[string][]poolJob{} // the jobs of each fan directory, pool/<sha256[:2]>
 	for _, pkgs := range comps {
 		for _, pkg := range pkgs {
 			if !have[pkg.SHA256] {
 				have[pkg.SHA256] = false // queued once, even if listed twice
-				file := PoolFile(pkg)
-				todo = append(todo, poolJob{pkg, file})
-				fans[path.Dir(file)] = true
+				job := poolJob{pkg, PoolFile(pkg)}
+				todo = append(todo, job)
+				fan := path.Dir(job.file)
+				fans[fan] = append(fans[fan], job)
 			}
 		}
 	}
@@ -377,26 +374,20 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 		}
 		ss.wrote(dir)
 	}
-	work := make(chan poolJob)
+	work := make(chan []poolJob)
 	errs := make([]error, 4)
 	var wg sync.WaitGroup
 	for w := range errs {
 		wg.Go(func() {
-			for job := range work {
+			for jobs := range work {
 				if errs[w] == nil {
-					// base is clean and a pool file's name holds no
-					// separator or dot-dot: no filepath.Join needed.
-					dst := base + string(filepath.Separator) + filepath.FromSlash(job.file)
-					errs[w] = p.placeBlob(ctx, job.pkg.Digest(), dst, ss)
-					if errs[w] != nil {
-						errs[w] = fmt.Errorf("publishing %s: %w", PoolPath(job.pkg), errs[w])
-					}
+					errs[w] = p.placeFan(ctx, base, jobs, ss)
 				}
 			}
 		})
 	}
-	for _, job := range todo {
-		work <- job
+	for _, jobs := range fans {
+		work <- jobs
 	}
 	close(work)
 	wg.Wait()
@@ -410,6 +401,45 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 		have[job.pkg.SHA256] = true
 	}
 	return len(todo), nil
+}
+
+// poolJob is a pool file to place.
+type poolJob struct {
+	pkg  *repo.Package
+	file string // PoolFile(pkg)
+}
+
+// placeFan places the pool files of one fan directory. From a local store
+// it links them relative to open directories, the fan directory and the
+// blob store's (which has the same fans): each link then looks up two
+// names, not two paths from the root. What it cannot link so, it leaves
+// to placeBlob.
+func (p *Publisher) placeFan(ctx context.Context, base string, jobs []poolJob, ss *syncSet) error {
+	loc, _ := p.Blobs.(storage.Locator)
+	var dirs dirLinker
+	defer dirs.close()
+	for _, job := range jobs {
+		// base is clean and a pool file's name holds no separator or
+		// dot-dot: no filepath.Join needed.
+		dst := base + string(filepath.Separator) + filepath.FromSlash(job.file)
+		err := errors.ErrUnsupported
+		if loc != nil {
+			var src string
+			if src, err = loc.Path(ctx, job.pkg.Digest()); err == nil {
+				err = dirs.link(src, dst)
+			}
+		}
+		switch {
+		case err == nil:
+			ss.wrote(dst)
+		case !errors.Is(err, os.ErrExist):
+			err = p.placeBlob(ctx, job.pkg.Digest(), dst, ss)
+		}
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("publishing %s: %w", PoolPath(job.pkg), err)
+		}
+	}
+	return nil
 }
 
 // placeBlob makes dst the blob's pool file, unless it exists: a hard link
