@@ -145,11 +145,11 @@ func timeKiln(bin, work, debs string) (time.Duration, int64, error) {
 	if err := run(env, bin, "repo", "create", "bench", "--distribution", "bookworm", "--component", "main"); err != nil {
 		return 0, 0, err
 	}
-	took, err := timed(env, bin, "repo", "add", "bench", debs)
+	took, err := timed(env, 0, bin, "repo", "add", "bench", debs)
 	if err != nil {
 		return 0, 0, err
 	}
-	return took, peakRSS(srv.Process.Pid), nil
+	return took.wall, peakRSS(srv.Process.Pid), nil
 }
 
 func timeAptly(work, debs string) (time.Duration, error) {
@@ -164,10 +164,18 @@ func timeAptly(work, debs string) (time.Duration, error) {
 	if err := run(nil, "aptly", "-config="+conf, "repo", "create", "bench"); err != nil {
 		return 0, err
 	}
-	return timed(nil, "aptly", "-config="+conf, "repo", "add", "bench", debs)
+	took, err := timed(nil, 0, "aptly", "-config="+conf, "repo", "add", "bench", debs)
+	return took.wall, err
 }
 
 func run(env []string, name string, args ...string) error {
+	_, err := runState(env, name, args...)
+	return err
+}
+
+// runState runs a command, with its output in the error should it fail,
+// and returns its state (for the CPU time it and its children used).
+func runState(env []string, name string, args ...string) (*os.ProcessState, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Env = env
 	var out bytes.Buffer
@@ -177,9 +185,9 @@ func run(env []string, name string, args ...string) error {
 		if len(tail) > 2000 {
 			tail = tail[len(tail)-2000:]
 		}
-		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, tail)
+		return nil, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, tail)
 	}
-	return nil
+	return cmd.ProcessState, nil
 }
 
 func freeAddr() (string, error) {
@@ -218,6 +226,23 @@ func peakRSS(pid int) int64 {
 		}
 	}
 	return -1
+}
+
+// cpuOf is the CPU time (user and system) process pid has used so far,
+// from /proc/<pid>/stat; 0 where it cannot be read.
+func cpuOf(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	_, rest, _ := bytes.Cut(data, []byte(") ")) // after the command name, which may hold spaces
+	f := strings.Fields(string(rest))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ ticks, taken as 100 a second
 }
 
 // stolen is the CPU time the hypervisor gave to other guests, summed over

@@ -32,7 +32,15 @@ import (
 // aptly writes Packages, .gz and .bz2.
 
 type publishTimes struct {
-	full, signed, republish time.Duration
+	full, signed, republish cost
+}
+
+// cost is what one timed command took: its wall time, and the CPU time
+// (user and system) it, its children and the server doing its work used.
+// The host's steal does not count as CPU time, so on a shared VM the CPU
+// times compare tools more steadily than the wall times do.
+type cost struct {
+	wall, cpu time.Duration
 }
 
 type publishTool struct {
@@ -111,41 +119,54 @@ func runPublish(n, versions, rounds int, keep bool, only string) error {
 				return fmt.Errorf("%s: %w", tool.name, err)
 			}
 			results[tool.name] = append(results[tool.name], t)
-			fmt.Printf("round %d %-12s full %6.3f s  signed %6.3f s  republish %6.3f s  (amd64 index: %d stanzas; stolen by the host while timed: %v)\n",
-				i+1, tool.name, t.full.Seconds(), t.signed.Seconds(), t.republish.Seconds(),
+			fmt.Printf("round %d %-12s full %6.3f s  signed %6.3f s  republish %6.3f s  CPU %.2f / %.2f / %.2f s  (amd64 index: %d stanzas; stolen by the host while timed: %v)\n",
+				i+1, tool.name, t.full.wall.Seconds(), t.signed.wall.Seconds(), t.republish.wall.Seconds(),
+				t.full.cpu.Seconds(), t.signed.cpu.Seconds(), t.republish.cpu.Seconds(),
 				bytes.Count(index, []byte("\nPackage: "))+1, timedSteal)
 		}
 	}
-	med := func(name string, f func(publishTimes) time.Duration) time.Duration {
-		var ds []time.Duration
-		for _, t := range results[name] {
-			ds = append(ds, f(t))
+	phases := []func(publishTimes) cost{
+		func(t publishTimes) cost { return t.full },
+		func(t publishTimes) cost { return t.signed },
+		func(t publishTimes) cost { return t.republish },
+	}
+	// med is the median of a tool's figures: of the wall times, or with
+	// cpu of the CPU times, one per phase.
+	med := func(name string, cpu bool) (out [3]time.Duration) {
+		for i, phase := range phases {
+			var ds []time.Duration
+			for _, t := range results[name] {
+				d := phase(t).wall
+				if cpu {
+					d = phase(t).cpu
+				}
+				ds = append(ds, d)
+			}
+			out[i] = median(ds)
 		}
-		return median(ds)
+		return out
 	}
 	fmt.Printf("\npublish of %d packages (amd64, arm64; %d versions per name), median of %d rounds\n", n, versions, rounds)
-	fmt.Printf("  %-12s %10s %10s %12s\n", "", "full", "signed", "republish+1")
+	fmt.Printf("  %-12s %10s %10s %12s   %s\n", "", "full", "signed", "republish+1", "CPU time: full, signed, republish")
 	for _, tool := range tools {
-		fmt.Printf("  %-12s %9.3fs %9.3fs %11.3fs\n", tool.name,
-			med(tool.name, func(t publishTimes) time.Duration { return t.full }).Seconds(),
-			med(tool.name, func(t publishTimes) time.Duration { return t.signed }).Seconds(),
-			med(tool.name, func(t publishTimes) time.Duration { return t.republish }).Seconds())
+		w, c := med(tool.name, false), med(tool.name, true)
+		fmt.Printf("  %-12s %9.3fs %9.3fs %11.3fs   %.2f s, %.2f s, %.2f s\n", tool.name,
+			w[0].Seconds(), w[1].Seconds(), w[2].Seconds(), c[0].Seconds(), c[1].Seconds(), c[2].Seconds())
 	}
 	fmt.Printf("  kiln server peak RSS %d MB (target < 200 MB at 50,000)\n", rss>>20)
-	if len(results["kiln"]) == 0 || len(tools) < 4 {
-		return nil // the ratios need every tool
+	if len(results["kiln"]) == 0 || len(tools) < 2 {
+		return nil // no ratios without kiln and another tool
 	}
-	ratio := func(a, b string, f func(publishTimes) time.Duration) float64 {
-		return med(a, f).Seconds() / med(b, f).Seconds()
-	}
-	full := func(t publishTimes) time.Duration { return t.full }
-	signed := func(t publishTimes) time.Duration { return t.signed }
-	re := func(t publishTimes) time.Duration { return t.republish }
-	fmt.Printf("  kiln/aptly        full %.3f  signed %.3f  republish %.3f   (target full < 0.1)\n",
-		ratio("kiln", "aptly", full), ratio("kiln", "aptly", signed), ratio("kiln", "aptly", re))
-	for _, rp := range []string{"reprepro", "reprepro+xz"} {
-		fmt.Printf("  kiln/%-12s full %.3f  signed %.3f  republish %.3f   (target full <= 1, republish <= 0.5)\n",
-			rp, ratio("kiln", rp, full), ratio("kiln", rp, signed), ratio("kiln", rp, re))
+	for _, other := range tools[1:] {
+		w, c := med("kiln", false), med("kiln", true)
+		ow, oc := med(other.name, false), med(other.name, true)
+		target := "(target full <= 1, republish <= 0.5)"
+		if other.name == "aptly" {
+			target = "(target full < 0.1)"
+		}
+		fmt.Printf("  kiln/%-12s full %.3f  signed %.3f  republish %.3f   CPU %.2f, %.2f, %.2f   %s\n", other.name,
+			w[0].Seconds()/ow[0].Seconds(), w[1].Seconds()/ow[1].Seconds(), w[2].Seconds()/ow[2].Seconds(),
+			c[0].Seconds()/oc[0].Seconds(), c[1].Seconds()/oc[1].Seconds(), c[2].Seconds()/oc[2].Seconds(), target)
 	}
 	return nil
 }
@@ -154,13 +175,23 @@ func runPublish(n, versions, rounds int, keep bool, only string) error {
 // (see stolen); each round resets it.
 var timedSteal time.Duration
 
-// timed runs one command and returns its wall time.
-func timed(env []string, name string, args ...string) (time.Duration, error) {
+// timed runs one command and returns its cost; server, when not 0, is the pid
+// of the server that does the command's work.
+func timed(env []string, server int, name string, args ...string) (cost, error) {
+	var m cost
+	serverCPU := cpuOf(server)
 	steal, start := stolen(), time.Now()
-	err := run(env, name, args...)
-	took := time.Since(start)
+	st, err := runState(env, name, args...)
+	m.wall = time.Since(start)
 	timedSteal += stolen() - steal
-	return took, err
+	if err != nil {
+		return m, err
+	}
+	m.cpu = st.UserTime() + st.SystemTime()
+	if server != 0 {
+		m.cpu += cpuOf(server) - serverCPU
+	}
+	return m, nil
 }
 
 // publishKiln: a fresh server holding the packages; the signed publish
@@ -201,8 +232,8 @@ func publishKiln(bin, work, debs, extra string) (publishTimes, int64, error) {
 	}
 	env := append(os.Environ(), "KILN_URL=http://"+addr, "KILN_TOKEN="+strings.TrimSpace(string(tok)))
 	kiln := func(args ...string) error { return run(env, bin, args...) }
-	pub := func(prefix, key string) (time.Duration, error) {
-		return timed(env, bin, "publish", "create", "--prefix", prefix, "--distribution", "bookworm",
+	pub := func(prefix, key string) (cost, error) {
+		return timed(env, srv.Process.Pid, bin, "publish", "create", "--prefix", prefix, "--distribution", "bookworm",
 			"--component", "main=bench", "--arch", "amd64,arm64", "--sign", key)
 	}
 	for _, args := range [][]string{{"repo", "create", "bench"}, {"repo", "add", "bench", debs}, {"key", "generate", "--name", "bench"}} {
@@ -229,7 +260,7 @@ func publishKiln(bin, work, debs, extra string) (publishTimes, int64, error) {
 		return t, 0, err
 	}
 	syncDisk()
-	if t.republish, err = timed(env, bin, "publish", "update", "signed", "bookworm"); err != nil {
+	if t.republish, err = timed(env, srv.Process.Pid, bin, "publish", "update", "signed", "bookworm"); err != nil {
 		return t, 0, err
 	}
 	return t, peakRSS(srv.Process.Pid), nil
@@ -254,13 +285,13 @@ func publishAptly(work, debs, extra, gnupg, keyID string) (publishTimes, error) 
 	}
 	syncDisk()
 	var err error
-	if t.full, err = timed(env, "aptly", aptly("publish", "repo", "-skip-signing", "-distribution=bookworm",
+	if t.full, err = timed(env, 0, "aptly", aptly("publish", "repo", "-skip-signing", "-distribution=bookworm",
 		"-architectures=amd64,arm64", "bench", "plain")...); err != nil {
 		return t, err
 	}
 	syncDisk()
 	signing := []string{"-gpg-key=" + keyID, "-batch"}
-	if t.signed, err = timed(env, "aptly", aptly(append([]string{"publish", "repo", "-distribution=bookworm",
+	if t.signed, err = timed(env, 0, "aptly", aptly(append([]string{"publish", "repo", "-distribution=bookworm",
 		"-architectures=amd64,arm64"}, append(signing, "bench", "signed")...)...)...); err != nil {
 		return t, err
 	}
@@ -268,7 +299,7 @@ func publishAptly(work, debs, extra, gnupg, keyID string) (publishTimes, error) 
 		return t, err
 	}
 	syncDisk()
-	t.republish, err = timed(env, "aptly", aptly(append(append([]string{"publish", "update"}, signing...), "bookworm", "signed")...)...)
+	t.republish, err = timed(env, 0, "aptly", aptly(append(append([]string{"publish", "update"}, signing...), "bookworm", "signed")...)...)
 	return t, err
 }
 
@@ -307,15 +338,15 @@ func publishReprepro(work, debs, extra, gnupg, keyID string, withXZ bool) (publi
 		}
 	}
 	syncDisk()
-	if t.full, err = timed(env, "reprepro", rep("export", "plain")...); err != nil {
+	if t.full, err = timed(env, 0, "reprepro", rep("export", "plain")...); err != nil {
 		return t, err
 	}
 	syncDisk()
-	if t.signed, err = timed(env, "reprepro", rep("export", "signed")...); err != nil {
+	if t.signed, err = timed(env, 0, "reprepro", rep("export", "signed")...); err != nil {
 		return t, err
 	}
 	syncDisk()
-	t.republish, err = timed(env, "reprepro", rep("includedeb", "signed", filepath.Join(extra, "zz-added_1.0-1_amd64.deb"))...)
+	t.republish, err = timed(env, 0, "reprepro", rep("includedeb", "signed", filepath.Join(extra, "zz-added_1.0-1_amd64.deb"))...)
 	return t, err
 }
 
