@@ -178,20 +178,20 @@ var timedSteal time.Duration
 // timed runs one command and returns its cost; server, when not 0, is the pid
 // of the server that does the command's work.
 func timed(env []string, server int, name string, args ...string) (cost, error) {
-	var m cost
+	var c cost
 	serverCPU := cpuOf(server)
 	steal, start := stolen(), time.Now()
 	st, err := runState(env, name, args...)
-	m.wall = time.Since(start)
+	c.wall = time.Since(start)
 	timedSteal += stolen() - steal
 	if err != nil {
-		return m, err
+		return c, err
 	}
-	m.cpu = st.UserTime() + st.SystemTime()
+	c.cpu = st.UserTime() + st.SystemTime()
 	if server != 0 {
-		m.cpu += cpuOf(server) - serverCPU
+		c.cpu += cpuOf(server) - serverCPU
 	}
-	return m, nil
+	return c, nil
 }
 
 // publishKiln: a fresh server holding the packages; the signed publish
