@@ -179,7 +179,10 @@ var timedSteal time.Duration
 // of the server that does the command's work.
 func timed(env []string, server int, name string, args ...string) (cost, error) {
 	var c cost
-	serverCPU := cpuOf(server)
+	var serverCPU time.Duration
+	if server != 0 {
+		serverCPU = cpuOf(server)
+	}
 	steal, start := stolen(), time.Now()
 	st, err := runState(env, name, args...)
 	c.wall = time.Since(start)
