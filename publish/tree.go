@@ -349,16 +349,16 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 		have = map[string]bool{}
 		p.pooled[prefix] = have
 	}
-	var todo []poolJob
+	n := 0
 	fans := map[string][]poolJob{} // the jobs of each fan directory, pool/<sha256[:2]>
 	for _, pkgs := range comps {
 		for _, pkg := range pkgs {
 			if !have[pkg.SHA256] {
 				have[pkg.SHA256] = false // queued once, even if listed twice
 				job := poolJob{pkg, PoolFile(pkg)}
-				todo = append(todo, job)
 				fan := path.Dir(job.file)
 				fans[fan] = append(fans[fan], job)
+				n++
 			}
 		}
 	}
@@ -391,16 +391,20 @@ func (p *Publisher) linkPool(ctx context.Context, prefix, base string, comps map
 	}
 	close(work)
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		for _, job := range todo {
-			delete(have, job.pkg.SHA256) // looked at again next time
+	err := errors.Join(errs...)
+	for _, jobs := range fans {
+		for _, job := range jobs {
+			if err != nil {
+				delete(have, job.pkg.SHA256) // looked at again next time
+			} else {
+				have[job.pkg.SHA256] = true
+			}
 		}
+	}
+	if err != nil {
 		return 0, err
 	}
-	for _, job := range todo {
-		have[job.pkg.SHA256] = true
-	}
-	return len(todo), nil
+	return n, nil
 }
 
 // poolJob is a pool file to place.
@@ -409,11 +413,11 @@ type poolJob struct {
 	file string // PoolFile(pkg)
 }
 
-// placeFan places the pool files of one fan directory. From a local store
-// it links them relative to open directories, the fan directory and the
-// blob store's (which has the same fans): each link then looks up two
-// names, not two paths from the root. What it cannot link so, it leaves
-// to placeBlob.
+// placeFan places the pool files of one fan directory, unless they exist.
+// From a local store it links them relative to open directories, the fan
+// directory and the blob store's (which has the same fans): each link then
+// looks up two names, not two paths from the root. What it cannot link
+// (another file system, a store that is not local) it copies.
 func (p *Publisher) placeFan(ctx context.Context, base string, jobs []poolJob, ss *syncSet) error {
 	loc, _ := p.Blobs.(storage.Locator)
 	var dirs dirLinker
@@ -433,7 +437,7 @@ func (p *Publisher) placeFan(ctx context.Context, base string, jobs []poolJob, s
 		case err == nil:
 			ss.wrote(dst)
 		case !errors.Is(err, os.ErrExist):
-			err = p.placeBlob(ctx, job.pkg.Digest(), dst, ss)
+			err = p.copyBlob(ctx, job.pkg.Digest(), dst, ss)
 		}
 		if err != nil && !errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("publishing %s: %w", PoolPath(job.pkg), err)
@@ -442,20 +446,9 @@ func (p *Publisher) placeFan(ctx context.Context, base string, jobs []poolJob, s
 	return nil
 }
 
-// placeBlob makes dst the blob's pool file, unless it exists: a hard link
-// when the store is local, else a copy. dst's directory exists.
-func (p *Publisher) placeBlob(ctx context.Context, d storage.Digest, dst string, ss *syncSet) error {
-	if loc, ok := p.Blobs.(storage.Locator); ok {
-		if src, err := loc.Path(ctx, d); err == nil {
-			err = os.Link(src, dst)
-			if err == nil {
-				ss.wrote(dst)
-			}
-			if err == nil || errors.Is(err, os.ErrExist) {
-				return nil
-			}
-		}
-	}
+// copyBlob makes dst a copy of the blob, unless it exists. dst's
+// directory exists.
+func (p *Publisher) copyBlob(ctx context.Context, d storage.Digest, dst string, ss *syncSet) error {
 	if _, err := os.Stat(dst); err == nil {
 		return nil
 	}
