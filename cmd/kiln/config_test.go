@@ -97,3 +97,57 @@ func TestServeConfigUploadExpiry(t *testing.T) {
 		}
 	}
 }
+
+// TestServeConfigTextEverywhere: the config file takes the same text as the
+// flags (sizes, durations, booleans), and every error is one line naming
+// the setting where it was given, without Go's internals.
+func TestServeConfigTextEverywhere(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "kiln.json")
+	os.WriteFile(file, []byte(`{"max_upload_size": "512MiB", "anonymous_read": "yes", "shutdown_timeout": "5s", "upload_expiry": "2h"}`), 0o644)
+	cmd := &cobra.Command{}
+	addServeFlags(cmd)
+	cfg, err := loadServeConfig(cmd.Flags(), func(string) string { return "" }, file)
+	if err != nil || cfg.MaxUploadSize != 512<<20 || !cfg.AnonymousRead || cfg.ShutdownTimeout != 5*time.Second || cfg.UploadExpiry != 2*time.Hour {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+	for _, tc := range []struct {
+		file, env, want string
+	}{
+		{`{"anonymous_read": "maybe"}`, "", "anonymous_read: not true or false"},
+		{`{"max_upload_size": "lots"}`, "", "max_upload_size: not a size (like 512MiB)"},
+		{`{"upload_expiry": "0s"}`, "", "upload_expiry: must be more than zero"},
+		{`{"data": ["a"]}`, "", "data: want a string"},
+		{`{"lisen": "x"}`, "", `unknown setting "lisen"`},
+		{`[1]`, "", "not a JSON object of settings"},
+		{`{}`, "KILN_ANONYMOUS_READ=maybe", `KILN_ANONYMOUS_READ="maybe": not true or false`},
+		{`{}`, "KILN_SHUTDOWN_TIMEOUT=soon", `KILN_SHUTDOWN_TIMEOUT="soon": not a duration (like 30s, 15m or 24h)`},
+	} {
+		os.WriteFile(file, []byte(tc.file), 0o644)
+		k, v, _ := strings.Cut(tc.env, "=")
+		_, err := loadServeConfig(cmd.Flags(), func(key string) string { return map[string]string{k: v}[key] }, file)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "strconv") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s %s: error %v, want %q", tc.file, tc.env, err, tc.want)
+		}
+	}
+	code, _, stderr := kiln(nil, "serve", "--anonymous-read=maybe", "--data", dir)
+	if code != 2 || !strings.Contains(stderr, "--anonymous-read") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("a bad flag: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestServeConfigStateDirectory: under systemd the data directory is the
+// unit's state directory unless --data or KILN_DATA says otherwise.
+func TestServeConfigStateDirectory(t *testing.T) {
+	cmd := &cobra.Command{}
+	addServeFlags(cmd)
+	env := map[string]string{"STATE_DIRECTORY": "/var/lib/kiln:/var/lib/other"}
+	cfg, err := loadServeConfig(cmd.Flags(), func(k string) string { return env[k] }, "")
+	if err != nil || cfg.Data != "/var/lib/kiln" {
+		t.Fatalf("data %q %v, want /var/lib/kiln", cfg.Data, err)
+	}
+	env["KILN_DATA"] = "/srv/kiln"
+	if cfg, _ := loadServeConfig(cmd.Flags(), func(k string) string { return env[k] }, ""); cfg.Data != "/srv/kiln" {
+		t.Fatalf("KILN_DATA lost to STATE_DIRECTORY: %q", cfg.Data)
+	}
+}
