@@ -44,12 +44,22 @@ func newEnv(t *testing.T, mutate func(*api.Config)) *env {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	e := &env{t: t, srv: httptest.NewServer(api.New(cfg)), store: store, blobs: blobs}
+	e := &env{t: t, srv: serve(api.New(cfg)), store: store, blobs: blobs}
 	t.Cleanup(func() { e.srv.Close(); store.Close() })
 	e.admin = e.token(repo.ScopeAdmin)
 	e.write = e.token(repo.ScopeWrite)
 	e.read = e.token(repo.ScopeRead)
 	return e
+}
+
+// serve starts s on a loopback port the way `kiln serve` does: its own
+// http.Server (timeouts, header limit) on its bounded listener.
+func serve(s *api.Server) *httptest.Server {
+	srv := httptest.NewUnstartedServer(s)
+	srv.Config = s.HTTPServer()
+	srv.Listener = s.Listener(srv.Listener)
+	srv.Start()
+	return srv
 }
 
 func (e *env) token(sc repo.Scope) string {

@@ -70,6 +70,7 @@ var codes = []errorCode{
 	{repo.ErrRepoInUse, http.StatusConflict, "REPO_IN_USE"},
 	{repo.ErrInvalidName, http.StatusBadRequest, "INVALID_NAME"},
 	{repo.ErrEmptyUpload, http.StatusBadRequest, "EMPTY_UPLOAD"},
+	{errBodyStalled, http.StatusRequestTimeout, "REQUEST_TIMEOUT"},
 	{query.ErrInvalidQuery, http.StatusBadRequest, "INVALID_QUERY"},
 	{storage.ErrInvalidDigest, http.StatusBadRequest, "INVALID_DIGEST"},
 	{storage.ErrDigestMismatch, http.StatusBadRequest, "DIGEST_MISMATCH"},

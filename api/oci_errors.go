@@ -42,6 +42,7 @@ var ociCodes = []errorCode{
 	{oci.ErrTagInvalid, http.StatusBadRequest, "MANIFEST_INVALID"},
 	{oci.ErrTooLarge, http.StatusRequestEntityTooLarge, "SIZE_INVALID"},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "SIZE_INVALID"},
+	{errBodyStalled, http.StatusRequestTimeout, "BLOB_UPLOAD_INVALID"},
 	{storage.ErrInvalidDigest, http.StatusBadRequest, "DIGEST_INVALID"},
 	{storage.ErrDigestMismatch, http.StatusBadRequest, "DIGEST_INVALID"},
 	{storage.ErrNotFound, http.StatusNotFound, "BLOB_UNKNOWN"},

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/kiln-repo/kiln/api"
 )
 
 // serveConfig is the server's settings; the json tags are the config file's
@@ -23,13 +25,46 @@ type serveConfig struct {
 	ShutdownGrace   string        `json:"shutdown_timeout"`
 	UploadExpiry    time.Duration `json:"-"`
 	UploadIdle      string        `json:"upload_expiry"`
+	MaxConnections  int           `json:"max_connections"`
+	MaxHeaderSize   int64         `json:"max_header_size"`
+	HeaderTimeout   duration      `json:"header_timeout"`
+	BodyTimeout     duration      `json:"body_timeout"`
+	IdleTimeout     duration      `json:"idle_timeout"`
 	crashAt         string        // KILN_TEST_CRASH_AT: see crashAt
+}
+
+// duration is a time.Duration written as in Go ("30s", "2m") in the config
+// file; it must be more than zero.
+type duration time.Duration
+
+func (d *duration) UnmarshalJSON(b []byte) error {
+	var s string
+	err := json.Unmarshal(b, &s)
+	if err == nil {
+		var v time.Duration
+		v, err = parsePositiveDuration(s)
+		*d = duration(v)
+	}
+	if err != nil {
+		return fmt.Errorf("%s is not a duration like \"30s\" (%v)", b, err)
+	}
+	return nil
+}
+
+// limits are the server's connection limits (api.Limits).
+func (c serveConfig) limits() api.Limits {
+	return api.Limits{MaxConns: c.MaxConnections, MaxHeaderBytes: int(c.MaxHeaderSize),
+		HeaderTimeout: time.Duration(c.HeaderTimeout), BodyTimeout: time.Duration(c.BodyTimeout),
+		IdleTimeout: time.Duration(c.IdleTimeout)}
 }
 
 // defaults is the embedded configuration: it needs nothing.
 func defaults() serveConfig {
+	l := api.DefaultLimits()
 	return serveConfig{Data: "./kiln-data", Listen: "127.0.0.1:8080", MaxUploadSize: 2 << 30,
-		ShutdownTimeout: 30 * time.Second, UploadExpiry: 24 * time.Hour}
+		ShutdownTimeout: 30 * time.Second, UploadExpiry: 24 * time.Hour,
+		MaxConnections: l.MaxConns, MaxHeaderSize: int64(l.MaxHeaderBytes), HeaderTimeout: duration(l.HeaderTimeout),
+		BodyTimeout: duration(l.BodyTimeout), IdleTimeout: duration(l.IdleTimeout)}
 }
 
 // setting ties one flag to its environment variable.
@@ -57,6 +92,32 @@ var settings = []setting{
 		c.UploadExpiry, err = parsePositiveDuration(v)
 		return err
 	}},
+	{"max-connections", "KILN_MAX_CONNECTIONS", func(c *serveConfig, v string) (err error) {
+		c.MaxConnections, err = strconv.Atoi(v)
+		if err == nil && c.MaxConnections < 1 {
+			err = fmt.Errorf("must be at least 1")
+		}
+		return err
+	}},
+	{"max-header-size", "KILN_MAX_HEADER_SIZE", func(c *serveConfig, v string) (err error) {
+		c.MaxHeaderSize, err = parseSize(v)
+		if err == nil && (c.MaxHeaderSize < 1<<10 || c.MaxHeaderSize > 1<<30) {
+			err = fmt.Errorf("must be 1KiB to 1GiB")
+		}
+		return err
+	}},
+	{"header-timeout", "KILN_HEADER_TIMEOUT", durationSetter(func(c *serveConfig) *duration { return &c.HeaderTimeout })},
+	{"body-timeout", "KILN_BODY_TIMEOUT", durationSetter(func(c *serveConfig) *duration { return &c.BodyTimeout })},
+	{"idle-timeout", "KILN_IDLE_TIMEOUT", durationSetter(func(c *serveConfig) *duration { return &c.IdleTimeout })},
+}
+
+// durationSetter applies a positive duration to the field that field picks.
+func durationSetter(field func(*serveConfig) *duration) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) error {
+		d, err := parsePositiveDuration(v)
+		*field(c) = duration(d)
+		return err
+	}
 }
 
 // parsePositiveDuration reads a duration that must be more than zero.
@@ -77,6 +138,11 @@ func addServeFlags(cmd *cobra.Command) {
 	f.Bool("anonymous-read", false, "let requests without a token read the API (env KILN_ANONYMOUS_READ)")
 	f.String("shutdown-timeout", d.ShutdownTimeout.String(), "how long in-flight requests may finish on SIGTERM (env KILN_SHUTDOWN_TIMEOUT)")
 	f.String("upload-expiry", d.UploadExpiry.String(), "how long an idle container blob upload session lives (env KILN_UPLOAD_EXPIRY)")
+	f.String("max-connections", strconv.Itoa(d.MaxConnections), "connections open at once; more wait to be accepted (env KILN_MAX_CONNECTIONS)")
+	f.String("max-header-size", "64KiB", "largest request line and headers; more is refused with 431 (env KILN_MAX_HEADER_SIZE)")
+	f.String("header-timeout", time.Duration(d.HeaderTimeout).String(), "time a client has to send a request's headers (env KILN_HEADER_TIMEOUT)")
+	f.String("body-timeout", time.Duration(d.BodyTimeout).String(), "longest wait for the next byte of a request body; a slow upload that keeps sending never times out (env KILN_BODY_TIMEOUT)")
+	f.String("idle-timeout", time.Duration(d.IdleTimeout).String(), "how long a keep-alive connection may wait for its next request (env KILN_IDLE_TIMEOUT)")
 }
 
 // loadServeConfig layers flags > environment > config file > defaults.
