@@ -31,12 +31,22 @@ type env struct {
 
 func newEnv(t *testing.T, mutate func(*api.Config)) *env {
 	t.Helper()
+	return newEnvWith(t, nil, mutate)
+}
+
+// newEnvWith is newEnv with the blob store seen through wrap (when not nil).
+func newEnvWith(t *testing.T, wrap func(storage.Blobs) storage.Blobs, mutate func(*api.Config)) *env {
+	t.Helper()
 	dir := t.TempDir()
 	blobs, err := storage.NewFS(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := repo.Open(filepath.Join(dir, "kiln.db"), blobs)
+	var seen storage.Blobs = blobs
+	if wrap != nil {
+		seen = wrap(blobs)
+	}
+	store, err := repo.Open(filepath.Join(dir, "kiln.db"), seen)
 	if err != nil {
 		t.Fatal(err)
 	}
