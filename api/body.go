@@ -17,13 +17,14 @@ var errBodyStalled = errors.New("request body stalled: no data received within t
 // read the connection's read deadline moves to timeout from now, so a slow
 // upload that makes progress never times out and a stalled one does. It
 // also knows whether the whole body was read, which tells the server how to
-// answer early (see statusRecorder.WriteHeader).
+// answer early (see answer).
 type guardedBody struct {
 	io.ReadCloser
 	rc      *http.ResponseController
 	timeout time.Duration
 	left    int64 // bytes still declared by Content-Length, -1: chunked
 	done    bool  // read to the end
+	refused bool  // answered with an error before done
 }
 
 // guardBody puts a guardedBody in place of r.Body; nil for a request
@@ -55,12 +56,33 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// finish runs when the handler is done. A body not read to its end is
-// left unread: the answer already said "Connection: close", and net/http
-// must not wait for the rest either, so the deadline is now.
+// answer runs when the handler starts its answer. A refusal (4xx, 5xx)
+// given before the body was read to its end closes the connection: the
+// answer goes out at once, instead of net/http first reading up to 256 KiB
+// of body that a slow or hostile client may never send, and the rest is
+// never taken for a next request. A success keeps net/http's way (drop a
+// small rest, keep the connection), but the wait for that rest is bounded.
+func (b *guardedBody) answer(h http.Header, code int) {
+	switch {
+	case !b.unread():
+	case code >= 400:
+		h.Set("Connection", "close")
+		b.refused = true
+	default:
+		b.rc.SetReadDeadline(time.Now().Add(b.timeout))
+	}
+}
+
+// finish runs when the handler is done: after a refusal net/http must not
+// wait for the rest of the body at all, otherwise only as long as for any
+// byte of it.
 func (b *guardedBody) finish() {
-	if b != nil && !b.done {
+	switch {
+	case !b.unread():
+	case b.refused:
 		b.rc.SetReadDeadline(time.Now())
+	default:
+		b.rc.SetReadDeadline(time.Now().Add(b.timeout))
 	}
 }
 

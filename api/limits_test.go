@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -194,7 +196,8 @@ func pieces(data []byte, n int) func(func([]byte) bool) {
 
 // TestSlowClientsDoNotHoldTheServer: with room for 32 connections, 300
 // clients that hold sockets without finishing anything (slow unauthenticated
-// bodies, idle keep-alives, headers never finished) are all closed by
+// bodies, idle keep-alives, headers never finished, bodies declared and never
+// sent to an open endpoint) are all closed by
 // the server within its timeouts, and meanwhile /healthz and an
 // authenticated upload get through.
 func TestSlowClientsDoNotHoldTheServer(t *testing.T) {
@@ -204,6 +207,8 @@ func TestSlowClientsDoNotHoldTheServer(t *testing.T) {
 		"POST /api/v1/packages HTTP/1.1\r\nHost: kiln\r\nContent-Length: 100000\r\n\r\n0123456789",
 		"GET /healthz HTTP/1.1\r\nHost: kiln\r\n\r\n", // then idle
 		"POST /api/v1/packages HTTP/1.1\r\nHost: kiln\r\nX-Slow: ",
+		// open to all, body never read by the handler nor ever sent
+		"GET /api/v1/version HTTP/1.1\r\nHost: kiln\r\nContent-Length: 100000\r\n\r\n0123456789",
 	}
 	var wg sync.WaitGroup
 	held := make(chan string, 300)
@@ -217,10 +222,10 @@ func TestSlowClientsDoNotHoldTheServer(t *testing.T) {
 				return
 			}
 			defer c.Close()
-			fmt.Fprint(c, attacks[i%3])
+			fmt.Fprint(c, attacks[i%len(attacks)])
 			c.SetReadDeadline(time.Now().Add(15 * time.Second))
 			if _, err := io.Copy(io.Discard, c); err != nil && strings.Contains(err.Error(), "timeout") {
-				held <- attacks[i%3]
+				held <- attacks[i%len(attacks)]
 			}
 		}()
 	}
@@ -280,6 +285,45 @@ func TestEarlyAnswerReachesCurl(t *testing.T) {
 			if err != nil || status != strconv.Itoa(c.status) || !strings.Contains(body, `"code":"`+c.code+`"`) {
 				t.Fatalf("%s, try %d: curl %v, status %q, body %q", c.name, i, err, status, body)
 			}
+		}
+	}
+}
+
+// TestKeepAliveAfterStreamedBody: a request that succeeds keeps its
+// connection for the next one even when its body came chunked (as the CLI
+// streams uploads) and the handler stopped reading at the end of what it
+// parses (the last multipart boundary, the end of a JSON value).
+func TestKeepAliveAfterStreamedBody(t *testing.T) {
+	e := newEnv(t, nil)
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	for i := range 4 {
+		var body bytes.Buffer
+		path, ctype := "/api/v1/repos", "application/json"
+		if i%2 == 0 {
+			mw := multipart.NewWriter(&body)
+			part, _ := mw.CreateFormFile("file", fmt.Sprintf("p%d.deb", i))
+			part.Write(deb(fmt.Sprintf("p%d", i), "1.0"))
+			mw.Close()
+			path, ctype = "/api/v1/packages", mw.FormDataContentType()
+		} else {
+			fmt.Fprintf(&body, `{"name": "r%d", "distribution": "bookworm", "component": "main"}`+"\n", i)
+		}
+		req, _ := http.NewRequest("POST", e.srv.URL+path, io.MultiReader(&body)) // no length: chunked
+		req.Header.Set("Authorization", "Bearer "+e.write)
+		req.Header.Set("Content-Type", ctype)
+		reused := false
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused }}))
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 201 || resp.Close || (i > 0 && !reused) {
+			t.Fatalf("request %d: status %d, Connection: close %v, reused %v", i, resp.StatusCode, resp.Close, reused)
 		}
 	}
 }

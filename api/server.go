@@ -188,14 +188,9 @@ type statusRecorder struct {
 	body   *guardedBody
 }
 
-// WriteHeader closes the connection after an answer given before the
-// request body was read to its end (a refused token, a bad upload): the
-// answer goes out at once, instead of net/http first reading what is left
-// of the body (which a slow or hostile client may never send), and the
-// rest is never taken for a next request.
 func (r *statusRecorder) WriteHeader(code int) {
-	if !r.wrote && r.body.unread() {
-		r.Header().Set("Connection", "close")
+	if !r.wrote {
+		r.body.answer(r.Header(), code)
 	}
 	r.wrote = true
 	r.status = code
