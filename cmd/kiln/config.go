@@ -94,16 +94,10 @@ var settings = []setting{
 	}},
 	{"max-connections", "KILN_MAX_CONNECTIONS", func(c *serveConfig, v string) (err error) {
 		c.MaxConnections, err = strconv.Atoi(v)
-		if err == nil && c.MaxConnections < 1 {
-			err = fmt.Errorf("must be at least 1")
-		}
 		return err
 	}},
 	{"max-header-size", "KILN_MAX_HEADER_SIZE", func(c *serveConfig, v string) (err error) {
 		c.MaxHeaderSize, err = parseSize(v)
-		if err == nil && (c.MaxHeaderSize < 1<<10 || c.MaxHeaderSize > 1<<30) {
-			err = fmt.Errorf("must be 1KiB to 1GiB")
-		}
 		return err
 	}},
 	{"header-timeout", "KILN_HEADER_TIMEOUT", durationSetter(func(c *serveConfig) *duration { return &c.HeaderTimeout })},
@@ -165,7 +159,19 @@ func loadServeConfig(flags *pflag.FlagSet, getenv func(string) string, path stri
 			return cfg, fmt.Errorf("setting %s=%q: %w", s.flag, v, err)
 		}
 	}
-	return cfg, nil
+	return cfg, cfg.checkLimits()
+}
+
+// checkLimits refuses limits that would stop the server from serving,
+// wherever they came from.
+func (c serveConfig) checkLimits() error {
+	if c.MaxConnections < 1 {
+		return fmt.Errorf("max-connections is %d: must be at least 1", c.MaxConnections)
+	}
+	if c.MaxHeaderSize < 1<<10 || c.MaxHeaderSize > 1<<30 {
+		return fmt.Errorf("max-header-size is %d bytes: must be 1KiB to 1GiB", c.MaxHeaderSize)
+	}
+	return nil
 }
 
 // lookup returns a setting's value from its flag when given, else from the

@@ -147,12 +147,19 @@ func TestServeConfigLimits(t *testing.T) {
 			t.Errorf("%v accepted", env)
 		}
 	}
-	badFile := filepath.Join(t.TempDir(), "bad.json")
-	os.WriteFile(badFile, []byte(`{"body_timeout": "soon"}`), 0o644)
-	cmd := &cobra.Command{}
-	addServeFlags(cmd)
-	if _, err := loadServeConfig(cmd.Flags(), func(string) string { return "" }, badFile); err == nil || !strings.Contains(err.Error(), `"soon" is not a duration`) {
-		t.Errorf("body_timeout \"soon\" in the file: %v", err)
+	badFiles := map[string]string{
+		`{"body_timeout": "soon"}`: `"soon" is not a duration`,
+		`{"max_connections": -5}`:  "max-connections is -5",
+		`{"max_header_size": 10}`:  "max-header-size is 10 bytes",
+	}
+	for content, want := range badFiles {
+		badFile := filepath.Join(t.TempDir(), "bad.json")
+		os.WriteFile(badFile, []byte(content), 0o644)
+		cmd := &cobra.Command{}
+		addServeFlags(cmd)
+		if _, err := loadServeConfig(cmd.Flags(), func(string) string { return "" }, badFile); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s in the file: %v, want %q", content, err, want)
+		}
 	}
 }
 
