@@ -86,23 +86,28 @@ func TestServeConfigUploadExpiry(t *testing.T) {
 		{"flag beats env", []string{"--upload-expiry", "45m"}, map[string]string{"KILN_UPLOAD_EXPIRY": "3h"}, 45 * time.Minute},
 	}
 	for _, c := range cases {
-		cmd := &cobra.Command{}
-		addServeFlags(cmd)
-		if err := cmd.ParseFlags(c.args); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := loadServeConfig(cmd.Flags(), func(k string) string { return c.env[k] }, "")
+		cfg, err := loadConfig(t, c.args, c.env, "")
 		if err != nil || cfg.UploadExpiry != c.want {
 			t.Errorf("%s: %v %v, want %v", c.name, cfg.UploadExpiry, err, c.want)
 		}
 	}
 	for _, bad := range []string{"0s", "-1h", "soon"} {
-		cmd := &cobra.Command{}
-		addServeFlags(cmd)
-		if _, err := loadServeConfig(cmd.Flags(), func(k string) string { return map[string]string{"KILN_UPLOAD_EXPIRY": bad}[k] }, ""); err == nil {
+		if _, err := loadConfig(t, nil, map[string]string{"KILN_UPLOAD_EXPIRY": bad}, ""); err == nil {
 			t.Errorf("upload expiry %q accepted", bad)
 		}
 	}
+}
+
+// loadConfig loads the configuration as `kiln serve args...` would with
+// the environment env and the config file path.
+func loadConfig(t *testing.T, args []string, env map[string]string, path string) (serveConfig, error) {
+	t.Helper()
+	cmd := &cobra.Command{}
+	addServeFlags(cmd)
+	if err := cmd.ParseFlags(args); err != nil {
+		t.Fatal(err)
+	}
+	return loadServeConfig(cmd.Flags(), func(k string) string { return env[k] }, path)
 }
 
 // TestServeConfigLimits: the connection limits follow flags > env > file >
@@ -126,12 +131,7 @@ func TestServeConfigLimits(t *testing.T) {
 			api.Limits{MaxConns: 30, MaxHeaderBytes: 16 << 10, HeaderTimeout: 4 * time.Second, BodyTimeout: 2 * time.Minute, IdleTimeout: time.Minute}},
 	}
 	for _, c := range cases {
-		cmd := &cobra.Command{}
-		addServeFlags(cmd)
-		if err := cmd.ParseFlags(c.args); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := loadServeConfig(cmd.Flags(), func(k string) string { return c.env[k] }, "")
+		cfg, err := loadConfig(t, c.args, c.env, "")
 		if err != nil || cfg.limits() != c.want {
 			t.Errorf("%s: %+v %v, want %+v", c.name, cfg.limits(), err, c.want)
 		}
@@ -141,9 +141,7 @@ func TestServeConfigLimits(t *testing.T) {
 		{"KILN_BODY_TIMEOUT": "0s"}, {"KILN_IDLE_TIMEOUT": "-1s"}, {"KILN_HEADER_TIMEOUT": "soon"},
 	}
 	for _, env := range bad {
-		cmd := &cobra.Command{}
-		addServeFlags(cmd)
-		if _, err := loadServeConfig(cmd.Flags(), func(k string) string { return env[k] }, ""); err == nil {
+		if _, err := loadConfig(t, nil, env, ""); err == nil {
 			t.Errorf("%v accepted", env)
 		}
 	}
@@ -155,9 +153,7 @@ func TestServeConfigLimits(t *testing.T) {
 	for content, want := range badFiles {
 		badFile := filepath.Join(t.TempDir(), "bad.json")
 		os.WriteFile(badFile, []byte(content), 0o644)
-		cmd := &cobra.Command{}
-		addServeFlags(cmd)
-		if _, err := loadServeConfig(cmd.Flags(), func(string) string { return "" }, badFile); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := loadConfig(t, nil, nil, badFile); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s in the file: %v, want %q", content, err, want)
 		}
 	}
