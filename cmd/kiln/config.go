@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/kiln-repo/kiln/api"
 )
 
 // serveConfig is the server's settings.
@@ -22,7 +24,18 @@ type serveConfig struct {
 	AnonymousRead   bool
 	ShutdownTimeout time.Duration
 	UploadExpiry    time.Duration
+	MaxConnections  int
+	MaxHeaderSize   int64
+	HeaderTimeout   time.Duration
+	BodyTimeout     time.Duration
+	IdleTimeout     time.Duration
 	crashAt         string // KILN_TEST_CRASH_AT: see crashAt
+}
+
+// limits are the server's connection limits (api.Limits).
+func (c serveConfig) limits() api.Limits {
+	return api.Limits{MaxConns: c.MaxConnections, MaxHeaderBytes: int(c.MaxHeaderSize),
+		HeaderTimeout: c.HeaderTimeout, BodyTimeout: c.BodyTimeout, IdleTimeout: c.IdleTimeout}
 }
 
 // defaults is the embedded configuration: it needs nothing. Under systemd
@@ -33,8 +46,11 @@ func defaults(getenv func(string) string) serveConfig {
 	if dirs := getenv("STATE_DIRECTORY"); dirs != "" {
 		data, _, _ = strings.Cut(dirs, ":")
 	}
+	l := api.DefaultLimits()
 	return serveConfig{Data: data, Listen: "127.0.0.1:8080", MaxUploadSize: 2 << 30,
-		ShutdownTimeout: 30 * time.Second, UploadExpiry: 24 * time.Hour}
+		ShutdownTimeout: 30 * time.Second, UploadExpiry: 24 * time.Hour,
+		MaxConnections: l.MaxConns, MaxHeaderSize: int64(l.MaxHeaderBytes), HeaderTimeout: l.HeaderTimeout,
+		BodyTimeout: l.BodyTimeout, IdleTimeout: l.IdleTimeout}
 }
 
 // setting is one server setting: its flag, its environment variable and
@@ -62,10 +78,29 @@ var settings = []setting{
 		c.ShutdownTimeout, err = parseDuration(v, false)
 		return err
 	}},
-	{"upload-expiry", "KILN_UPLOAD_EXPIRY", func(c *serveConfig, v string) (err error) {
-		c.UploadExpiry, err = parseDuration(v, true)
+	{"upload-expiry", "KILN_UPLOAD_EXPIRY", positiveDuration(func(c *serveConfig) *time.Duration { return &c.UploadExpiry })},
+	{"max-connections", "KILN_MAX_CONNECTIONS", func(c *serveConfig, v string) (err error) {
+		if c.MaxConnections, err = strconv.Atoi(v); err != nil {
+			return fmt.Errorf("not a whole number")
+		}
+		return nil
+	}},
+	{"max-header-size", "KILN_MAX_HEADER_SIZE", func(c *serveConfig, v string) (err error) {
+		c.MaxHeaderSize, err = parseSize(v)
 		return err
 	}},
+	{"header-timeout", "KILN_HEADER_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.HeaderTimeout })},
+	{"body-timeout", "KILN_BODY_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.BodyTimeout })},
+	{"idle-timeout", "KILN_IDLE_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.IdleTimeout })},
+}
+
+// positiveDuration applies a duration of more than zero to the field that
+// field picks.
+func positiveDuration(field func(*serveConfig) *time.Duration) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) (err error) {
+		*field(c), err = parseDuration(v, true)
+		return err
+	}
 }
 
 // parseDuration reads a duration like 30s or 24h; positive asks for more
@@ -101,6 +136,11 @@ func addServeFlags(cmd *cobra.Command) {
 	f.Bool("anonymous-read", false, "let requests without a token read the API (env KILN_ANONYMOUS_READ)")
 	f.String("shutdown-timeout", d.ShutdownTimeout.String(), "how long in-flight requests may finish on SIGTERM (env KILN_SHUTDOWN_TIMEOUT)")
 	f.String("upload-expiry", d.UploadExpiry.String(), "how long an idle container blob upload session lives (env KILN_UPLOAD_EXPIRY)")
+	f.String("max-connections", strconv.Itoa(d.MaxConnections), "connections open at once; more wait to be accepted (env KILN_MAX_CONNECTIONS)")
+	f.String("max-header-size", "64KiB", "largest request line and headers; more is refused with 431 (env KILN_MAX_HEADER_SIZE)")
+	f.String("header-timeout", d.HeaderTimeout.String(), "time a client has to send a request's headers (env KILN_HEADER_TIMEOUT)")
+	f.String("body-timeout", d.BodyTimeout.String(), "longest wait for the next byte of a request body; a slow upload that keeps sending never times out (env KILN_BODY_TIMEOUT)")
+	f.String("idle-timeout", d.IdleTimeout.String(), "how long a keep-alive connection may wait for its next request (env KILN_IDLE_TIMEOUT)")
 }
 
 // loadServeConfig layers flags > environment > config file > defaults.
@@ -124,7 +164,19 @@ func loadServeConfig(flags *pflag.FlagSet, getenv func(string) string, path stri
 			return cfg, fmt.Errorf("%s=%q: %w", where, v, err)
 		}
 	}
-	return cfg, nil
+	return cfg, cfg.checkLimits()
+}
+
+// checkLimits refuses limits that would stop the server from serving,
+// wherever they came from.
+func (c serveConfig) checkLimits() error {
+	if c.MaxConnections < 1 {
+		return fmt.Errorf("max-connections is %d: must be at least 1", c.MaxConnections)
+	}
+	if c.MaxHeaderSize < 1<<10 || c.MaxHeaderSize > 1<<30 {
+		return fmt.Errorf("max-header-size is %d bytes: must be 1KiB to 1GiB", c.MaxHeaderSize)
+	}
+	return nil
 }
 
 // lookup returns a setting's value from its flag when given, else from the
