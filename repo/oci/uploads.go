@@ -125,7 +125,7 @@ func (r *Registry) FinishUpload(ctx context.Context, name, id string, d storage.
 	if err != nil {
 		return storage.Descriptor{}, err
 	}
-	defer r.pins.pin(d)()
+	defer r.pin(d)()
 	var desc storage.Descriptor
 	if u.Size == 0 {
 		// Monolithic: the whole blob is this request's body, streamed
