@@ -29,7 +29,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -76,7 +75,7 @@ type Registry struct {
 	// pin is the store's Pin: a push pins its blob from before the Put
 	// until the link that makes it reachable is committed.
 	pin      func(storage.Digest) (unpin func())
-	sessions sync.Map // upload id -> *sync.Mutex: one request per session at a time
+	sessions sessionLocks // one request per upload session at a time
 }
 
 // Open returns the registry on the store's database and blobs, creating its
