@@ -67,7 +67,7 @@ func TestGCRacesWritersUnderIOPressure(t *testing.T) {
 	}
 	run(func(stop <-chan struct{}) { e.imageLoop(stop, got) })
 	run(func(stop <-chan struct{}) { e.ociLoop(stop, got) })
-	time.Sleep(6 * time.Second)
+	time.Sleep(5 * time.Second)
 	close(stop)
 	wg.Wait()
 
