@@ -13,14 +13,15 @@ import (
 
 // uploadDisk stores a disk file (qcow2, raw, ...) as a blob. The digest is
 // required: the bytes are verified against it while they stream, and a
-// mismatch stores nothing.
+// mismatch stores nothing. Nothing refers to the disk until an image
+// version names it: till then only the collection's grace period keeps it.
 func (s *Server) uploadDisk(w http.ResponseWriter, r *http.Request) {
 	d, err := storage.ParseDigest(r.URL.Query().Get("digest"))
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	desc, err := s.store.Blobs().Put(r.Context(), s.capped(r.Body), d)
+	desc, err := s.store.PutBlob(r.Context(), s.capped(r.Body), d)
 	if err != nil {
 		s.fail(w, err)
 		return

@@ -113,7 +113,7 @@ func (s *Server) lookupPackages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	found, err := s.store.HasPackages(req.SHA256)
+	found, err := s.store.HasPackages(r.Context(), req.SHA256)
 	if err != nil {
 		s.fail(w, err)
 		return

@@ -126,6 +126,9 @@ func plainText(s string, max int) bool {
 }
 
 // checkDisks makes sure every disk blob is stored, with the size given.
+// PushImage calls it inside the write transaction that records the image:
+// a collection deletes blobs in write transactions too, so a disk seen
+// stored here stays stored once the record that keeps it is committed.
 func (s *Store) checkDisks(ctx context.Context, disks []Disk) error {
 	for _, d := range disks {
 		desc, err := s.blobs.Stat(ctx, d.Digest)

@@ -86,12 +86,11 @@ func imageKey(name, version string) []byte { return []byte(name + "\x00" + versi
 // PushImage stores a new image version and reports whether it was new.
 // Pushing a version again with the same content is a no-op that returns
 // the stored record (a retried bake job); with other content it is
-// ErrImageConflict. The base image must exist and disks must be uploaded.
+// ErrImageConflict. The base image must exist and disks must be uploaded;
+// they are checked in the transaction that records the version (see
+// checkDisks).
 func (s *Store) PushImage(ctx context.Context, img Image) (*Image, bool, error) {
 	if err := checkImage(&img); err != nil {
-		return nil, false, err
-	}
-	if err := s.checkDisks(ctx, img.Disks); err != nil {
 		return nil, false, err
 	}
 	img.Created, img.Revoked = s.now(), nil
@@ -106,6 +105,9 @@ func (s *Store) PushImage(ctx context.Context, img Image) (*Image, bool, error) 
 			return err
 		}
 		if err := checkBase(tx, img.Base); err != nil {
+			return err
+		}
+		if err := s.checkDisks(ctx, img.Disks); err != nil {
 			return err
 		}
 		return putImage(tx, &img)
@@ -177,7 +179,7 @@ func putImage(tx *bolt.Tx, img *Image) error {
 			return err
 		}
 	}
-	return nil
+	return indexDisks(tx, img)
 }
 
 // putImageRecord writes the record without its packages.
@@ -355,6 +357,9 @@ func (s *Store) removeImage(tx *bolt.Tx, img *Image, channels []string) error {
 	if err := unindexImage(tx, img); err != nil {
 		return err
 	}
+	if err := unindexDisks(tx, img); err != nil {
+		return err
+	}
 	for _, p := range img.Packages {
 		dropPkgUser(tx, p, "image/"+img.Ref())
 	}
@@ -381,14 +386,9 @@ func pkgUserKey(p catalog.Package, user string) []byte {
 func (s *Store) ImageBlobs() ([]storage.Digest, error) {
 	var out []storage.Digest
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketImages).ForEach(func(_, v []byte) error {
-			var img Image
-			if err := json.Unmarshal(v, &img); err != nil {
-				return err
-			}
-			for _, d := range img.Disks {
-				out = append(out, d.Digest)
-			}
+		return tx.Bucket(bucketDiskRefs).ForEach(func(k, _ []byte) error {
+			d, _, _ := bytes.Cut(k, []byte{0})
+			out = append(out, storage.Digest(d))
 			return nil
 		})
 	})

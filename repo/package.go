@@ -80,10 +80,18 @@ func (s *Store) Ingest(ctx context.Context, r io.Reader, filename string) (*Pack
 // Ingester takes many .debs into the store as one unit: their blobs share
 // one durability barrier and their records one transaction, so a CI job's
 // hundreds of packages cost one sync, not hundreds.
+//
+// Each blob is pinned (Store.Pin) from when it is received, before the
+// batch makes it visible, until its record is committed or the ingest is
+// aborted. With a backend that cannot batch, a blob is visible the moment
+// it is received, a little before it is pinned: if a collection takes it
+// then, the record's check (recordPackages) fails the ingest rather than
+// record a package without its bytes.
 type Ingester struct {
-	s     *Store
-	batch storage.Batch
-	pkgs  []*Package
+	s      *Store
+	batch  storage.Batch
+	pkgs   []*Package
+	unpins []func()
 }
 
 // NewIngester starts an ingest. Call Commit to keep what was added, and
@@ -114,6 +122,7 @@ func (in *Ingester) Add(ctx context.Context, r io.Reader, filename string) (*Pac
 	if err != nil {
 		return nil, fmt.Errorf("storing upload: %w", err)
 	}
+	in.unpins = append(in.unpins, in.s.Pin(desc.Digest))
 	sums.fill(p)
 	p.SHA256, p.Size, p.Filename, p.Created = desc.Digest.Hex(), desc.Size, filename, in.s.now()
 	in.pkgs = append(in.pkgs, p)
@@ -171,25 +180,42 @@ func (s *sums) fill(p *Package) {
 
 // Commit makes the blobs durable and visible, then records the packages,
 // and returns the stored records (an earlier record of the same bytes wins).
+// A package recorded before whose blob went missing gets its bytes back.
 func (in *Ingester) Commit(ctx context.Context) ([]*Package, error) {
+	defer in.unpin()
 	if err := in.batch.Commit(ctx); err != nil {
 		return nil, err
 	}
-	return in.s.recordPackages(in.pkgs)
+	return in.s.recordPackages(ctx, in.pkgs)
 }
 
 // Abort drops whatever was not committed.
-func (in *Ingester) Abort() { in.batch.Abort() }
+func (in *Ingester) Abort() {
+	in.batch.Abort()
+	in.unpin()
+}
+
+func (in *Ingester) unpin() {
+	for _, u := range in.unpins {
+		u()
+	}
+	in.unpins = nil
+}
 
 // recordPackages stores each package unless one with its sha256 exists, and
 // returns the stored ones. bbolt's Batch coalesces concurrent ingests into
-// one transaction (and one fsync).
-func (s *Store) recordPackages(ps []*Package) ([]*Package, error) {
+// one transaction (and one fsync). Each blob is checked stored in that
+// transaction: a collection deletes blobs in write transactions too, so a
+// blob seen here stays stored once its record is committed.
+func (s *Store) recordPackages(ctx context.Context, ps []*Package) ([]*Package, error) {
 	var stored []*Package
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		stored = make([]*Package, len(ps)) // Batch may run this more than once
 		b := tx.Bucket(bucketPackages)
 		for i, p := range ps {
+			if _, err := s.blobs.Stat(ctx, p.Digest()); err != nil {
+				return fmt.Errorf("recording %s: its blob went before its record was committed; upload it again: %w", p.Filename, err)
+			}
 			stored[i] = p
 			if old := b.Get([]byte(p.SHA256)); old != nil {
 				stored[i] = new(Package)
@@ -259,19 +285,33 @@ func matching(tx *bolt.Tx, match func(*Package) bool) func(*Package) (bool, erro
 	}
 }
 
-// HasPackages returns the subset of shas that kiln holds.
-func (s *Store) HasPackages(shas []string) ([]string, error) {
-	found := []string{}
+// HasPackages returns the subset of shas that kiln holds: recorded, with
+// their blobs stored. A record whose blob went missing is not held, so a
+// client uploads the file again and the upload puts the bytes back.
+func (s *Store) HasPackages(ctx context.Context, shas []string) ([]string, error) {
+	var recorded []string
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPackages)
 		for _, sha := range shas {
 			if b.Get([]byte(sha)) != nil {
-				found = append(found, sha)
+				recorded = append(recorded, sha)
 			}
 		}
 		return nil
 	})
-	return found, err
+	if err != nil {
+		return nil, err
+	}
+	found := []string{}
+	for _, sha := range recorded {
+		_, err := s.blobs.Stat(ctx, storage.Digest(storage.SHA256+":"+sha))
+		if err == nil {
+			found = append(found, sha)
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return found, nil
 }
 
 // AllPackages returns every stored package that match accepts, sorted.

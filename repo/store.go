@@ -20,6 +20,7 @@
 //	tokens/<sha256 of secret>        -> Token (JSON)
 //	pkgids/<identity>\x00<sha256>    -> "" : every stored package by identity
 //	images/<name>\x00<version>       -> Image (JSON) without its packages
+//	diskrefs/<digest>\x00<name>\x00<version> -> "" : the image versions of each disk blob
 //	imagepkgs/<name>\x00<version>    -> its packages, as dpkg-query lines
 //	imagefind/<name\x00os\x00os-version\x00arch\x00region>/<created:8 BE><version>
 //	                                 -> version: the lookup index, one
@@ -62,6 +63,7 @@ type Store struct {
 	blobs storage.Blobs
 	now   func() time.Time
 	lists latestLists
+	pins  *pins
 }
 
 // Open opens (creating if needed) the database at path. Only one process may
@@ -85,20 +87,26 @@ func Open(path string, blobs storage.Blobs) (*Store, error) {
 	// Opening read every page (the freelist is rebuilt from them); they
 	// stay in the page cache, but need not stay mapped into the process.
 	unmapPages(db)
-	return &Store{db: db, blobs: blobs, now: func() time.Time { return time.Now().UTC() }}, nil
+	return &Store{db: db, blobs: blobs, now: func() time.Time { return time.Now().UTC() }, pins: newPins()}, nil
 }
 
 func initBuckets(tx *bolt.Tx) error {
-	newIndex := tx.Bucket(bucketPkgIDs) == nil
+	newIndex, newDiskRefs := tx.Bucket(bucketPkgIDs) == nil, tx.Bucket(bucketDiskRefs) == nil
 	for _, b := range [][]byte{bucketPackages, bucketControls, bucketRepos, bucketRepo, bucketTokens,
 		bucketSnapshots, bucketSnapshot, bucketRefs, bucketKeys, bucketPublications, bucketPkgIDs,
-		bucketImages, bucketImagePkgs, bucketImageFind, bucketChannels, bucketPkgUsers, bucketGroups, bucketGroupEvents} {
+		bucketImages, bucketImagePkgs, bucketImageFind, bucketChannels, bucketPkgUsers, bucketGroups, bucketGroupEvents,
+		bucketDiskRefs} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}
 	}
 	if newIndex {
-		return backfillPkgIDs(tx)
+		if err := backfillPkgIDs(tx); err != nil {
+			return err
+		}
+	}
+	if newDiskRefs {
+		return backfillDiskRefs(tx)
 	}
 	return nil
 }

@@ -4,11 +4,14 @@
 //
 // Live is: every package ever recorded (so every package of every
 // repository version, snapshot and publication, and packages no repository
-// holds: kiln does not delete what CI uploaded), and every stored OCI
-// manifest with the blobs and manifests it lists. A blob outside that set
-// is deleted only if no push touched it since the collection began minus
-// the grace period (see oci.Registry.Reap): blobs being uploaded, just
-// uploaded but not yet referenced, or put again are never taken.
+// holds: kiln does not delete what CI uploaded), the disks of every image
+// version, and every stored OCI manifest with the blobs and manifests it
+// lists. Mark lists them; a blob outside that set is then decided on
+// alone, in the write transaction that deletes it (referenced): anything
+// recorded since mark keeps it, and so does a pin (a writer storing it),
+// a push that touched it since the collection began minus the grace
+// period, or a put since then. A blob being stored or just referenced is
+// never taken, whatever the grace period.
 package gc
 
 import (
@@ -16,6 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/repo/oci"
@@ -51,6 +56,10 @@ type Report struct {
 	Duration   time.Duration `json:"duration_ns"`
 }
 
+// fsClockSlack widens the grace period for file times: the kernel stamps
+// them from a coarse clock that can lag the one cutoff was read from.
+const fsClockSlack = time.Second
+
 // Collect runs one collection over the store and the registry.
 func Collect(ctx context.Context, store *repo.Store, reg *oci.Registry, opts Options) (*Report, error) {
 	now := opts.Now
@@ -58,7 +67,6 @@ func Collect(ctx context.Context, store *repo.Store, reg *oci.Registry, opts Opt
 		now = time.Now
 	}
 	start := now()
-	cutoff := start.Add(-opts.Grace)
 	live, err := mark(store, reg)
 	if err != nil {
 		return nil, fmt.Errorf("gc: mark: %w", err)
@@ -71,8 +79,9 @@ func Collect(ctx context.Context, store *repo.Store, reg *oci.Registry, opts Opt
 	if err != nil {
 		return nil, fmt.Errorf("gc: sweep: %w", err)
 	}
+	s := sweeper{store: store, cutoff: start.Add(-opts.Grace), dry: opts.DryRun}
 	for _, c := range candidates {
-		freed, err := sweep(ctx, store.Blobs(), reg, c, cutoff, opts.DryRun)
+		freed, err := s.sweep(ctx, c.Digest)
 		if err != nil {
 			return rep, fmt.Errorf("gc: sweep %s: %w", c.Digest, err)
 		}
@@ -116,16 +125,62 @@ func unreferenced(ctx context.Context, blobs storage.Blobs, live map[storage.Dig
 	return out, err
 }
 
-// sweep deletes one candidate unless it is spared; a dry run only checks
-// the put time.
-func sweep(ctx context.Context, blobs storage.Blobs, reg *oci.Registry, c storage.Descriptor, cutoff time.Time, dry bool) (bool, error) {
-	if !dry {
-		return reg.Reap(ctx, c.Digest, cutoff)
+// sweeper decides on the candidates of one collection.
+type sweeper struct {
+	store  *repo.Store
+	cutoff time.Time // start of the collection minus the grace period
+	dry    bool
+}
+
+// sweep deletes candidate d unless it is kept (keeps), deciding and
+// deleting in one write transaction in which d is held still (see
+// repo.Store.SweepBlob); a dry run decides in a read transaction. It
+// reports whether d was (or would be) deleted.
+func (s sweeper) sweep(ctx context.Context, d storage.Digest) (bool, error) {
+	if s.dry {
+		var free bool
+		err := s.store.DB().View(func(tx *bolt.Tx) error {
+			kept, err := s.keeps(ctx, tx, d)
+			free = !kept
+			return err
+		})
+		return free, err
 	}
-	pt, ok := blobs.(storage.PutTimer)
+	return s.store.SweepBlob(d, func(tx *bolt.Tx) (bool, error) {
+		if kept, err := s.keeps(ctx, tx, d); kept || err != nil {
+			return false, err
+		}
+		if err := oci.Unlink(tx, d); err != nil {
+			return false, err
+		}
+		err := s.store.Blobs().Delete(ctx, d)
+		return err == nil, ignoreNotFound(err)
+	})
+}
+
+// keeps is the one answer to "does anything keep blob d now?", asked in
+// tx: a writer's pin, a record referring to d (a package, an image
+// version's disk, an OCI link or manifest push since the cutoff), or a put
+// since the cutoff. A blob gone already is kept (there is nothing to
+// delete). Mark is only a shortcut past this for the blobs it found live.
+func (s sweeper) keeps(ctx context.Context, tx *bolt.Tx, d storage.Digest) (bool, error) {
+	if s.store.Pinned(d) || repo.BlobReferenced(tx, d) || oci.BlobReferenced(tx, d, s.cutoff) {
+		return true, nil
+	}
+	pt, ok := s.store.Blobs().(storage.PutTimer)
 	if !ok {
-		return false, nil
+		return false, errors.New("the blob store cannot tell when a blob was put; nothing is collected")
 	}
-	t, err := pt.PutTime(ctx, c.Digest)
-	return err == nil && t.Before(cutoff), nil
+	put, err := pt.PutTime(ctx, d)
+	if errors.Is(err, storage.ErrNotFound) {
+		return true, nil
+	}
+	return err != nil || !put.Before(s.cutoff.Add(-fsClockSlack)), err
+}
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	return err
 }

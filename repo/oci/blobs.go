@@ -46,7 +46,7 @@ func (r *Registry) OpenBlob(ctx context.Context, name string, d storage.Digest) 
 // PutBlob stores the bytes of body as blob d of repository name, verifying
 // the digest while they stream in; a mismatch stores nothing.
 func (r *Registry) PutBlob(ctx context.Context, name string, body io.Reader, d storage.Digest) (storage.Descriptor, error) {
-	defer r.pins.pin(d)()
+	defer r.pin(d)()
 	desc, err := r.blobs.Put(ctx, body, d)
 	if err != nil {
 		return desc, err

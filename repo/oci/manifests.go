@@ -57,7 +57,7 @@ func (r *Registry) PutManifest(ctx context.Context, name, ref, contentType strin
 		return nil, err
 	}
 	m.Digest, m.Size, m.Created = d, int64(len(body)), r.now().UTC()
-	defer r.pins.pin(d)()
+	defer r.pin(d)()
 	if _, err := r.blobs.Put(ctx, bytes.NewReader(body), d); err != nil {
 		return nil, err
 	}

@@ -29,7 +29,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -73,8 +72,10 @@ type Registry struct {
 	expiry  time.Duration
 	now     func() time.Time
 
-	pins     pins     // digests being stored right now; never collected
-	sessions sync.Map // upload id -> *sync.Mutex: one request per session at a time
+	// pin is the store's Pin: a push pins its blob from before the Put
+	// until the link that makes it reachable is committed.
+	pin      func(storage.Digest) (unpin func())
+	sessions sessionLocks // one request per upload session at a time
 }
 
 // Open returns the registry on the store's database and blobs, creating its
@@ -90,7 +91,7 @@ func Open(store *repo.Store, opts Options) (*Registry, error) {
 		return nil, fmt.Errorf("oci: %w", err)
 	}
 	r := &Registry{db: store.DB(), blobs: store.Blobs(), staging: opts.StagingDir,
-		expiry: opts.UploadExpiry, now: time.Now, pins: pins{n: map[storage.Digest]int{}}}
+		expiry: opts.UploadExpiry, now: time.Now, pin: store.Pin}
 	err := r.db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketRepos, bucketLinks, bucketManifests, bucketTags, bucketReferrers, bucketUploads} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -107,33 +108,6 @@ func Open(store *repo.Store, opts Options) (*Registry, error) {
 
 // SetClock replaces the registry's clock (tests of expiry and collection).
 func (r *Registry) SetClock(now func() time.Time) { r.now = now }
-
-// pins counts the digests that pushes are storing right now. A blob is
-// pinned from before its Put until the link that makes it reachable is
-// committed, so a collection never deletes it in between.
-type pins struct {
-	mu sync.Mutex
-	n  map[storage.Digest]int
-}
-
-func (p *pins) pin(d storage.Digest) (unpin func()) {
-	p.mu.Lock()
-	p.n[d]++
-	p.mu.Unlock()
-	return func() {
-		p.mu.Lock()
-		if p.n[d]--; p.n[d] <= 0 {
-			delete(p.n, d)
-		}
-		p.mu.Unlock()
-	}
-}
-
-func (p *pins) pinned(d storage.Digest) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.n[d] > 0
-}
 
 func key(parts ...string) []byte {
 	n := len(parts) - 1

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -125,7 +124,7 @@ func (r *Registry) FinishUpload(ctx context.Context, name, id string, d storage.
 	if err != nil {
 		return storage.Descriptor{}, err
 	}
-	defer r.pins.pin(d)()
+	defer r.pin(d)()
 	var desc storage.Descriptor
 	if u.Size == 0 {
 		// Monolithic: the whole blob is this request's body, streamed
@@ -150,7 +149,6 @@ func (r *Registry) FinishUpload(ctx context.Context, name, id string, d storage.
 		return desc, err
 	}
 	os.Remove(r.stagingPath(id)) // gone already when it was adopted
-	r.sessions.Delete(id)
 	return desc, nil
 }
 
@@ -191,22 +189,23 @@ func (r *Registry) CancelUpload(name, id string) error {
 func (r *Registry) dropUpload(id string) error {
 	err := r.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketUploads).Delete([]byte(id)) })
 	os.Remove(r.stagingPath(id))
-	r.sessions.Delete(id)
 	return err
 }
 
 // ExpireUploads drops the sessions idle for longer than the expiry, and
 // staging files that belong to no session (left by a crash between the
-// two). It returns how many sessions it dropped.
+// two). It returns how many sessions it dropped. Each session is decided
+// on under its lock (expireIdle), so a request in progress, or one that
+// ended after the list of idle sessions was read, keeps its session.
 func (r *Registry) ExpireUploads() (int, error) {
 	cutoff := r.now().Add(-r.expiry)
-	var stale []string
+	var idle []string
 	live := map[string]bool{}
 	err := r.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketUploads).ForEach(func(k, v []byte) error {
 			var u Upload
 			if json.Unmarshal(v, &u) == nil && u.Updated.Before(cutoff) {
-				stale = append(stale, string(k))
+				idle = append(idle, string(k))
 			}
 			live[string(k)] = true
 			return nil
@@ -215,12 +214,38 @@ func (r *Registry) ExpireUploads() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, id := range stale {
-		unlock := r.lockSession(id)
-		err = errors.Join(err, r.dropUpload(id))
-		unlock()
+	dropped := 0
+	for _, id := range idle {
+		ok, derr := r.expireIdle(id, cutoff)
+		if ok {
+			dropped++
+		}
+		err = errors.Join(err, derr)
 	}
-	return len(stale), errors.Join(err, r.removeOrphans(live, cutoff))
+	return dropped, errors.Join(err, r.removeOrphans(live, cutoff))
+}
+
+// expireIdle drops session id if, read again under its lock, it is still
+// idle since before cutoff. A session whose lock a request holds is left
+// alone: it is not idle.
+func (r *Registry) expireIdle(id string, cutoff time.Time) (bool, error) {
+	unlock, ok := r.sessions.tryLock(id)
+	if !ok {
+		return false, nil
+	}
+	defer unlock()
+	idle := false
+	err := r.db.View(func(tx *bolt.Tx) error {
+		var u Upload
+		if v := tx.Bucket(bucketUploads).Get([]byte(id)); v != nil && json.Unmarshal(v, &u) == nil {
+			idle = u.Updated.Before(cutoff)
+		}
+		return nil
+	})
+	if err != nil || !idle {
+		return false, err
+	}
+	return true, r.dropUpload(id)
 }
 
 // removeOrphans removes staging files of no session, once they are older
@@ -293,12 +318,7 @@ func CheckUploadID(id string) error {
 
 // lockSession serialises the requests of one session and returns the
 // unlock.
-func (r *Registry) lockSession(id string) func() {
-	m, _ := r.sessions.LoadOrStore(id, new(sync.Mutex))
-	mu := m.(*sync.Mutex)
-	mu.Lock()
-	return mu.Unlock
-}
+func (r *Registry) lockSession(id string) func() { return r.sessions.lock(id) }
 
 // ctxReader stops a copy at the first read after ctx is done.
 type ctxReader struct {
