@@ -296,6 +296,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"missing version", "/api/v1/repos/stable/upload?filename=a.deb", e.write, controlOnly("Package: x\nArchitecture: all\n"), 400, "INVALID_PACKAGE"},
 		{"bad name", "/api/v1/repos/stable/upload?filename=a.deb", e.write, controlOnly("Package: X_Y\nVersion: 1\nArchitecture: all\n"), 400, "INVALID_PACKAGE"},
 		{"bad version", "/api/v1/repos/stable/upload?filename=a.deb", e.write, controlOnly("Package: xy\nVersion: a.1\nArchitecture: all\n"), 400, "INVALID_PACKAGE"},
+		{"80,000 fields", "/api/v1/repos/stable/upload?filename=a.deb", e.write,
+			debtest.Build(debtest.Spec{Control: debtest.ManyFields("many", 80000)}), 400, "INVALID_PACKAGE"},
 		{"dotdot filename", "/api/v1/repos/stable/upload?filename=../a.deb", e.write, deb("other", "1"), 400, "INVALID_NAME"},
 		{"slash filename", "/api/v1/repos/stable/upload?filename=x/a.deb", e.write, deb("other", "1"), 400, "INVALID_NAME"},
 		{"empty", "/api/v1/repos/stable/upload?filename=a.deb", e.write, nil, 400, "EMPTY_UPLOAD"},

@@ -193,6 +193,8 @@ func controlCases() []badCase {
 		{"Size", withControl("Package: ab\nVersion: 1\nArchitecture: all\nSize: 1\n"), "field Size is written"},
 		{"duplicate", withControl("Package: ab\nVersion: 1\nArchitecture: all\nVERSION: 2\n"), `duplicate field "VERSION"`},
 		{"comment", withControl("# comment: x\nPackage: ab\n"), "starts with '#'"},
+		{"1,001 fields", withControl(string(debtest.ManyFields("ab", 1001))), "control file: 1001 fields, more than 1000"},
+		{"80,000 fields", withControl(string(debtest.ManyFields("ab", 80000))), "control file: 80000 fields, more than 1000"},
 	}
 }
 

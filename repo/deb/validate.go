@@ -49,12 +49,21 @@ func Validate(s Stanza) (Control, error) {
 	return c, nil
 }
 
+// MaxFields is how many fields a control stanza may hold. Real ones hold
+// 10 to 40; the limit keeps a hostile stanza from costing every query and
+// index that copies it.
+const MaxFields = 1000
+
 func checkFields(s Stanza) error {
+	if len(s) > MaxFields {
+		return invalid(nil, "control file: %d fields, more than %d", len(s), MaxFields)
+	}
+	var seen names
 	for i, f := range s {
 		if err := checkFieldName(f.Name); err != nil {
 			return invalid(err, "control file: %v", err)
 		}
-		if s[:i].index(f.Name) >= 0 {
+		if seen.seen(s[:i], f.Name) {
 			return invalid(nil, "control file: duplicate field %s", quoteShort(f.Name))
 		}
 		if slices.ContainsFunc(indexFields, func(n string) bool { return strings.EqualFold(n, f.Name) }) {
