@@ -193,6 +193,12 @@ func controlCases() []badCase {
 		{"Size", withControl("Package: ab\nVersion: 1\nArchitecture: all\nSize: 1\n"), "field Size is written"},
 		{"duplicate", withControl("Package: ab\nVersion: 1\nArchitecture: all\nVERSION: 2\n"), `duplicate field "VERSION"`},
 		{"comment", withControl("# comment: x\nPackage: ab\n"), "starts with '#'"},
+		{"300-byte architecture", withControl("Package: ab\nVersion: 1\nArchitecture: " + strings.Repeat("a", 300) + "\n"),
+			"illegal architecture \"aaaa"},
+		{"33-byte architecture", withControl("Package: ab\nVersion: 1\nArchitecture: " + strings.Repeat("a", 33) + "\n"),
+			"(at most 32 bytes"},
+		{"file name too long", withControl("Package: " + strings.Repeat("a", 100) + "\nVersion: 1:" + strings.Repeat("1", 84) +
+			"\nArchitecture: amd64\n"), "file name \"aaaa"},
 		{"1,001 fields", withControl(string(debtest.ManyFields("ab", 1001))), "control file: 1001 fields, more than 1000"},
 		{"80,000 fields", withControl(string(debtest.ManyFields("ab", 80000))), "control file: 80000 fields, more than 1000"},
 	}
