@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ type env struct {
 	srv                *httptest.Server
 	store              *repo.Store
 	blobs              *storage.FS
+	dir                string // the blob store's root
 	admin, write, read string
 }
 
@@ -54,7 +56,7 @@ func newEnvWith(t *testing.T, wrap func(storage.Blobs) storage.Blobs, mutate fun
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	e := &env{t: t, srv: serve(api.New(cfg)), store: store, blobs: blobs}
+	e := &env{t: t, srv: serve(api.New(cfg)), store: store, blobs: blobs, dir: dir}
 	t.Cleanup(func() { e.srv.Close(); store.Close() })
 	e.admin = e.token(repo.ScopeAdmin)
 	e.write = e.token(repo.ScopeWrite)
@@ -280,6 +282,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	good := deb("hello", "1.0")
 	e.do("POST", "/api/v1/repos/stable/upload?filename=h.deb", e.write, "", bytes.NewReader(good), nil)
 	before, blobs := e.contents("stable"), e.blobCount()
+	cutDeb := debtest.Build(debtest.Spec{Name: "cut", DataSize: 5000})
 	injected := debtest.Build(debtest.Spec{Name: "evil", Version: "1", Arch: "amd64",
 		Fields: [][2]string{{"Depends", "libc6\n\nPackage: injected"}}})
 	cases := []struct {
@@ -302,6 +305,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 			debtest.Build(debtest.Spec{Name: "longarch", Arch: strings.Repeat("a", 300)}), 400, "INVALID_PACKAGE"},
 		{"file name over 190 bytes", "/api/v1/repos/stable/upload?filename=a.deb", e.write,
 			debtest.Build(debtest.Spec{Name: strings.Repeat("n", 150), Version: "1:" + strings.Repeat("1", 40)}), 400, "INVALID_PACKAGE"},
+		{"data member cut", "/api/v1/repos/stable/upload?filename=a.deb", e.write, cutDeb[:len(cutDeb)-100], 400, "INVALID_PACKAGE"},
+		{"trailing garbage", "/api/v1/repos/stable/upload?filename=a.deb", e.write, append(deb("other", "1"), "garbage!"...), 400, "INVALID_PACKAGE"},
 		{"dotdot filename", "/api/v1/repos/stable/upload?filename=../a.deb", e.write, deb("other", "1"), 400, "INVALID_NAME"},
 		{"slash filename", "/api/v1/repos/stable/upload?filename=x/a.deb", e.write, deb("other", "1"), 400, "INVALID_NAME"},
 		{"empty", "/api/v1/repos/stable/upload?filename=a.deb", e.write, nil, 400, "EMPTY_UPLOAD"},
@@ -325,6 +330,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 			}
 			if c.code != "PACKAGE_CONFLICT" && e.blobCount() != blobs {
 				t.Fatalf("blob store changed: %d blobs, had %d", e.blobCount(), blobs)
+			}
+			if left, _ := os.ReadDir(filepath.Join(e.dir, "uploads")); len(left) > 0 {
+				t.Fatalf("a refused upload left %s in uploads/", left[0].Name())
 			}
 			t.Logf("%d %s: %s", st, eb.Error.Code, eb.Error.Message)
 		})

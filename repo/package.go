@@ -95,7 +95,9 @@ func (s *Store) NewIngester() *Ingester {
 // Add streams one .deb into the batch. The control member, at the head of
 // the archive, is read and validated first, in memory: a file that is not a
 // valid Debian package never reaches the blob store. The head is then
-// replayed ahead of the rest of the stream, so every byte is read once.
+// replayed ahead of the rest of the stream, so every byte is read once,
+// and the whole archive's structure is checked as it is stored
+// (deb.CheckArchive): a truncated file fails the Put, which keeps nothing.
 func (in *Ingester) Add(ctx context.Context, r io.Reader, filename string) (*Package, error) {
 	if err := checkFilename(filename); err != nil {
 		return nil, err
@@ -110,8 +112,13 @@ func (in *Ingester) Add(ctx context.Context, r io.Reader, filename string) (*Pac
 		return nil, err
 	}
 	sums := newSums()
-	desc, err := in.batch.Put(ctx, io.TeeReader(io.MultiReader(&head, br), sums), "")
-	if err != nil {
+	whole := deb.CheckArchive(io.MultiReader(&head, br))
+	desc, err := in.batch.Put(ctx, io.TeeReader(whole, sums), "")
+	var bad *deb.InvalidPackageError
+	switch {
+	case errors.As(err, &bad):
+		return nil, bad // a truncated or malformed archive: nothing was kept
+	case err != nil:
 		return nil, fmt.Errorf("storing upload: %w", err)
 	}
 	sums.fill(p)

@@ -1,6 +1,7 @@
 // Package deb reads Debian binary packages for kiln: it streams the control
 // stanza out of a .deb (ReadControl), checks that the stanza is safe to copy
-// into a Packages index (Validate), keeps control-file paragraphs byte-exact
+// into a Packages index (Validate), checks that the whole archive is there
+// as it streams into storage (CheckArchive), keeps control-file paragraphs byte-exact
 // (Stanza), and orders versions exactly as dpkg does (CompareVersions).
 //
 // Uploads come from any holder of a write token, so reading never trusts
