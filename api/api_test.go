@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"strings"
@@ -308,6 +309,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"data member cut", "/api/v1/repos/stable/upload?filename=a.deb", e.write, cutDeb[:len(cutDeb)-100], 400, "INVALID_PACKAGE"},
 		{"trailing garbage", "/api/v1/repos/stable/upload?filename=a.deb", e.write, append(deb("other", "1"), "garbage!"...), 400, "INVALID_PACKAGE"},
 		{"dotdot filename", "/api/v1/repos/stable/upload?filename=../a.deb", e.write, deb("other", "1"), 400, "INVALID_NAME"},
+		{"newline filename", "/api/v1/repos/stable/upload?filename=a%0A.deb", e.write, deb("other", "1"), 400, "INVALID_NAME"},
+		{"escape filename", "/api/v1/repos/stable/upload?filename=%1B%5B31ma.deb", e.write, deb("other", "1"), 400, "INVALID_NAME"},
+		{"256-byte filename", "/api/v1/repos/stable/upload?filename=" + strings.Repeat("a", 252) + ".deb", e.write, deb("other", "1"), 400, "INVALID_NAME"},
 		{"slash filename", "/api/v1/repos/stable/upload?filename=x/a.deb", e.write, deb("other", "1"), 400, "INVALID_NAME"},
 		{"empty", "/api/v1/repos/stable/upload?filename=a.deb", e.write, nil, 400, "EMPTY_UPLOAD"},
 		{"too large", "/api/v1/repos/stable/upload?filename=a.deb", e.write,
@@ -421,5 +425,29 @@ func TestMultipartLimitsAndAllOrNothing(t *testing.T) {
 				t.Fatalf("a rejected batch stored something: %q, %d blobs", e.contents("stable"), e.blobCount())
 			}
 		})
+	}
+}
+
+// TestMultipartFileNameControlCharacter: Go's MIME reader refuses a raw
+// control character in a part header (400 BAD_REQUEST), but RFC 2231's
+// filename* carries one percent-encoded, and it reaches the store decoded.
+func TestMultipartFileNameControlCharacter(t *testing.T) {
+	e := newEnv(t, nil)
+	e.createRepo("stable")
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, err := mw.CreatePart(textproto.MIMEHeader{
+		"Content-Disposition": {`form-data; name="file"; filename*=UTF-8''%1B%5B2Ja.deb`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part.Write(deb("small", "1"))
+	mw.Close()
+	var eb client.ErrorBody
+	if st := e.do("POST", "/api/v1/repos/stable/upload", e.write, mw.FormDataContentType(), &body, &eb); st != 400 || eb.Error.Code != "INVALID_NAME" {
+		t.Fatalf("got %d %+v, want 400 INVALID_NAME", st, eb.Error)
+	}
+	if e.contents("stable") != "" || e.blobCount() != 0 {
+		t.Fatalf("a refused upload stored something: %q, %d blobs", e.contents("stable"), e.blobCount())
 	}
 }

@@ -324,13 +324,19 @@ func lookupPackage(pb *bolt.Bucket, sha string, p *Package) error {
 
 func notFound(sha string) error { return fmt.Errorf("%w: sha256 %s", ErrPackageNotFound, sha) }
 
-// checkFilename allows an empty name (unknown) or a plain base name.
+// checkFilename allows an empty name (unknown) or a plain base name of at
+// most 255 bytes without control characters: the name is stored and shown
+// back (kiln repo show, JSON), where a newline or an escape sequence could
+// forge lines or drive a terminal.
 func checkFilename(name string) error {
 	if name == "" {
 		return nil
 	}
 	if strings.ContainsAny(name, "/\\\x00") || name == "." || name == ".." || strings.Contains(name, "..") {
 		return fmt.Errorf("%w: file name %q must be a plain name without / or ..", ErrInvalidName, name)
+	}
+	if !plainText(name, 255) {
+		return fmt.Errorf("%w: file name %.80q must be at most 255 bytes, without control characters", ErrInvalidName, name)
 	}
 	return nil
 }
