@@ -107,7 +107,7 @@ func (in *Ingester) Add(ctx context.Context, r io.Reader, filename string) (*Pac
 		return nil, ErrEmptyUpload
 	}
 	var head bytes.Buffer
-	p, err := readPackage(io.TeeReader(&headLimit{r: br, left: maxHead}, &head))
+	p, err := in.s.readPackage(ctx, io.TeeReader(&headLimit{r: br, left: maxHead}, &head))
 	if err != nil {
 		return nil, err
 	}
@@ -128,8 +128,8 @@ func (in *Ingester) Add(ctx context.Context, r io.Reader, filename string) (*Pac
 }
 
 // readPackage reads and validates the control stanza at the head of a .deb.
-func readPackage(r io.Reader) (*Package, error) {
-	st, err := deb.ReadControl(r)
+func (s *Store) readPackage(ctx context.Context, r io.Reader) (*Package, error) {
+	st, err := s.debs.ReadControl(ctx, r)
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/kiln-repo/kiln/repo/deb"
 	"github.com/kiln-repo/kiln/storage"
 )
 
@@ -62,6 +63,7 @@ type Store struct {
 	blobs storage.Blobs
 	now   func() time.Time
 	lists latestLists
+	debs  *deb.Reader // reads uploads' control members within one memory budget
 }
 
 // Open opens (creating if needed) the database at path. Only one process may
@@ -85,7 +87,8 @@ func Open(path string, blobs storage.Blobs) (*Store, error) {
 	// Opening read every page (the freelist is rebuilt from them); they
 	// stay in the page cache, but need not stay mapped into the process.
 	unmapPages(db)
-	return &Store{db: db, blobs: blobs, now: func() time.Time { return time.Now().UTC() }}, nil
+	return &Store{db: db, blobs: blobs, now: func() time.Time { return time.Now().UTC() },
+		debs: deb.NewReader(deb.DefaultMemory)}, nil
 }
 
 func initBuckets(tx *bolt.Tx) error {

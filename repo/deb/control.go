@@ -3,6 +3,8 @@ package deb
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,20 +14,63 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+	"golang.org/x/sync/semaphore"
 )
 
 const (
 	// maxControlFile caps the control file itself; real ones are a few KiB.
 	maxControlFile = 1 << 20
-	// maxControlTar caps the decompressed control member, so that a
-	// compression bomb costs bounded time. md5sums of huge packages are a
-	// few MiB; nothing legitimate comes near this.
+	// maxControlTar caps the control member, compressed and decompressed,
+	// so that a compression bomb costs bounded time. md5sums of huge
+	// packages are a few MiB; nothing legitimate comes near this.
 	maxControlTar = 64 << 20
-	// maxZstdWindow bounds the memory a hostile zstd frame can claim.
-	maxZstdWindow = 64 << 20
+	// maxZstdWindow bounds the window, which the decoder allocates whole,
+	// that a zstd control member may declare. zstd -19 uses 8 MiB.
+	maxZstdWindow = 16 << 20
+	// zstdBuffers is what a zstd decoder holds besides its window: two
+	// blocks of 128 KiB, tables.
+	zstdBuffers = 512 << 10
+	// gzipState is what a gzip decoder holds: a 32 KiB window, tables.
+	gzipState = 64 << 10
 )
 
+// DefaultMemory is a Reader's decompression budget that suits a server:
+// enough for several hostile control members at once at the limits
+// above, and for hundreds of real ones.
+const DefaultMemory = 128 << 20
+
 var errControlTarTooLarge = fmt.Errorf("decompresses to more than %d MiB", maxControlTar>>20)
+
+// A Reader reads control stanzas out of .deb files within a memory budget
+// shared by its concurrent reads. A read first takes the control member
+// into memory (it is what the client sent, at most maxControlTar), then
+// reserves what decompressing it may hold: the control file (at most
+// maxControlFile) and the decompressor's window, which for xz and zstd the
+// member itself declares. The read waits while the budget is spent, so a
+// burst of small uploads that each declare a large window costs the
+// budget, not a multiple of it. Reserving happens after the member is
+// read, so a slow client never holds any of the budget.
+type Reader struct {
+	mem *semaphore.Weighted // nil: no shared budget
+	// zstds keeps idle zstd decoders, each with the window it allocated,
+	// for the next reads: as many as the budget lets read at once. Left
+	// to the garbage collector, the windows of finished reads piled up
+	// faster than it freed them (a gigabyte for 100 reads).
+	zstds chan *zstd.Decoder
+}
+
+// maxReservation is the most that one read reserves: a zstd window at
+// the limit, the decoder's buffers and the control file.
+const maxReservation = maxZstdWindow + zstdBuffers + maxControlFile
+
+// NewReader returns a Reader whose concurrent reads hold at most budget
+// bytes for decompression (see DefaultMemory), and which keeps the zstd
+// decoders of at most that many reads for reuse. budget must be at least
+// maxReservation, about 18 MiB.
+func NewReader(budget int64) *Reader {
+	return &Reader{mem: semaphore.NewWeighted(budget), zstds: make(chan *zstd.Decoder, budget/maxReservation)}
+}
 
 // ReadControl reads the control stanza of the .deb that r streams: the ar
 // archive's first member must be debian-binary with format 2.x, and a
@@ -35,14 +80,21 @@ var errControlTarTooLarge = fmt.Errorf("decompresses to more than %d MiB", maxCo
 //
 // A malformed file gives an *InvalidPackageError (errors.Is(err,
 // ErrInvalidPackage)); an error of r itself is returned wrapped as it is,
-// since it says nothing about the package.
-func ReadControl(r io.Reader) (Stanza, error) {
+// since it says nothing about the package, and so is ctx's if it ends
+// while the read waits for its share of the budget.
+func (rd *Reader) ReadControl(ctx context.Context, r io.Reader) (Stanza, error) {
 	src := &sourceReader{r: r}
-	s, err := readControl(bufio.NewReader(src))
+	s, err := rd.readControl(ctx, bufio.NewReader(src))
 	if src.err != nil {
 		return nil, fmt.Errorf("reading package: %w", src.err)
 	}
 	return s, err
+}
+
+// ReadControl reads r's control stanza as a Reader does, with no budget
+// shared with other reads: each still holds at most about 18 MiB.
+func ReadControl(r io.Reader) (Stanza, error) {
+	return (&Reader{}).ReadControl(context.Background(), r)
 }
 
 // sourceReader remembers the first error of r other than io.EOF, so that
@@ -60,7 +112,7 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func readControl(br *bufio.Reader) (Stanza, error) {
+func (rd *Reader) readControl(ctx context.Context, br *bufio.Reader) (Stanza, error) {
 	a, err := newArReader(br)
 	if err != nil {
 		return nil, err
@@ -76,7 +128,7 @@ func readControl(br *bufio.Reader) (Stanza, error) {
 		case err != nil:
 			return nil, err
 		case strings.HasPrefix(name, "control.tar"):
-			return readControlMember(name, a, a.cur.Size)
+			return rd.readControlMember(ctx, name, a, a.cur.Size)
 		case strings.HasPrefix(name, "data.tar"):
 			return nil, invalid(nil, "not a Debian package: %s comes before the control member", quoteShort(name))
 		}
@@ -104,16 +156,29 @@ func checkDebianBinary(a *arReader) error {
 	return nil
 }
 
-// readControlMember finds the control file in the control.tar member name,
-// then reads the member to its end so that the compressor's checksum is
-// verified: a corrupt control member is refused even if the control file
-// itself came through.
-func readControlMember(name string, r io.Reader, size int64) (Stanza, error) {
-	dec, err := decompressor(name, r, size)
+// readControlMember reads the control.tar member name into memory, then
+// finds the control file in it, and reads the member to its end so that
+// the compressor's checksum is verified: a corrupt control member is
+// refused even if the control file itself came through.
+func (rd *Reader) readControlMember(ctx context.Context, name string, r io.Reader, size int64) (Stanza, error) {
+	member, err := readMember(name, r, size)
 	if err != nil {
 		return nil, err
 	}
-	defer dec.Close()
+	mem, err := memoryFor(name, member)
+	if err != nil {
+		return nil, err
+	}
+	release, err := rd.reserve(ctx, mem+maxControlFile)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	dec, err := rd.decompressor(name, member)
+	if err != nil {
+		return nil, err
+	}
+	defer dec.Close() // first: the decoder is idle before another read may start
 	capped := &capReader{r: dec, n: maxControlTar}
 	control, err := findControlFile(name, tar.NewReader(capped))
 	if err != nil {
@@ -127,6 +192,37 @@ func readControlMember(name string, r io.Reader, size int64) (Stanza, error) {
 		return nil, invalid(err, "control file: %v", err)
 	}
 	return s, nil
+}
+
+// reserve waits for n bytes of the budget and returns what gives them back.
+func (rd *Reader) reserve(ctx context.Context, n int64) (func(), error) {
+	if rd.mem == nil {
+		return func() {}, nil
+	}
+	if err := rd.mem.Acquire(ctx, n); err != nil {
+		return nil, err
+	}
+	return func() { rd.mem.Release(n) }, nil
+}
+
+// readMember reads the member called name, of size bytes, into memory.
+func readMember(name string, r io.Reader, size int64) ([]byte, error) {
+	ext := strings.TrimPrefix(name, "control.tar")
+	if !slices.Contains([]string{"", ".gz", ".xz", ".zst"}, ext) {
+		return nil, invalid(nil, "unsupported control member %s (want control.tar, .gz, .xz or .zst)", quoteShort(name))
+	}
+	if size > maxControlTar {
+		return nil, invalid(nil, "%s is larger than %d MiB", name, maxControlTar>>20)
+	}
+	// Not one allocation of size: a header may declare what never comes.
+	member, err := io.ReadAll(io.LimitReader(r, size))
+	switch {
+	case err != nil:
+		return nil, corrupt(name, err)
+	case int64(len(member)) < size:
+		return nil, corrupt(name, io.ErrUnexpectedEOF)
+	}
+	return member, nil
 }
 
 func findControlFile(member string, tr *tar.Reader) ([]byte, error) {
@@ -162,39 +258,95 @@ func findControlFile(member string, tr *tar.Reader) ([]byte, error) {
 	return control, nil
 }
 
-// decompressor returns a reader of the tar inside the member called name,
-// of size bytes.
-func decompressor(name string, r io.Reader, size int64) (io.ReadCloser, error) {
-	ext := strings.TrimPrefix(name, "control.tar")
-	if !slices.Contains([]string{"", ".gz", ".xz", ".zst"}, ext) {
-		return nil, invalid(nil, "unsupported control member %s (want control.tar, .gz, .xz or .zst)", quoteShort(name))
+// memoryFor checks what decompressing member, called name, would allocate,
+// and returns it. An xz member is shrunk in place first (see shrinkXZ).
+func memoryFor(name string, member []byte) (int64, error) {
+	switch strings.TrimPrefix(name, "control.tar") {
+	case ".gz":
+		return gzipState, nil
+	case ".xz":
+		return xzMemory(name, member)
+	case ".zst":
+		var h zstd.Header
+		if err := h.Decode(member); err != nil {
+			return 0, corrupt(name, err)
+		}
+		if h.WindowSize > maxZstdWindow {
+			return 0, invalid(nil, "%s asks for a zstd window of %d MiB, more than %d MiB",
+				name, h.WindowSize>>20, maxZstdWindow>>20)
+		}
+		// The decoder refuses a later frame's window over the limit.
+		return maxZstdWindow + zstdBuffers, nil
 	}
-	if size > maxControlTar {
-		return nil, invalid(nil, "%s is larger than %d MiB", name, maxControlTar>>20)
-	}
+	return 0, nil
+}
+
+// decompressor returns a reader of the tar inside member, called name, that
+// memoryFor has checked.
+func (rd *Reader) decompressor(name string, member []byte) (io.ReadCloser, error) {
 	var (
 		dec io.ReadCloser
 		err error
 	)
-	switch ext {
+	switch strings.TrimPrefix(name, "control.tar") {
 	case "":
-		return io.NopCloser(r), nil
+		return io.NopCloser(bytes.NewReader(member)), nil
 	case ".gz":
-		dec, err = pooledGzip(r)
+		dec, err = pooledGzip(bytes.NewReader(member))
 	case ".xz":
-		dec, err = newXZReader(name, r)
-	case ".zst":
-		var z *zstd.Decoder
-		z, err = zstd.NewReader(r, zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(maxZstdWindow))
-		if err == nil {
-			dec = z.IOReadCloser()
+		var z *xz.Reader
+		if z, err = xz.NewReader(bytes.NewReader(member)); err == nil {
+			dec = io.NopCloser(z)
 		}
+	case ".zst":
+		dec, err = rd.zstdReader(member)
 	}
 	if err != nil {
 		return nil, corrupt(name, err)
 	}
 	return dec, nil
+}
+
+// zstdReader returns a reader of the zstd member, with an idle decoder of
+// rd's if there is one: the decoder allocates the window a frame
+// declares, whole, and keeps it.
+func (rd *Reader) zstdReader(member []byte) (io.ReadCloser, error) {
+	var z *zstd.Decoder
+	select {
+	case z = <-rd.zstds:
+	default:
+		var err error
+		z, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(maxControlTar))
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := z.Reset(bytes.NewReader(member)); err != nil {
+		z.Close()
+		return nil, err
+	}
+	return &zstdReader{z, rd.zstds}, nil
+}
+
+// zstdReader gives its decoder back to the Reader's idle ones on Close,
+// once, or closes it when there are enough.
+type zstdReader struct {
+	*zstd.Decoder
+	idle chan *zstd.Decoder
+}
+
+func (z *zstdReader) Close() error {
+	if z.Decoder == nil {
+		return nil
+	}
+	select {
+	case z.idle <- z.Decoder:
+	default:
+		z.Decoder.Close()
+	}
+	z.Decoder = nil
+	return nil
 }
 
 // capReader fails with errControlTarTooLarge if r holds more than n bytes.

@@ -102,6 +102,14 @@ func Members(s Spec) []Member {
 	}
 }
 
+// WithControlMember returns the default .deb (Spec{}) with its control
+// member replaced by data, called name: for tests of broken or hostile
+// control members.
+func WithControlMember(name string, data []byte) []byte {
+	m := Members(Spec{})
+	return Ar(m[0], Member{Name: name, Data: data}, m[2])
+}
+
 // BuildControl returns the control file of s, ending in a newline.
 func BuildControl(s Spec) []byte {
 	s = s.withDefaults()
@@ -261,14 +269,25 @@ func XzDict(b []byte, dict byte) []byte {
 	return x
 }
 
-// ZstdWindow compresses b into a zstd frame that declares a window of
-// window bytes (a power of two, 1 KiB to 2 GiB), whatever b's size.
-func ZstdWindow(b []byte, window int) []byte {
-	var out bytes.Buffer
-	w, err := zstd.NewWriter(&out, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(window),
-		zstd.WithSingleSegment(false))
-	must(err)
-	return finish(&out, w, b)
+// ZstdWindow returns a zstd frame of b, stored in raw blocks, that
+// declares a window of 1<<log bytes (10 to 41) whatever b's size: what a
+// hostile upload may declare. An encoder would fit the window to b.
+func ZstdWindow(b []byte, log int) []byte {
+	const maxBlock = 128 << 10
+	out := []byte{0x28, 0xb5, 0x2f, 0xfd, 0, byte(log-10) << 3} // no content size, no checksum
+	for {
+		n := min(len(b), maxBlock)
+		last := 0
+		if n == len(b) {
+			last = 1
+		}
+		h := n<<3 | last // raw block
+		out = append(out, byte(h), byte(h>>8), byte(h>>16))
+		out = append(out, b[:n]...)
+		if b = b[n:]; last == 1 {
+			return out
+		}
+	}
 }
 
 // Zstd compresses b into a zstd frame, single-threaded so that the output
