@@ -214,15 +214,16 @@ func readMember(name string, r io.Reader, size int64) ([]byte, error) {
 	if size > maxControlTar {
 		return nil, invalid(nil, "%s is larger than %d MiB", name, maxControlTar>>20)
 	}
-	// Not one allocation of size: a header may declare what never comes.
-	member, err := io.ReadAll(io.LimitReader(r, size))
-	switch {
+	// Room for a real control member at once (a few KiB), but not for all
+	// of size: a header may declare what never comes.
+	b := bytes.NewBuffer(make([]byte, 0, min(size, 64<<10)+bytes.MinRead))
+	switch n, err := b.ReadFrom(io.LimitReader(r, size)); {
 	case err != nil:
 		return nil, corrupt(name, err)
-	case int64(len(member)) < size:
+	case n < size:
 		return nil, corrupt(name, io.ErrUnexpectedEOF)
 	}
-	return member, nil
+	return b.Bytes(), nil
 }
 
 func findControlFile(member string, tr *tar.Reader) ([]byte, error) {
