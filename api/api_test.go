@@ -9,6 +9,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,6 +28,7 @@ type env struct {
 	srv                *httptest.Server
 	store              *repo.Store
 	blobs              *storage.FS
+	dir                string // the blob store's root
 	admin, write, read string
 }
 
@@ -54,7 +57,7 @@ func newEnvWith(t *testing.T, wrap func(storage.Blobs) storage.Blobs, mutate fun
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	e := &env{t: t, srv: serve(api.New(cfg)), store: store, blobs: blobs}
+	e := &env{t: t, srv: serve(api.New(cfg)), store: store, blobs: blobs, dir: dir}
 	t.Cleanup(func() { e.srv.Close(); store.Close() })
 	e.admin = e.token(repo.ScopeAdmin)
 	e.write = e.token(repo.ScopeWrite)
@@ -280,6 +283,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	good := deb("hello", "1.0")
 	e.do("POST", "/api/v1/repos/stable/upload?filename=h.deb", e.write, "", bytes.NewReader(good), nil)
 	before, blobs := e.contents("stable"), e.blobCount()
+	cutDeb := debtest.Build(debtest.Spec{Name: "cut", DataSize: 5000})
 	injected := debtest.Build(debtest.Spec{Name: "evil", Version: "1", Arch: "amd64",
 		Fields: [][2]string{{"Depends", "libc6\n\nPackage: injected"}}})
 	cases := []struct {
@@ -296,7 +300,25 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"missing version", "/api/v1/repos/stable/upload?filename=a.deb", e.write, controlOnly("Package: x\nArchitecture: all\n"), 400, "INVALID_PACKAGE"},
 		{"bad name", "/api/v1/repos/stable/upload?filename=a.deb", e.write, controlOnly("Package: X_Y\nVersion: 1\nArchitecture: all\n"), 400, "INVALID_PACKAGE"},
 		{"bad version", "/api/v1/repos/stable/upload?filename=a.deb", e.write, controlOnly("Package: xy\nVersion: a.1\nArchitecture: all\n"), 400, "INVALID_PACKAGE"},
+		{"80,000 fields", "/api/v1/repos/stable/upload?filename=a.deb", e.write,
+			debtest.Build(debtest.Spec{Control: debtest.ManyFields("many", 80000)}), 400, "INVALID_PACKAGE"},
+		{"300-byte architecture", "/api/v1/repos/stable/upload?filename=a.deb", e.write,
+			debtest.Build(debtest.Spec{Name: "longarch", Arch: strings.Repeat("a", 300)}), 400, "INVALID_PACKAGE"},
+		{"file name over 190 bytes", "/api/v1/repos/stable/upload?filename=a.deb", e.write,
+			debtest.Build(debtest.Spec{Name: strings.Repeat("n", 150), Version: "1:" + strings.Repeat("1", 40)}), 400, "INVALID_PACKAGE"},
+		{"data member cut", "/api/v1/repos/stable/upload?filename=a.deb", e.write, cutDeb[:len(cutDeb)-100], 400, "INVALID_PACKAGE"},
+		{"trailing garbage", "/api/v1/repos/stable/upload?filename=a.deb", e.write, append(deb("other", "1"), "garbage!"...), 400, "INVALID_PACKAGE"},
+		{"zstd window of 64 MiB", "/api/v1/repos/stable/upload?filename=a.deb", e.write, debtest.WithControlMember("control.tar.zst",
+			debtest.ZstdWindow(debtest.Tar(debtest.Member{Name: "./control", Data: debtest.BuildControl(debtest.Spec{Name: "zw"})}), 26)),
+			400, "INVALID_PACKAGE"},
+		{"xz dictionary over 16 MiB", "/api/v1/repos/stable/upload?filename=a.deb", e.write, debtest.WithControlMember("control.tar.xz",
+			debtest.XzDict(debtest.Tar(debtest.Member{Name: "./control", Data: debtest.BuildControl(debtest.Spec{Name: "xd"})},
+				debtest.Member{Name: "./md5sums", Data: make([]byte, 17<<20)}), 28)),
+			400, "INVALID_PACKAGE"},
 		{"dotdot filename", "/api/v1/repos/stable/upload?filename=../a.deb", e.write, deb("other", "1"), 400, "INVALID_NAME"},
+		{"newline filename", "/api/v1/repos/stable/upload?filename=a%0A.deb", e.write, deb("other", "1"), 400, "INVALID_NAME"},
+		{"escape filename", "/api/v1/repos/stable/upload?filename=%1B%5B31ma.deb", e.write, deb("other", "1"), 400, "INVALID_NAME"},
+		{"256-byte filename", "/api/v1/repos/stable/upload?filename=" + strings.Repeat("a", 252) + ".deb", e.write, deb("other", "1"), 400, "INVALID_NAME"},
 		{"slash filename", "/api/v1/repos/stable/upload?filename=x/a.deb", e.write, deb("other", "1"), 400, "INVALID_NAME"},
 		{"empty", "/api/v1/repos/stable/upload?filename=a.deb", e.write, nil, 400, "EMPTY_UPLOAD"},
 		{"too large", "/api/v1/repos/stable/upload?filename=a.deb", e.write,
@@ -319,6 +341,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 			}
 			if c.code != "PACKAGE_CONFLICT" && e.blobCount() != blobs {
 				t.Fatalf("blob store changed: %d blobs, had %d", e.blobCount(), blobs)
+			}
+			if left, _ := os.ReadDir(filepath.Join(e.dir, "uploads")); len(left) > 0 {
+				t.Fatalf("a refused upload left %s in uploads/", left[0].Name())
 			}
 			t.Logf("%d %s: %s", st, eb.Error.Code, eb.Error.Message)
 		})
@@ -407,5 +432,29 @@ func TestMultipartLimitsAndAllOrNothing(t *testing.T) {
 				t.Fatalf("a rejected batch stored something: %q, %d blobs", e.contents("stable"), e.blobCount())
 			}
 		})
+	}
+}
+
+// TestMultipartFileNameControlCharacter: Go's MIME reader refuses a raw
+// control character in a part header (400 BAD_REQUEST), but RFC 2231's
+// filename* carries one percent-encoded, and it reaches the store decoded.
+func TestMultipartFileNameControlCharacter(t *testing.T) {
+	e := newEnv(t, nil)
+	e.createRepo("stable")
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, err := mw.CreatePart(textproto.MIMEHeader{
+		"Content-Disposition": {`form-data; name="file"; filename*=UTF-8''%1B%5B2Ja.deb`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part.Write(deb("small", "1"))
+	mw.Close()
+	var eb client.ErrorBody
+	if st := e.do("POST", "/api/v1/repos/stable/upload", e.write, mw.FormDataContentType(), &body, &eb); st != 400 || eb.Error.Code != "INVALID_NAME" {
+		t.Fatalf("got %d %+v, want 400 INVALID_NAME", st, eb.Error)
+	}
+	if e.contents("stable") != "" || e.blobCount() != 0 {
+		t.Fatalf("a refused upload stored something: %q, %d blobs", e.contents("stable"), e.blobCount())
 	}
 }

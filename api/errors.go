@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/kiln-repo/kiln/api/client"
+	"github.com/kiln-repo/kiln/publish"
 	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/repo/catalog"
 	"github.com/kiln-repo/kiln/repo/query"
@@ -97,6 +98,7 @@ var codes = []errorCode{
 	{repo.ErrGroupConflict, http.StatusConflict, "GROUP_CONFLICT"},
 	{repo.ErrGroupDestroyed, http.StatusConflict, "GROUP_DESTROYED"},
 	{repo.ErrNoPackageList, http.StatusUnprocessableEntity, "NO_PACKAGE_LIST"},
+	{publish.ErrUnpublishable, http.StatusUnprocessableEntity, "UNPUBLISHABLE_PACKAGE"},
 	{catalog.ErrInvalidArtifact, http.StatusBadRequest, "INVALID_ARTIFACT"},
 	{catalog.ErrInvalidManifest, http.StatusBadRequest, "INVALID_MANIFEST"},
 	{catalog.ErrInvalidPackageList, http.StatusBadRequest, "INVALID_PACKAGE_LIST"},

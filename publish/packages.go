@@ -14,6 +14,8 @@ package publish
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -56,10 +58,29 @@ func appendPool(b []byte, p *repo.Package, sep byte) []byte {
 	b = append(b, sep)
 	b = append(b, p.Name...)
 	b = append(b, '_')
-	b = append(b, withoutEpoch(p.Version)...)
+	b = append(b, deb.WithoutEpoch(p.Version)...)
 	b = append(b, '_')
 	b = append(b, p.Architecture...)
 	return append(b, ".deb"...)
+}
+
+// maxFileName is the longest file name most file systems allow (NAME_MAX).
+const maxFileName = 255
+
+// checkPoolNames refuses a publish of a package whose pool file name
+// (PoolFile's last element) is longer than maxFileName, naming the first
+// such package in component order.
+func checkPoolNames(comps map[string][]*repo.Package) error {
+	for _, c := range slices.Sorted(maps.Keys(comps)) {
+		for _, p := range comps[c] {
+			n := len(p.SHA256) + len(p.Name) + len(deb.WithoutEpoch(p.Version)) + len(p.Architecture) + len("___.deb")
+			if n > maxFileName {
+				return fmt.Errorf("%w: %.60s %.60s %.60s (sha256 %s) in component %s: its pool file name is %d bytes, "+
+					"more than %d; remove it from the repository", ErrUnpublishable, p.Name, p.Version, p.Architecture, p.SHA256, c, n, maxFileName)
+			}
+		}
+	}
+	return nil
 }
 
 // PoolFileOf maps a URL path that ends in a pool path (PoolPath's form,
@@ -74,16 +95,6 @@ func PoolFileOf(urlPath string) (file string, ok bool) {
 		return "", false
 	}
 	return rest + fan + "/" + sha + "_" + name, true
-}
-
-// withoutEpoch drops "<epoch>:" from a Debian version. Only an all-digit
-// prefix is an epoch; a colon elsewhere stays (upstream versions may hold one).
-func withoutEpoch(v string) string {
-	e, rest, ok := strings.Cut(v, ":")
-	if !ok || e == "" || strings.Trim(e, "0123456789") != "" {
-		return v
-	}
-	return rest
 }
 
 // Stanza is p's paragraph in a Packages index: its control fields in their

@@ -85,6 +85,9 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	if err := checkIndexNames(comps, in.Pub.Architectures); err != nil {
 		return err // before any pool link: a refused publish leaves nothing
 	}
+	if err := checkPoolNames(in.Components); err != nil {
+		return err
+	}
 	// What the publish writes, pool links included, is made durable by the
 	// one barrier before the new generation is recorded. Pool links cost
 	// system calls and indexes cost CPU, so they are made side by side;

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/kiln-repo/kiln/publish/sign"
 	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/deb"
 	"github.com/kiln-repo/kiln/repo/deb/debtest"
 	"github.com/kiln-repo/kiln/storage"
 )
@@ -554,5 +556,41 @@ func TestSplitXZRefusesGarbage(t *testing.T) {
 	}
 	if p, err := splitXZ(good); err != nil || len(p.recs) != 1 {
 		t.Fatalf("splitXZ(good) = %+v, %v", p, err)
+	}
+}
+
+// TestOverlongPoolNameRefusesPublish: a package stored before uploads were
+// refused such names, whose pool file name is longer than a file system
+// allows, fails the publish up front with an error that names it (it was
+// a 500 "file name too long" from the pool, on every publish), and the
+// publish leaves nothing behind.
+func TestOverlongPoolNameRefusesPublish(t *testing.T) {
+	pt := testTree(t)
+	good := debs(t, pt, debtest.Spec{Name: "hello"})
+	long := fake(t, "longarch", "1.0", strings.Repeat("a", 300))
+	in := Input{Pub: testPub(1), Components: map[string][]*repo.Package{"main": append(good, long)}, Now: time.Now(),
+		Commit: func() error { t.Error("committed"); return nil }}
+	err := pt.Write(context.Background(), in)
+	if !errors.Is(err, ErrUnpublishable) || !strings.Contains(err.Error(), "longarch 1.0") ||
+		!strings.Contains(err.Error(), long.SHA256) {
+		t.Fatalf("Write: %v; want ErrUnpublishable naming longarch and its sha256", err)
+	}
+	t.Log(err)
+	for _, dir := range []string{"pool", "dists"} {
+		if _, err := os.Stat(filepath.Join(pt.Root, "debian", dir)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a refused publish left %s behind: %v", dir, err)
+		}
+	}
+}
+
+// TestPoolFileAtUploadLimit: the longest file name an upload may have
+// (deb.MaxFileName) gives a pool file name that fits, exactly.
+func TestPoolFileAtUploadLimit(t *testing.T) {
+	p := fake(t, strings.Repeat("a", deb.MaxFileName-len("_1.0_amd64.deb")), "2:1.0", "amd64")
+	if n := len(path.Base(PoolFile(p))); n != maxFileName {
+		t.Errorf("pool file name of %d bytes, want %d", n, maxFileName)
+	}
+	if err := checkPoolNames(map[string][]*repo.Package{"main": {p}}); err != nil {
+		t.Error(err)
 	}
 }

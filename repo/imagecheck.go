@@ -96,7 +96,7 @@ func checkRef(ref catalog.ImageRef) error {
 
 func checkDiskNames(disks []Disk) error {
 	for _, d := range disks {
-		if d.Filename == "" || checkFilename(d.Filename) != nil || !plainText(d.Filename, 255) {
+		if d.Filename == "" || checkFilename(d.Filename) != nil {
 			return fmt.Errorf("%w: disk file name %q must be a plain name", ErrInvalidName, d.Filename)
 		}
 		if d.Format != "" {

@@ -103,7 +103,9 @@ func (s *Store) NewIngester() *Ingester {
 // Add streams one .deb into the batch. The control member, at the head of
 // the archive, is read and validated first, in memory: a file that is not a
 // valid Debian package never reaches the blob store. The head is then
-// replayed ahead of the rest of the stream, so every byte is read once.
+// replayed ahead of the rest of the stream, so every byte is read once,
+// and the whole archive's structure is checked as it is stored
+// (deb.CheckArchive): a truncated file fails the Put, which keeps nothing.
 func (in *Ingester) Add(ctx context.Context, r io.Reader, filename string) (*Package, error) {
 	if err := checkFilename(filename); err != nil {
 		return nil, err
@@ -113,13 +115,18 @@ func (in *Ingester) Add(ctx context.Context, r io.Reader, filename string) (*Pac
 		return nil, ErrEmptyUpload
 	}
 	var head bytes.Buffer
-	p, err := readPackage(io.TeeReader(&headLimit{r: br, left: maxHead}, &head))
+	p, err := in.s.readPackage(ctx, io.TeeReader(&headLimit{r: br, left: maxHead}, &head))
 	if err != nil {
 		return nil, err
 	}
 	sums := newSums()
-	desc, err := in.batch.Put(ctx, io.TeeReader(io.MultiReader(&head, br), sums), "")
-	if err != nil {
+	whole := deb.CheckArchive(io.MultiReader(&head, br))
+	desc, err := in.batch.Put(ctx, io.TeeReader(whole, sums), "")
+	var bad *deb.InvalidPackageError
+	switch {
+	case errors.As(err, &bad):
+		return nil, bad // a truncated or malformed archive: nothing was kept
+	case err != nil:
 		return nil, fmt.Errorf("storing upload: %w", err)
 	}
 	in.unpins = append(in.unpins, in.s.Pin(desc.Digest))
@@ -130,8 +137,8 @@ func (in *Ingester) Add(ctx context.Context, r io.Reader, filename string) (*Pac
 }
 
 // readPackage reads and validates the control stanza at the head of a .deb.
-func readPackage(r io.Reader) (*Package, error) {
-	st, err := deb.ReadControl(r)
+func (s *Store) readPackage(ctx context.Context, r io.Reader) (*Package, error) {
+	st, err := s.debs.ReadControl(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -357,13 +364,19 @@ func lookupPackage(pb *bolt.Bucket, sha string, p *Package) error {
 
 func notFound(sha string) error { return fmt.Errorf("%w: sha256 %s", ErrPackageNotFound, sha) }
 
-// checkFilename allows an empty name (unknown) or a plain base name.
+// checkFilename allows an empty name (unknown) or a plain base name of at
+// most 255 bytes without control characters: the name is stored and shown
+// back (kiln repo show, JSON), where a newline or an escape sequence could
+// forge lines or drive a terminal.
 func checkFilename(name string) error {
 	if name == "" {
 		return nil
 	}
 	if strings.ContainsAny(name, "/\\\x00") || name == "." || name == ".." || strings.Contains(name, "..") {
 		return fmt.Errorf("%w: file name %q must be a plain name without / or ..", ErrInvalidName, name)
+	}
+	if !plainText(name, 255) {
+		return fmt.Errorf("%w: file name %.80q must be at most 255 bytes, without control characters", ErrInvalidName, name)
 	}
 	return nil
 }

@@ -43,6 +43,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/kiln-repo/kiln/repo/deb"
 	"github.com/kiln-repo/kiln/storage"
 )
 
@@ -64,6 +65,7 @@ type Store struct {
 	now   func() time.Time
 	lists latestLists
 	pins  *pins
+	debs  *deb.Reader // reads uploads' control members within one memory budget
 }
 
 // Open opens (creating if needed) the database at path. Only one process may
@@ -87,7 +89,8 @@ func Open(path string, blobs storage.Blobs) (*Store, error) {
 	// Opening read every page (the freelist is rebuilt from them); they
 	// stay in the page cache, but need not stay mapped into the process.
 	unmapPages(db)
-	return &Store{db: db, blobs: blobs, now: func() time.Time { return time.Now().UTC() }, pins: newPins()}, nil
+	return &Store{db: db, blobs: blobs, now: func() time.Time { return time.Now().UTC() },
+		pins: newPins(), debs: deb.NewReader(deb.DefaultMemory)}, nil
 }
 
 func initBuckets(tx *bolt.Tx) error {

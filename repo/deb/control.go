@@ -3,26 +3,22 @@ package deb
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
-	"sync"
-
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 )
 
 const (
 	// maxControlFile caps the control file itself; real ones are a few KiB.
 	maxControlFile = 1 << 20
-	// maxControlTar caps the decompressed control member, so that a
-	// compression bomb costs bounded time. md5sums of huge packages are a
-	// few MiB; nothing legitimate comes near this.
+	// maxControlTar caps the control member, compressed and decompressed,
+	// so that a compression bomb costs bounded time. md5sums of huge
+	// packages are a few MiB; nothing legitimate comes near this.
 	maxControlTar = 64 << 20
-	// maxZstdWindow bounds the memory a hostile zstd frame can claim.
-	maxZstdWindow = 64 << 20
 )
 
 var errControlTarTooLarge = fmt.Errorf("decompresses to more than %d MiB", maxControlTar>>20)
@@ -35,14 +31,21 @@ var errControlTarTooLarge = fmt.Errorf("decompresses to more than %d MiB", maxCo
 //
 // A malformed file gives an *InvalidPackageError (errors.Is(err,
 // ErrInvalidPackage)); an error of r itself is returned wrapped as it is,
-// since it says nothing about the package.
-func ReadControl(r io.Reader) (Stanza, error) {
+// since it says nothing about the package, and so is ctx's if it ends
+// while the read waits for its share of the budget.
+func (rd *Reader) ReadControl(ctx context.Context, r io.Reader) (Stanza, error) {
 	src := &sourceReader{r: r}
-	s, err := readControl(bufio.NewReader(src))
+	s, err := rd.readControl(ctx, bufio.NewReader(src))
 	if src.err != nil {
 		return nil, fmt.Errorf("reading package: %w", src.err)
 	}
 	return s, err
+}
+
+// ReadControl reads r's control stanza as a Reader does, with no budget
+// shared with other reads: each still holds at most about 18 MiB.
+func ReadControl(r io.Reader) (Stanza, error) {
+	return (&Reader{}).ReadControl(context.Background(), r)
 }
 
 // sourceReader remembers the first error of r other than io.EOF, so that
@@ -60,7 +63,7 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func readControl(br *bufio.Reader) (Stanza, error) {
+func (rd *Reader) readControl(ctx context.Context, br *bufio.Reader) (Stanza, error) {
 	a, err := newArReader(br)
 	if err != nil {
 		return nil, err
@@ -76,7 +79,7 @@ func readControl(br *bufio.Reader) (Stanza, error) {
 		case err != nil:
 			return nil, err
 		case strings.HasPrefix(name, "control.tar"):
-			return readControlMember(name, a, a.cur.Size)
+			return rd.readControlMember(ctx, name, a, a.cur.Size)
 		case strings.HasPrefix(name, "data.tar"):
 			return nil, invalid(nil, "not a Debian package: %s comes before the control member", quoteShort(name))
 		}
@@ -104,16 +107,29 @@ func checkDebianBinary(a *arReader) error {
 	return nil
 }
 
-// readControlMember finds the control file in the control.tar member name,
-// then reads the member to its end so that the compressor's checksum is
-// verified: a corrupt control member is refused even if the control file
-// itself came through.
-func readControlMember(name string, r io.Reader, size int64) (Stanza, error) {
-	dec, err := decompressor(name, r, size)
+// readControlMember reads the control.tar member name into memory, then
+// finds the control file in it, and reads the member to its end so that
+// the compressor's checksum is verified: a corrupt control member is
+// refused even if the control file itself came through.
+func (rd *Reader) readControlMember(ctx context.Context, name string, r io.Reader, size int64) (Stanza, error) {
+	member, err := readMember(name, r, size)
 	if err != nil {
 		return nil, err
 	}
-	defer dec.Close()
+	mem, err := memoryFor(name, member)
+	if err != nil {
+		return nil, err
+	}
+	release, err := rd.reserve(ctx, mem+maxControlFile)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	dec, err := rd.decompressor(name, member)
+	if err != nil {
+		return nil, err
+	}
+	defer dec.Close() // first: the decoder is idle before another read may start
 	capped := &capReader{r: dec, n: maxControlTar}
 	control, err := findControlFile(name, tar.NewReader(capped))
 	if err != nil {
@@ -127,6 +143,27 @@ func readControlMember(name string, r io.Reader, size int64) (Stanza, error) {
 		return nil, invalid(err, "control file: %v", err)
 	}
 	return s, nil
+}
+
+// readMember reads the member called name, of size bytes, into memory.
+func readMember(name string, r io.Reader, size int64) ([]byte, error) {
+	ext := strings.TrimPrefix(name, "control.tar")
+	if !slices.Contains([]string{"", ".gz", ".xz", ".zst"}, ext) {
+		return nil, invalid(nil, "unsupported control member %s (want control.tar, .gz, .xz or .zst)", quoteShort(name))
+	}
+	if size > maxControlTar {
+		return nil, invalid(nil, "%s is larger than %d MiB", name, maxControlTar>>20)
+	}
+	// Room for a real control member at once (a few KiB), but not for all
+	// of size: a header may declare what never comes.
+	b := bytes.NewBuffer(make([]byte, 0, min(size, 64<<10)+bytes.MinRead))
+	switch n, err := b.ReadFrom(io.LimitReader(r, size)); {
+	case err != nil:
+		return nil, corrupt(name, err)
+	case n < size:
+		return nil, corrupt(name, io.ErrUnexpectedEOF)
+	}
+	return b.Bytes(), nil
 }
 
 func findControlFile(member string, tr *tar.Reader) ([]byte, error) {
@@ -160,41 +197,6 @@ func findControlFile(member string, tr *tar.Reader) ([]byte, error) {
 		return nil, invalid(nil, "%s has no control file", member)
 	}
 	return control, nil
-}
-
-// decompressor returns a reader of the tar inside the member called name,
-// of size bytes.
-func decompressor(name string, r io.Reader, size int64) (io.ReadCloser, error) {
-	ext := strings.TrimPrefix(name, "control.tar")
-	if !slices.Contains([]string{"", ".gz", ".xz", ".zst"}, ext) {
-		return nil, invalid(nil, "unsupported control member %s (want control.tar, .gz, .xz or .zst)", quoteShort(name))
-	}
-	if size > maxControlTar {
-		return nil, invalid(nil, "%s is larger than %d MiB", name, maxControlTar>>20)
-	}
-	var (
-		dec io.ReadCloser
-		err error
-	)
-	switch ext {
-	case "":
-		return io.NopCloser(r), nil
-	case ".gz":
-		dec, err = pooledGzip(r)
-	case ".xz":
-		dec, err = newXZReader(name, r)
-	case ".zst":
-		var z *zstd.Decoder
-		z, err = zstd.NewReader(r, zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(maxZstdWindow))
-		if err == nil {
-			dec = z.IOReadCloser()
-		}
-	}
-	if err != nil {
-		return nil, corrupt(name, err)
-	}
-	return dec, nil
 }
 
 // capReader fails with errControlTarTooLarge if r holds more than n bytes.
@@ -237,38 +239,4 @@ func corrupt(member string, err error) *InvalidPackageError {
 		err = io.ErrUnexpectedEOF
 	}
 	return invalid(err, "%s is corrupt: %v", member, err)
-}
-
-// gzipReaders recycles gzip readers and their 32 KiB windows: ingesting
-// thousands of small packages would otherwise keep the garbage collector
-// busy. A pool is a cache, not state: any reader in it is as good as new.
-var gzipReaders sync.Pool
-
-// pooledGzip returns a gzip reader of r that goes back to the pool on Close.
-func pooledGzip(r io.Reader) (io.ReadCloser, error) {
-	if z, ok := gzipReaders.Get().(*gzip.Reader); ok {
-		if err := z.Reset(r); err != nil {
-			return nil, err
-		}
-		return &pooledGzipReader{z}, nil
-	}
-	z, err := gzip.NewReader(r)
-	if err != nil {
-		return nil, err
-	}
-	return &pooledGzipReader{z}, nil
-}
-
-type pooledGzipReader struct{ *gzip.Reader }
-
-// Close returns the reader to the pool once; later Closes do nothing, so a
-// reader is never handed out twice.
-func (p *pooledGzipReader) Close() error {
-	if p.Reader == nil {
-		return nil
-	}
-	err := p.Reader.Close()
-	gzipReaders.Put(p.Reader)
-	p.Reader = nil
-	return err
 }

@@ -3,10 +3,8 @@ package deb_test
 import (
 	"archive/tar"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"strings"
 	"testing"
 
@@ -146,14 +144,7 @@ func zstdBomb(size int) []byte {
 	return b
 }
 
-// defaultMembers are the members of the default test package, built once.
-var defaultMembers = debtest.Members(debtest.Spec{})
-
-// withControlMember returns a .deb whose control member is data, named name.
-func withControlMember(name string, data []byte) []byte {
-	m := defaultMembers
-	return debtest.Ar(m[0], debtest.Member{Name: name, Data: data}, m[2])
-}
+var withControlMember = debtest.WithControlMember
 
 // withControl returns a .deb whose control file is text.
 func withControl(text string) []byte {
@@ -193,40 +184,37 @@ func controlCases() []badCase {
 		{"Size", withControl("Package: ab\nVersion: 1\nArchitecture: all\nSize: 1\n"), "field Size is written"},
 		{"duplicate", withControl("Package: ab\nVersion: 1\nArchitecture: all\nVERSION: 2\n"), `duplicate field "VERSION"`},
 		{"comment", withControl("# comment: x\nPackage: ab\n"), "starts with '#'"},
+		{"300-byte architecture", withControl("Package: ab\nVersion: 1\nArchitecture: " + strings.Repeat("a", 300) + "\n"),
+			"illegal architecture \"aaaa"},
+		{"33-byte architecture", withControl("Package: ab\nVersion: 1\nArchitecture: " + strings.Repeat("a", 33) + "\n"),
+			"(at most 32 bytes"},
+		{"file name too long", withControl("Package: " + strings.Repeat("a", 100) + "\nVersion: 1:" + strings.Repeat("1", 84) +
+			"\nArchitecture: amd64\n"), "file name \"aaaa"},
+		{"1,001 fields", withControl(string(debtest.ManyFields("ab", 1001))), "control file: 1001 fields, more than 1000"},
+		{"80,000 fields", withControl(string(debtest.ManyFields("ab", 80000))), "control file: 80000 fields, more than 1000"},
 	}
-}
-
-// xzWithDictionary returns an xz stream of b whose single block header
-// declares dictionary size code dict (28 is 64 MiB, 40 is 4 GiB).
-func xzWithDictionary(t testing.TB, b []byte, dict byte) []byte {
-	t.Helper()
-	x := debtest.Xz(b)
-	const hdr = 12 // the stream header; the block header follows
-	n := (int(x[hdr]) + 1) * 4
-	if x[hdr+1] != 0 || x[hdr+2] != 0x21 || x[hdr+3] != 1 {
-		t.Fatalf("unexpected xz block header % x", x[hdr:hdr+n])
-	}
-	x[hdr+4] = dict
-	binary.LittleEndian.PutUint32(x[hdr+n-4:], crc32.ChecksumIEEE(x[hdr:hdr+n-4]))
-	return x
 }
 
 // TestReadControlXZDictionary checks the guard against xz headers that
-// would make the decoder allocate gigabytes for a few hundred bytes.
+// would make the decoder allocate gigabytes for a few hundred bytes: a
+// declared dictionary is shrunk to what the block decompresses to, and
+// what remains is bounded.
 func TestReadControlXZDictionary(t *testing.T) {
 	tarball := debtest.Tar(debtest.Member{Name: "./control", Data: debtest.BuildControl(debtest.Spec{})})
 	half := len(tarball) / 2
+	big := debtest.Tar(debtest.Member{Name: "./control", Data: debtest.BuildControl(debtest.Spec{})},
+		debtest.Member{Name: "./md5sums", Data: make([]byte, 17<<20)})
 	for _, tc := range []struct {
 		name    string
 		streams [][]byte
 		phrase  string // "" for accepted
 	}{
-		{"64 MiB, as xz -9", [][]byte{xzWithDictionary(t, tarball, 28)}, ""},
-		{"two streams of 64 MiB", [][]byte{xzWithDictionary(t, tarball[:half], 28), xzWithDictionary(t, tarball[half:], 28)}, ""},
-		{"4 GiB", [][]byte{xzWithDictionary(t, tarball, 40)}, "more than 128 MiB of xz dictionary memory"},
-		{"96 MiB", [][]byte{xzWithDictionary(t, tarball, 29)}, ""},
-		{"three streams of 64 MiB", [][]byte{xzWithDictionary(t, tarball[:half], 28), xzWithDictionary(t, tarball[half:], 28),
-			xzWithDictionary(t, nil, 28)}, "more than 128 MiB"},
+		{"64 MiB, as xz -9", [][]byte{debtest.XzDict(tarball, 28)}, ""},
+		{"two streams of 64 MiB", [][]byte{debtest.XzDict(tarball[:half], 28), debtest.XzDict(tarball[half:], 28)}, ""},
+		{"4 GiB", [][]byte{debtest.XzDict(tarball, 40)}, ""},
+		{"three streams of 4 GiB", [][]byte{debtest.XzDict(tarball[:half], 40), debtest.XzDict(tarball[half:], 40),
+			debtest.XzDict(nil, 40)}, ""},
+		{"17 MiB of content at 64 MiB", [][]byte{debtest.XzDict(big, 28)}, "more than 16 MiB of xz dictionary memory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := deb.ReadControl(bytes.NewReader(withControlMember("control.tar.xz", bytes.Join(tc.streams, nil))))

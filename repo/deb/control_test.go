@@ -3,7 +3,9 @@ package deb_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/kiln-repo/kiln/repo/deb"
@@ -103,6 +105,28 @@ func TestValidate(t *testing.T) {
 	} {
 		_, err := deb.Validate(append(slicesClone(base), tc.f))
 		checkInvalid(t, err, tc.phrase)
+	}
+}
+
+// TestValidateFileNameLimit: the file name <name>_<version>_<arch>.deb
+// (epoch left out, as in the pool) may be deb.MaxFileName bytes, no more.
+func TestValidateFileNameLimit(t *testing.T) {
+	name, version := strings.Repeat("a", 95), "7:"+strings.Repeat("1", 84)
+	for _, tc := range []struct {
+		name string
+		want int // length of FileName; 0 for refused
+	}{
+		{name, deb.MaxFileName},
+		{name + "b", 0},
+	} {
+		c, err := deb.Validate(deb.Stanza{{"Package", tc.name}, {"Version", version}, {"Architecture", "amd64"}})
+		if tc.want == 0 {
+			checkInvalid(t, err, fmt.Sprintf("is %d bytes, more than %d", deb.MaxFileName+1, deb.MaxFileName))
+			continue
+		}
+		if err != nil || len(c.FileName()) != tc.want {
+			t.Errorf("Validate: %v, file name of %d bytes; want %d", err, len(c.FileName()), tc.want)
+		}
 	}
 }
 

@@ -32,50 +32,106 @@ func ParseStanza(b []byte) (Stanza, error) {
 	if text == "" {
 		return nil, fmt.Errorf("%w: no fields", ErrMalformedStanza)
 	}
-	var s Stanza
-	ended := false
-	for n, line := range strings.Split(text, "\n") {
+	var (
+		p     stanzaParser
+		ended bool
+		n     int
+	)
+	for rest := text; rest != ""; n++ {
+		off := len(text) - len(rest)
+		line, next, _ := strings.Cut(rest, "\n")
+		rest = next
 		var err error
 		switch {
 		case strings.Trim(line, " \t") == "":
-			if len(s) == 0 {
+			if len(p.s) == 0 {
 				err = errors.New("blank line before the first field")
 			}
 			ended = true
 		case ended:
 			err = errors.New("text after a blank line (more than one paragraph)")
 		case line[0] == ' ' || line[0] == '\t':
-			if len(s) == 0 {
+			if len(p.s) == 0 {
 				err = errors.New("continuation line before the first field")
 				break
 			}
-			s[len(s)-1].Value += "\n" + line
+			p.end = off + len(line)
 		default:
-			s, err = s.parseField(line)
+			err = p.field(text, off, line)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: line %d: %w", ErrMalformedStanza, n+1, err)
 		}
 	}
-	for i := range s {
-		s[i].Value = strings.TrimRight(s[i].Value, " \t")
-	}
-	return s, nil
+	return p.finish(text), nil
 }
 
-// parseField appends the field that starts on line.
-func (s Stanza) parseField(line string) (Stanza, error) {
+// stanzaParser collects fields in time linear in the text: a value is cut
+// out of the text once its last line is known, not grown line by line, and
+// duplicates are found by a names set.
+type stanzaParser struct {
+	s     Stanza
+	names names
+	start int // offset in the text of the value of the last field
+	end   int // offset of the end of its last line
+}
+
+// field starts the field on line, at offset off of text.
+func (p *stanzaParser) field(text string, off int, line string) error {
 	name, value, ok := strings.Cut(line, ":")
 	if !ok {
-		return s, fmt.Errorf("no colon in %s", quoteShort(line))
+		return fmt.Errorf("no colon in %s", quoteShort(line))
 	}
 	if err := checkFieldName(name); err != nil {
-		return s, err
+		return err
 	}
-	if _, dup := s.Get(name); dup {
-		return s, fmt.Errorf("duplicate field %q", name)
+	if p.names.seen(p.s, name) {
+		return fmt.Errorf("duplicate field %q", name)
 	}
-	return append(s, Field{Name: name, Value: strings.TrimLeft(value, " \t")}), nil
+	p.close(text)
+	p.s = append(p.s, Field{Name: name})
+	p.end = off + len(line)
+	p.start = p.end - len(strings.TrimLeft(value, " \t"))
+	return nil
+}
+
+// close sets the value of the last field, if any.
+func (p *stanzaParser) close(text string) {
+	if len(p.s) > 0 {
+		p.s[len(p.s)-1].Value = strings.TrimRight(text[p.start:p.end], " \t")
+	}
+}
+
+func (p *stanzaParser) finish(text string) Stanza {
+	p.close(text)
+	return p.s
+}
+
+// names finds duplicate field names (any case) among the fields of a
+// stanza as they are added. Up to shortStanza fields it scans them, which
+// for real control files (10 to 40 fields) is quicker than hashing; past
+// that it keeps a set, so that a hostile file of many thousands of fields
+// costs linear time, not quadratic.
+type names struct{ set map[string]struct{} }
+
+const shortStanza = 64
+
+// seen reports whether name is in s, the fields before it, and notes it.
+// Calls must follow s's order: each with the fields before the one named.
+func (n *names) seen(s Stanza, name string) bool {
+	if len(s) < shortStanza {
+		return s.index(name) >= 0
+	}
+	if n.set == nil {
+		n.set = make(map[string]struct{}, 2*len(s))
+		for _, f := range s {
+			n.set[strings.ToLower(f.Name)] = struct{}{}
+		}
+	}
+	key := strings.ToLower(name)
+	_, dup := n.set[key]
+	n.set[key] = struct{}{}
+	return dup
 }
 
 // checkFieldName enforces deb822's field-name syntax: printable ASCII other

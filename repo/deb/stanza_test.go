@@ -5,8 +5,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kiln-repo/kiln/repo/deb"
+	"github.com/kiln-repo/kiln/repo/deb/debtest"
 )
 
 // realControl is shaped like the control files Debian ships: folded
@@ -148,4 +150,38 @@ func FuzzParseStanza(f *testing.F) {
 			t.Fatalf("round trip of %q: %q, %v", b, again, err)
 		}
 	})
+}
+
+// TestParseStanzaLinear parses what an attacker would send to make parsing
+// slow: 80,000 fields (duplicates were once looked for by scanning every
+// earlier field) and one field of 80,000 lines (once joined by copying the
+// value again for every line). Both were quadratic: seconds each, paid
+// again on every read of the stored stanza. The bound is generous; linear
+// parsing takes milliseconds.
+func TestParseStanzaLinear(t *testing.T) {
+	long := "Package: ab\nDescription: d\n" + strings.Repeat(" a line of a long description\n", 80000)
+	for _, tc := range []struct {
+		name   string
+		text   []byte
+		fields int
+	}{
+		{"80,000 fields", debtest.ManyFields("ab", 80000), 80000},
+		{"80,000 lines", []byte(long), 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			s, err := deb.ParseStanza(tc.text)
+			took := time.Since(start)
+			if err != nil || len(s) != tc.fields {
+				t.Fatalf("%d fields, %v; want %d", len(s), err, tc.fields)
+			}
+			if got := s.String(); got != string(tc.text) {
+				t.Fatalf("stanza renders to %d bytes, want the %d parsed", len(got), len(tc.text))
+			}
+			t.Logf("%s parsed in %v", tc.name, took)
+			if took > 2*time.Second {
+				t.Errorf("parsing took %v, want well under 2s", took)
+			}
+		})
+	}
 }

@@ -12,6 +12,34 @@ type Control struct {
 	Name, Version, Architecture string
 }
 
+// FileName is the package's file name as Debian spells it,
+// <name>_<version>_<arch>.deb, with the version's epoch left out as in
+// Debian's archive (a ':' in a URL path is trouble).
+func (c Control) FileName() string {
+	return c.Name + "_" + WithoutEpoch(c.Version) + "_" + c.Architecture + ".deb"
+}
+
+// WithoutEpoch drops "<epoch>:" from a Debian version. Only an all-digit
+// prefix is an epoch; a colon elsewhere stays (upstream versions may hold one).
+func WithoutEpoch(v string) string {
+	e, rest, ok := strings.Cut(v, ":")
+	if !ok || e == "" || strings.Trim(e, "0123456789") != "" {
+		return v
+	}
+	return rest
+}
+
+const (
+	// MaxFileName bounds FileName: a repository's pool puts a sha256 (64
+	// hex digits) and a separator in front of it, and the result must fit
+	// in the 255 bytes most file systems allow for a name (NAME_MAX). A
+	// package over it would be stored, then fail every publish.
+	MaxFileName = 255 - 65
+	// maxArchitecture bounds an architecture name. Debian's longest, such
+	// as musl-linux-arm64 or kfreebsd-amd64, are under 20 bytes.
+	maxArchitecture = 32
+)
+
 // indexFields are the fields kiln writes into Packages itself; a package
 // that brought its own could point apt at another file or checksum.
 var indexFields = []string{"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}
@@ -44,17 +72,31 @@ func Validate(s Stanza) (Control, error) {
 		return Control{}, invalid(err, "control file: %v", err)
 	}
 	if !validArchitecture(c.Architecture) {
-		return Control{}, invalid(nil, "control file: illegal architecture %s", quoteShort(c.Architecture))
+		return Control{}, invalid(nil, "control file: illegal architecture %s "+
+			"(at most %d bytes of lower-case letters, digits and -, starting alphanumeric)", quoteShort(c.Architecture), maxArchitecture)
+	}
+	if n := len(c.FileName()); n > MaxFileName {
+		return Control{}, invalid(nil, "control file: file name %s is %d bytes, more than %d "+
+			"(shorten the package name or version)", quoteShort(c.FileName()), n, MaxFileName)
 	}
 	return c, nil
 }
 
+// MaxFields is how many fields a control stanza may hold. Real ones hold
+// 10 to 40; the limit keeps a hostile stanza from costing every query and
+// index that copies it.
+const MaxFields = 1000
+
 func checkFields(s Stanza) error {
+	if len(s) > MaxFields {
+		return invalid(nil, "control file: %d fields, more than %d", len(s), MaxFields)
+	}
+	var seen names
 	for i, f := range s {
 		if err := checkFieldName(f.Name); err != nil {
 			return invalid(err, "control file: %v", err)
 		}
-		if s[:i].index(f.Name) >= 0 {
+		if seen.seen(s[:i], f.Name) {
 			return invalid(nil, "control file: duplicate field %s", quoteShort(f.Name))
 		}
 		if slices.ContainsFunc(indexFields, func(n string) bool { return strings.EqualFold(n, f.Name) }) {
@@ -108,10 +150,10 @@ func validPackageName(s string) bool {
 	return true
 }
 
-// validArchitecture accepts one architecture token ([a-z0-9][a-z0-9-]*):
-// amd64, arm64, all, and wildcards such as any or linux-any.
+// validArchitecture accepts one architecture token ([a-z0-9][a-z0-9-]*) of at
+// most maxArchitecture bytes: amd64, arm64, all, and wildcards such as linux-any.
 func validArchitecture(s string) bool {
-	if s == "" || !isLowerAlnum(s[0]) {
+	if s == "" || len(s) > maxArchitecture || !isLowerAlnum(s[0]) {
 		return false
 	}
 	for i := 1; i < len(s); i++ {

@@ -1,6 +1,7 @@
 package deb
 
 import (
+	"bytes"
 	"encoding/binary"
 	"hash/crc32"
 	"testing"
@@ -17,10 +18,15 @@ func blockHeader(flags byte, fields ...byte) []byte {
 	return h
 }
 
-func TestXZDictionaries(t *testing.T) {
+func TestShrinkXZ(t *testing.T) {
 	const gib4 = 1<<32 - 1
 	badCRC := blockHeader(0, 0x21, 1, 40)
 	badCRC[len(badCRC)-1] ^= 1
+	// chunks are LZMA2 chunks of 100 and 5000 bytes, as headers give them:
+	// an uncompressed chunk, then an LZMA chunk with new properties.
+	chunks := append([]byte{1, 0, 99}, make([]byte, 100)...)
+	chunks = append(append(chunks, 0xe0, 0x13, 0x87, 0, 9, 0x5d), make([]byte, 10)...)
+	chunks = append(chunks, 0)
 	for _, tc := range []struct {
 		name string
 		b    []byte
@@ -33,11 +39,19 @@ func TestXZDictionaries(t *testing.T) {
 		{"non-minimal filter id", blockHeader(0, 0xa1, 0x80, 0x00, 1, 40), gib4},
 		{"both sizes present", blockHeader(0xc0, 0xff, 0x7f, 0x80, 0x01, 0x21, 1, 40), gib4},
 		{"two filters", blockHeader(0x01, 0x21, 1, 40, 0x21, 1, 40), 0},
-		{"at an odd offset", append([]byte{1, 2, 3}, blockHeader(0, 0x21, 1, 28)...), 64 << 20},
-		{"twice", append(blockHeader(0, 0x21, 1, 28), blockHeader(0, 0x21, 1, 28)...), 128 << 20},
+		{"at an odd offset", append([]byte{1, 2, 3}, blockHeader(0, 0x21, 1, 22)...), 8 << 20},
+		{"twice", append(blockHeader(0, 0x21, 1, 20), blockHeader(0, 0x21, 1, 20)...), 8 << 20},
+		{"4 GiB over 5100 bytes", append(blockHeader(0, 0x21, 1, 40), chunks...), 6 << 10},
+		{"64 MiB over 5100 bytes", append(blockHeader(0, 0x21, 1, 28), chunks...), 6 << 10},
+		{"4 KiB over 5100 bytes", append(blockHeader(0, 0x21, 1, 0), chunks...), 4 << 10},
+		{"chunks cut", append(blockHeader(0, 0x21, 1, 28), chunks[:len(chunks)-1]...), 64 << 20},
 	} {
-		if got := xzDictionaries(tc.b); got != tc.want {
-			t.Errorf("%s: xzDictionaries(% x) = %d, want %d", tc.name, tc.b, got, tc.want)
+		b := bytes.Clone(tc.b)
+		if got := shrinkXZ(b); got != tc.want {
+			t.Errorf("%s: shrinkXZ(% x) = %d, want %d", tc.name, tc.b, got, tc.want)
+		}
+		if again := shrinkXZ(b); again != tc.want {
+			t.Errorf("%s: shrunk headers are not valid: counted %d, want %d", tc.name, again, tc.want)
 		}
 	}
 }

@@ -10,7 +10,9 @@ package debtest
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"strconv"
 	"strings"
@@ -38,6 +40,9 @@ type Spec struct {
 	// Description is the field's value as in a control file: a synopsis,
 	// then continuation lines that start with a space.
 	Description string
+	// Control, when set, is the control file as it is: Name, Version,
+	// Arch, Fields and Description then shape only the data member.
+	Control []byte
 }
 
 // Member is one ar archive member or one tar entry. A tar entry whose Name
@@ -77,7 +82,11 @@ func Build(s Spec) []byte {
 // (debian-binary, control.tar*, data.tar*), for tests that swap one out.
 func Members(s Spec) []Member {
 	s = s.withDefaults()
-	control := Tar(Member{Name: "./"}, Member{Name: "./control", Data: BuildControl(s)})
+	text := s.Control
+	if text == nil {
+		text = BuildControl(s)
+	}
+	control := Tar(Member{Name: "./"}, Member{Name: "./control", Data: text})
 	data := Tar(
 		Member{Name: "./"},
 		Member{Name: "./usr/"},
@@ -91,6 +100,14 @@ func Members(s Spec) []Member {
 		{Name: "control.tar" + Ext(s.Compression), Data: Compress(s.Compression, control)},
 		{Name: "data.tar" + Ext(s.DataCompression), Data: Compress(s.DataCompression, data)},
 	}
+}
+
+// WithControlMember returns the default .deb (Spec{}) with its control
+// member replaced by data, called name: for tests of broken or hostile
+// control members.
+func WithControlMember(name string, data []byte) []byte {
+	m := Members(Spec{})
+	return Ar(m[0], Member{Name: name, Data: data}, m[2])
 }
 
 // BuildControl returns the control file of s, ending in a newline.
@@ -112,6 +129,18 @@ func BuildControl(s Spec) []byte {
 	var b bytes.Buffer
 	for _, f := range fields {
 		b.WriteString(f[0] + ": " + f[1] + "\n")
+	}
+	return b.Bytes()
+}
+
+// ManyFields returns a control file of name's package with n fields in
+// all: the identity fields, then F<i> fields, as an attacker would
+// write to make parsing slow.
+func ManyFields(name string, n int) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Package: %s\nVersion: 1.0\nArchitecture: amd64\n", name)
+	for i := 3; i < n; i++ {
+		fmt.Fprintf(&b, "F%d: v\n", i)
 	}
 	return b.Bytes()
 }
@@ -222,6 +251,43 @@ func Xz(b []byte) []byte {
 	w, err := xz.WriterConfig{DictCap: 1 << 20}.NewWriter(&out)
 	must(err)
 	return finish(&out, w, b)
+}
+
+// XzDict compresses b into an xz stream like Xz, then declares dictionary
+// size code dict in its block header (0 is 4 KiB, 22 8 MiB, 28 64 MiB, 40
+// 4 GiB; see the xz format, 5.3.1), CRC fixed: what a hostile upload may
+// declare whatever its content needs.
+func XzDict(b []byte, dict byte) []byte {
+	x := Xz(b)
+	const hdr = 12 // the stream header; the one block header follows
+	n := (int(x[hdr]) + 1) * 4
+	if x[hdr+1] != 0 || x[hdr+2] != 0x21 || x[hdr+3] != 1 {
+		panic(fmt.Sprintf("debtest: unexpected xz block header % x", x[hdr:hdr+n]))
+	}
+	x[hdr+4] = dict
+	binary.LittleEndian.PutUint32(x[hdr+n-4:], crc32.ChecksumIEEE(x[hdr:hdr+n-4]))
+	return x
+}
+
+// ZstdWindow returns a zstd frame of b, stored in raw blocks, that
+// declares a window of 1<<log bytes (10 to 41) whatever b's size: what a
+// hostile upload may declare. An encoder would fit the window to b.
+func ZstdWindow(b []byte, log int) []byte {
+	const maxBlock = 128 << 10
+	out := []byte{0x28, 0xb5, 0x2f, 0xfd, 0, byte(log-10) << 3} // no content size, no checksum
+	for {
+		n := min(len(b), maxBlock)
+		last := 0
+		if n == len(b) {
+			last = 1
+		}
+		h := n<<3 | last // raw block
+		out = append(out, byte(h), byte(h>>8), byte(h>>16))
+		out = append(out, b[:n]...)
+		if b = b[n:]; last == 1 {
+			return out
+		}
+	}
 }
 
 // Zstd compresses b into a zstd frame, single-threaded so that the output
