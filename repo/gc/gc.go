@@ -66,7 +66,16 @@ func Collect(ctx context.Context, store *repo.Store, reg *oci.Registry, opts Opt
 	if now == nil {
 		now = time.Now
 	}
-	start := now()
+	// The collection begins in a write transaction of its own, so that it
+	// is ordered with every writer's: a write that committed before it is
+	// seen by mark, one that commits after it began after it too, so the
+	// times it stamps on its links (inside its transaction) are not before
+	// start. Read outside, start could fall between a push's stamp and its
+	// commit, and that push's manifest would be neither marked nor recent.
+	var start time.Time
+	if err := store.DB().Update(func(*bolt.Tx) error { start = now(); return nil }); err != nil {
+		return nil, fmt.Errorf("gc: %w", err)
+	}
 	live, err := mark(store, reg)
 	if err != nil {
 		return nil, fmt.Errorf("gc: mark: %w", err)
