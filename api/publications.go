@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -90,16 +91,19 @@ func (s *Server) Recover() error {
 	if s.cfg.PublicDir == "" {
 		return nil
 	}
-	done, err := publish.Recover(s.cfg.PublicDir, func(prefix, dist string) (int, bool) {
+	done, err := publish.Recover(s.cfg.PublicDir, func(prefix, dist string) (int, bool, error) {
 		p, err := s.store.GetPublication(prefix, dist)
-		if err != nil {
-			return 0, false
+		if errors.Is(err, repo.ErrPublicationNotFound) {
+			return 0, false, nil
 		}
-		return p.Generation, true
+		if err != nil {
+			return 0, false, err
+		}
+		return p.Generation, true, nil
 	})
 	for _, d := range done {
-		s.log.Warn("recovered an interrupted publish", "prefix", d.Prefix, "distribution", d.Distribution,
-			"generation", d.Generation, "rolled_back", d.RolledBack)
+		s.log.Warn("recovered after a crash", "prefix", d.Prefix, "distribution", d.Distribution,
+			"generation", d.Generation, "action", d.Action)
 	}
 	return err
 }

@@ -3,8 +3,10 @@ package publish
 import (
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -37,17 +39,30 @@ func (g generation) byHashNames() map[string]bool {
 
 // prune records the generation just published and removes the by-hash
 // copies that only generations past keeping list. A generation is kept if
-// it is one of the last Keep, or was superseded less than KeepFor ago: a
-// client that read its InRelease may still be fetching. Pruning is best
-// effort: what it fails to remove is removed by a later publish.
+// it is one of the last Keep, or was superseded less than KeepFor ago (a
+// client that read its InRelease may still be fetching), but never more
+// than the last KeepMax: a publish loop would otherwise keep every
+// generation of the last ten minutes (280 in two minutes, seen). With the
+// defaults a client has at least the time of 19 publishes, and at least
+// ten minutes when publishes are rarer, to fetch what its InRelease lists.
+//
+// By-hash copies no recorded generation lists were written by a publish
+// that failed or crashed (a client may have read its Release for a
+// moment); they go once older than KeepFor, as do files a crashed write
+// left. Pruning is best effort: what it fails to remove is removed by a
+// later publish.
 func (p *Publisher) prune(dist string, files []IndexFile, now time.Time) {
-	keep, keepFor := p.Keep, p.KeepFor
+	keep, keepFor, keepMax := p.Keep, p.KeepFor, p.KeepMax
 	if keep <= 0 {
 		keep = 5
 	}
 	if keepFor <= 0 {
 		keepFor = 10 * time.Minute
 	}
+	if keepMax <= 0 {
+		keepMax = 20
+	}
+	keepMax = max(keepMax, keep)
 	var gens []generation
 	if data, err := os.ReadFile(filepath.Join(dist, generationsFile)); err == nil {
 		if json.Unmarshal(data, &gens) != nil {
@@ -61,8 +76,8 @@ func (p *Publisher) prune(dist string, files []IndexFile, now time.Time) {
 		cur.Files = append(cur.Files, indexSums{Path: files[i].Path, Sums: files[i].Sums()})
 	}
 	gens = append(gens, cur)
-	cut := 0 // gens[:cut] are dropped
-	for i := 0; i < len(gens)-keep; i++ {
+	cut := max(0, len(gens)-keepMax) // gens[:cut] are dropped
+	for i := cut; i < len(gens)-keep; i++ {
 		if gens[i+1].Published.After(now.Add(-keepFor)) {
 			break
 		}
@@ -86,4 +101,36 @@ func (p *Publisher) prune(dist string, files []IndexFile, now time.Time) {
 			}
 		}
 	}
+	removeDebris(dist, kept, now.Add(-keepFor))
+}
+
+// removeDebris removes, below dist, the by-hash copies that kept does not
+// list and the files a crashed write left (tmpPrefix), either one only when
+// last modified before old. The journal and anything set aside are not
+// looked into.
+func removeDebris(dist string, kept map[string]bool, old time.Time) {
+	filepath.WalkDir(dist, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			if p != dist && strings.HasPrefix(d.Name(), ".kiln-") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, err := filepath.Rel(dist, p)
+		if err != nil {
+			return nil
+		}
+		rel = filepath.ToSlash(rel)
+		debris := strings.HasPrefix(d.Name(), tmpPrefix) || (strings.Contains(rel, "/by-hash/") && !kept[rel])
+		if !debris {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.ModTime().Before(old) {
+			os.Remove(p)
+		}
+		return nil
+	})
 }

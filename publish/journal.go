@@ -24,6 +24,15 @@ import (
 // otherwise the previous complete publication is restored.
 const journalDir = ".kiln-rollback"
 
+// Names kiln gives to what it sets aside under dists/ and dists/<dist>/;
+// Recover finishes whatever a crash left of them.
+const (
+	doneSuffix = ".done"       // a finished journal, being removed
+	tmpSuffix  = ".tmp"        // a journal being made
+	dropPrefix = ".kiln-drop." // dists/.kiln-drop.<dist>: a distribution being removed
+	tmpPrefix  = ".tmp-"       // a file being written (writeFile, linkOver)
+)
+
 // releaseNames are the files a publish replaces last, in the order they
 // are restored.
 var releaseNames = []string{"key.asc", "Release.gpg", "Release", "InRelease"}
@@ -43,7 +52,7 @@ func begin(dist string, gen int) (*journal, error) {
 	if err := os.MkdirAll(dist, 0o755); err != nil {
 		return nil, err
 	}
-	tmp := j.dir + ".tmp"
+	tmp := j.dir + tmpSuffix
 	if err := os.RemoveAll(tmp); err != nil {
 		return nil, err
 	}
@@ -80,18 +89,28 @@ func begin(dist string, gen int) (*journal, error) {
 	return j, nil
 }
 
-// finish ends a publish: the new tree stays. It needs no barrier: a journal
-// that comes back after a crash names a recorded generation, and Recover
-// then only removes it.
+// finish ends a publish: the new tree stays. The journal is renamed out of
+// the way first, so that its removal is one atomic step: a crash while its
+// files are being deleted leaves a ".done" directory, which Recover only
+// deletes, never a journal without its generation. It needs no barrier: a
+// journal that comes back after a crash names a recorded generation, and
+// Recover then only removes it.
 func (j *journal) finish() error {
-	return os.RemoveAll(j.dir)
+	done := j.dir + doneSuffix
+	if err := os.RemoveAll(done); err != nil {
+		return err
+	}
+	if err := os.Rename(j.dir, done); err != nil {
+		return err
+	}
+	return os.RemoveAll(done)
 }
 
 // rollback restores the publication the journal saved. A distribution that
 // had no Release before is removed.
 func (j *journal) rollback() error {
 	if _, err := os.Stat(filepath.Join(j.dir, "Release")); errors.Is(err, os.ErrNotExist) {
-		return os.RemoveAll(j.dist)
+		return removeTree(j.dist)
 	}
 	for _, name := range releaseNames {
 		saved, cur := filepath.Join(j.dir, name), filepath.Join(j.dist, name)
@@ -151,46 +170,200 @@ func releaseSHA256(rel []byte) map[string]string {
 // Recovered is what Recover did to one distribution.
 type Recovered struct {
 	Prefix, Distribution string
-	Generation           int  // the generation the interrupted publish wrote
-	RolledBack           bool // false: it had been recorded, and stays
+	Generation           int    // the generation the interrupted publish wrote
+	RolledBack           bool   // false: it had been recorded, and stays
+	Action               string // what was done: "kept", "rolled back", "discarded a finished journal", "dropped", "restored"
 }
 
-// Recover finishes or undoes every publish a crash interrupted under root.
-// recorded returns the generation the caller's records hold for a
-// distribution (false: none). Call it before serving.
-func Recover(root string, recorded func(prefix, dist string) (int, bool)) ([]Recovered, error) {
-	stale, _ := filepath.Glob(filepath.Join(root, "*", "dists", "*", journalDir+".tmp"))
-	for _, dir := range stale { // a publish that had not begun changing anything
-		if err := os.RemoveAll(dir); err != nil {
-			return nil, err
-		}
-	}
-	journals, err := filepath.Glob(filepath.Join(root, "*", "dists", "*", journalDir))
+// Recorded returns the generation the caller's records hold for a
+// distribution; ok is false when they hold none. An error stops recovery:
+// nothing is removed on a guess.
+type Recorded func(prefix, dist string) (gen int, ok bool, err error)
+
+// Recover finishes or undoes every publish and drop a crash interrupted
+// under root, and removes the debris of crashed writes. recorded returns
+// the generation the caller's records hold for a distribution (false:
+// none). Call it before serving. The caller's records decide:
+//
+//   - a journal whose generation is recorded stays published, else it is
+//     rolled back; a journal without its generation file was being removed
+//     after its outcome was complete, and is discarded;
+//   - a distribution set aside by a drop comes back if the drop had not yet
+//     forgotten it, and is removed otherwise;
+//   - a distribution no record lists (a drop that crashed after forgetting
+//     it) is removed, so nothing unlisted is served.
+func Recover(root string, recorded Recorded) ([]Recovered, error) {
+	dirs, err := filepath.Glob(filepath.Join(root, "*", "dists"))
 	if err != nil {
 		return nil, err
 	}
 	var out []Recovered
-	for _, dir := range journals {
-		dist := filepath.Dir(dir)
-		r := Recovered{Prefix: filepath.Base(filepath.Dir(filepath.Dir(dist))), Distribution: filepath.Base(dist)}
-		data, err := os.ReadFile(filepath.Join(dir, "generation"))
+	for _, dists := range dirs {
+		prefix := filepath.Base(filepath.Dir(dists))
+		done, err := recoverDists(prefix, dists, recorded)
+		out = append(out, done...)
 		if err != nil {
-			return nil, err
+			return out, fmt.Errorf("recovering %s: %w", prefix, err)
 		}
-		if r.Generation, err = strconv.Atoi(strings.TrimSpace(string(data))); err != nil {
-			return nil, fmt.Errorf("%s: bad journal: %w", dir, err)
+		if err := removeTemps(filepath.Join(filepath.Dir(dists), "pool"), 1); err != nil {
+			return out, err
 		}
-		j := &journal{dist: dist, dir: dir}
-		if gen, ok := recorded(r.Prefix, r.Distribution); ok && gen >= r.Generation {
-			err = j.finish()
-		} else {
-			r.RolledBack = true
-			err = j.rollback()
-		}
-		if err != nil {
-			return nil, fmt.Errorf("recovering %s/%s: %w", r.Prefix, r.Distribution, err)
-		}
-		out = append(out, r)
 	}
 	return out, nil
+}
+
+// recoverDists recovers the distributions of one prefix.
+func recoverDists(prefix, dists string, recorded Recorded) ([]Recovered, error) {
+	entries, err := os.ReadDir(dists)
+	if err != nil {
+		return nil, err
+	}
+	var out []Recovered
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		name, path := e.Name(), filepath.Join(dists, e.Name())
+		var r *Recovered
+		if d, ok := strings.CutPrefix(name, dropPrefix); ok {
+			r, err = recoverDrop(prefix, d, path, recorded)
+		} else {
+			r, err = recoverDist(prefix, name, path, recorded)
+		}
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", name, err)
+		}
+		if r != nil {
+			out = append(out, *r)
+		}
+	}
+	return out, nil
+}
+
+// recoverDrop finishes or undoes a drop of dist that a crash interrupted.
+func recoverDrop(prefix, dist, aside string, recorded Recorded) (*Recovered, error) {
+	r := &Recovered{Prefix: prefix, Distribution: dist, Action: "dropped"}
+	live := filepath.Join(filepath.Dir(aside), dist)
+	_, ok, err := recorded(prefix, dist)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if _, err := os.Stat(live); errors.Is(err, os.ErrNotExist) {
+			r.Action = "restored"
+			return r, os.Rename(aside, live)
+		}
+	}
+	return r, os.RemoveAll(aside)
+}
+
+// recoverDist finishes the journal of dist, if any, removes what crashed
+// writes left in it, and removes it if no record lists it.
+func recoverDist(prefix, dist, path string, recorded Recorded) (*Recovered, error) {
+	for _, stale := range []string{journalDir + tmpSuffix, journalDir + doneSuffix} {
+		if err := os.RemoveAll(filepath.Join(path, stale)); err != nil {
+			return nil, err
+		}
+	}
+	r, err := recoverJournal(prefix, dist, path, recorded)
+	if err != nil {
+		return r, err
+	}
+	if _, ok, err := recorded(prefix, dist); err != nil {
+		return r, err
+	} else if !ok {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return r, nil // a first publish, rolled back
+		}
+		return &Recovered{Prefix: prefix, Distribution: dist, Action: "dropped"}, removeTree(path)
+	}
+	return r, removeTemps(path, -1)
+}
+
+// recoverJournal finishes or undoes the publish whose journal is in path.
+func recoverJournal(prefix, dist, path string, recorded Recorded) (*Recovered, error) {
+	dir := filepath.Join(path, journalDir)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	r := &Recovered{Prefix: prefix, Distribution: dist}
+	j := &journal{dist: path, dir: dir}
+	data, err := os.ReadFile(filepath.Join(dir, "generation"))
+	if errors.Is(err, os.ErrNotExist) {
+		r.Action = "discarded a finished journal"
+		return r, j.finish()
+	}
+	if err != nil {
+		return r, err
+	}
+	if r.Generation, err = strconv.Atoi(strings.TrimSpace(string(data))); err != nil {
+		return r, fmt.Errorf("bad journal %s: %w", dir, err)
+	}
+	gen, ok, err := recorded(prefix, dist)
+	if err != nil {
+		return r, err
+	}
+	if ok && gen >= r.Generation {
+		r.Action = "kept"
+		return r, j.finish()
+	}
+	r.RolledBack, r.Action = true, "rolled back"
+	return r, j.rollback()
+}
+
+// removeTree removes a directory in one atomic step, as far as readers and
+// crashes can tell: it is set aside, then deleted.
+func removeTree(dir string) error {
+	aside, err := setAside(dir)
+	if err != nil || aside == "" {
+		return err
+	}
+	return os.RemoveAll(aside)
+}
+
+// setAside renames dir to dropPrefix+name beside it and makes that durable,
+// so dir is no longer served and a crash cannot bring back part of it;
+// Recover deletes, or restores, what a crash leaves set aside. It returns
+// "" when there is no dir.
+func setAside(dir string) (string, error) {
+	aside := filepath.Join(filepath.Dir(dir), dropPrefix+filepath.Base(dir))
+	if err := os.RemoveAll(aside); err != nil {
+		return "", err
+	}
+	if err := os.Rename(dir, aside); errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	ss := newSyncSet(filepath.Dir(dir))
+	ss.wrote(filepath.Dir(dir))
+	if err := ss.sync(); err != nil {
+		return "", errors.Join(err, os.Rename(aside, dir))
+	}
+	return aside, nil
+}
+
+// removeTemps removes the files a crashed write left (named tmpPrefix...)
+// in dir and, to depth more levels (-1: all), below it.
+func removeTemps(dir string, depth int) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case e.IsDir() && depth != 0:
+			err = removeTemps(p, depth-1)
+		case !e.IsDir() && strings.HasPrefix(e.Name(), tmpPrefix):
+			err = os.Remove(p)
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }

@@ -45,9 +45,11 @@ type Publisher struct {
 	Blobs   storage.Blobs
 	Indexer *Indexer
 	// Keep is how many generations of by-hash copies stay (0: 5); those
-	// superseded less than KeepFor ago (0: 10 minutes) stay as well.
+	// superseded less than KeepFor ago (0: 10 minutes) stay as well, up to
+	// KeepMax generations in all (0: 20). See prune.
 	Keep    int
 	KeepFor time.Duration
+	KeepMax int
 	// AfterStage, when set, is called after each step of a publish: "begun"
 	// (journal written), "indexes", "release", "committed".
 	AfterStage func(stage string) error
@@ -492,14 +494,32 @@ func writeFile(path string, r io.Reader, mode os.FileMode, ss *syncSet) error {
 	return nil
 }
 
-// Drop runs forget (the caller's record of the publication goes), then
-// removes the distribution's dists/ tree, with no publish in between. Pool
-// files stay: other distributions under the prefix may list them.
+// Drop removes a distribution's dists/ tree and runs forget (the caller's
+// record of the publication goes), with no publish in between. The tree is
+// first set aside by one rename, made durable, so it is no longer served;
+// then forget runs; then the tree is deleted. A failed forget puts the tree
+// back; after a crash, Recover puts it back if the record is still there
+// and deletes it otherwise. Pool files stay: other distributions under the
+// prefix may list them.
 func (p *Publisher) Drop(prefix, dist string, forget func() error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := forget(); err != nil {
+	dir := filepath.Join(p.Root, filepath.FromSlash(prefix), "dists", dist)
+	aside, err := setAside(dir)
+	if err != nil {
 		return err
 	}
-	return os.RemoveAll(filepath.Join(p.Root, filepath.FromSlash(prefix), "dists", dist))
+	if aside == "" {
+		return forget() // never written, or removed already
+	}
+	if err := p.stage("set aside"); err != nil {
+		return err // as a crash would: Recover finishes it
+	}
+	if err := forget(); err != nil {
+		return errors.Join(err, os.Rename(aside, dir))
+	}
+	if err := p.stage("forgotten"); err != nil {
+		return err
+	}
+	return os.RemoveAll(aside)
 }

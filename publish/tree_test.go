@@ -472,11 +472,11 @@ func TestRecoverAfterCrash(t *testing.T) {
 			v2 := append(v1, debs(t, pt, debtest.Spec{Name: "hello", Version: "2.0"})...)
 			crashAt(t, pt, Input{Pub: testPub(2), Components: map[string][]*repo.Package{"main": v2}, Now: now.Add(time.Hour)}, tc.stage)
 
-			done, err := Recover(pt.Root, func(prefix, dist string) (int, bool) {
+			done, err := Recover(pt.Root, func(prefix, dist string) (int, bool, error) {
 				if prefix != "debian" || dist != "bookworm" {
 					t.Errorf("recorded(%q, %q)", prefix, dist)
 				}
-				return tc.recorded, true
+				return tc.recorded, true, nil
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -495,7 +495,7 @@ func TestRecoverAfterCrash(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(pt.Root, "debian", "dists", "bookworm", journalDir)); !errors.Is(err, os.ErrNotExist) {
 				t.Error("the journal is still there")
 			}
-			if done, _ := Recover(pt.Root, nil); len(done) != 0 {
+			if done, _ := Recover(pt.Root, func(string, string) (int, bool, error) { return tc.recorded, true, nil }); len(done) != 0 {
 				t.Errorf("a second Recover did %+v", done)
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -130,8 +131,14 @@ func (s *Store) DeleteRepo(name string, force bool) error {
 		if _, err := getRepo(tx, name); err != nil {
 			return err
 		}
-		if users := repoUsers(tx, name); len(users) > 0 && !force {
+		users := repoUsers(tx, name)
+		if len(users) > 0 && !force {
 			return fmt.Errorf("%w: %q is used by %v", ErrRepoInUse, name, users)
+		}
+		// Snapshots keep their own package lists and outlive it; a
+		// publication would be served but could never be updated again.
+		if pubs := publicationUsers(users); len(pubs) > 0 {
+			return fmt.Errorf("%w: %q is published by %v: switch them to another source or drop them first (--force does not override this)", ErrRepoInUse, name, pubs)
 		}
 		if err := tx.Bucket(bucketRepo).DeleteBucket([]byte(name)); err != nil {
 			return err
@@ -145,6 +152,17 @@ func (s *Store) DeleteRepo(name string, force bool) error {
 		}
 		return tx.Bucket(bucketRepos).Delete([]byte(name))
 	})
+}
+
+// publicationUsers picks the publications out of a list of users.
+func publicationUsers(users []string) []string {
+	var out []string
+	for _, u := range users {
+		if strings.HasPrefix(u, "publication/") {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // repoUsers lists what refers to the repository. Snapshots (and, later,

@@ -2,6 +2,7 @@ package repo_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/kiln-repo/kiln/repo"
@@ -64,5 +65,33 @@ func TestSnapshots(t *testing.T) {
 	mustCreate(t, s, "stable") // the old refs went with the forced delete
 	if err := s.DeleteRepo("stable", false); err != nil {
 		t.Fatalf("new repository of the same name is not in use: %v", err)
+	}
+}
+
+// TestDeleteRepoPublished: a published repository is not deleted, even with
+// force (the publication would be served but never updatable again); once
+// the publication is dropped it can be.
+func TestDeleteRepoPublished(t *testing.T) {
+	s, _ := newStore(t)
+	mustCreate(t, s, "stable")
+	pub := &repo.Publication{Prefix: "debian", Distribution: "bookworm", Architectures: []string{"amd64"},
+		Sources: []repo.Source{{Component: "main", Kind: "repo", Name: "stable"}}, Generation: 1}
+	if err := s.SavePublication(pub); err != nil {
+		t.Fatal(err)
+	}
+	for _, force := range []bool{false, true} {
+		err := s.DeleteRepo("stable", force)
+		if !errors.Is(err, repo.ErrRepoInUse) || !strings.Contains(err.Error(), "publication/debian/bookworm") {
+			t.Fatalf("delete (force %v) of a published repository: %v", force, err)
+		}
+		if _, err := s.GetRepo("stable"); err != nil {
+			t.Fatalf("the refused delete removed it: %v", err)
+		}
+	}
+	if err := s.DeletePublication("debian", "bookworm"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteRepo("stable", false); err != nil {
+		t.Fatalf("delete after the publication went: %v", err)
 	}
 }

@@ -260,7 +260,7 @@ func TestSIGKILLMidPublish(t *testing.T) {
 			p = startProc(t, dir, addr)
 			// The log line is written before the server is ready, but it
 			// reaches the test through a pipe: give it a moment.
-			for i := 0; !strings.Contains(p.log.String(), "recovered an interrupted publish"); i++ {
+			for i := 0; !strings.Contains(p.log.String(), "recovered after a crash"); i++ {
 				if i == 100 {
 					t.Fatalf("no recovery logged:\n%s", p.log)
 				}
@@ -282,6 +282,62 @@ func TestSIGKILLMidPublish(t *testing.T) {
 			mustRun(t, env, "publish", "update", "debian", "bookworm")
 			expectUpdated(t, apt)
 			expectDownload(t, apt, "myapp", sha2)
+		})
+	}
+}
+
+// TestRestartAfterCrashedDropOrJournal: the server always starts after a
+// crash, whatever the crash left: a journal half removed (kiln serve used
+// to exit 1 on it), a drop stopped after setting the tree aside (the
+// publication comes back whole) or after forgetting it (nothing is served,
+// as nothing is listed).
+func TestRestartAfterCrashedDropOrJournal(t *testing.T) {
+	for _, tc := range []struct {
+		name, crashAt string
+		listed        bool
+	}{
+		{"half-removed journal", "", true},
+		{"drop crashed after setting aside", "set aside", true},
+		{"drop crashed after forgetting", "forgotten", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, addr := t.TempDir(), freeAddr(t)
+			p := startProc(t, dir, addr)
+			env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": readToken(t, dir)}
+			debs := t.TempDir()
+			writeDeb(t, debs, debtest.Spec{Name: "myapp", Version: "1.0", Arch: "amd64"})
+			mustRun(t, env, "repo", "create", "stable")
+			mustRun(t, env, "repo", "add", "stable", debs)
+			mustRun(t, env, "publish", "create", "--prefix", "debian", "--distribution", "bookworm",
+				"--component", "main=stable", "--arch", "amd64", "--sign", "none")
+			p.cmd.Process.Kill()
+			<-p.exited
+			p.exited <- nil
+			if tc.crashAt == "" {
+				if err := os.Mkdir(filepath.Join(dir, "public", "debian", "dists", "bookworm", ".kiln-rollback"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				p = startProc(t, dir, addr, "KILN_TEST_CRASH_AT="+tc.crashAt)
+				if code, _, _ := runIn(context.Background(), env, "publish", "drop", "debian", "bookworm"); code == 0 {
+					t.Fatal("publish drop succeeded on a server that crashes mid-drop")
+				}
+				<-p.exited
+				p.exited <- nil
+			}
+			p = startProc(t, dir, addr) // fails the test if the server does not come up
+			resp, err := http.Get(p.url + "/debian/dists/bookworm/Release")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			out := mustRun(t, env, "publish", "list", "--output", "json")
+			if listed := strings.Contains(out, `"bookworm"`); listed != tc.listed || (resp.StatusCode == 200) != tc.listed {
+				t.Fatalf("listed %v, Release %d, want both %v:\n%s", listed, resp.StatusCode, tc.listed, out)
+			}
+			if tc.listed {
+				mustRun(t, env, "publish", "update", "debian", "bookworm") // the journal is gone
+			}
 		})
 	}
 }
