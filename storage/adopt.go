@@ -116,3 +116,12 @@ func touch(p string) error {
 	}
 	return nil
 }
+
+// Presigner is implemented by backends whose blobs a client can fetch
+// itself, from a short-lived signed URL (S3's presigned GET), so that large
+// reads bypass kiln.
+type Presigner interface {
+	// PresignGet returns a URL that reads blob d for ttl. It does not check
+	// that the blob exists.
+	PresignGet(ctx context.Context, d Digest, ttl time.Duration) (string, error)
+}
