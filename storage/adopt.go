@@ -125,3 +125,12 @@ type Presigner interface {
 	// that the blob exists.
 	PresignGet(ctx context.Context, d Digest, ttl time.Duration) (string, error)
 }
+
+// StaleRemover is implemented by backends that keep staging state apart
+// from their blobs, which a crash or a lost connection can leave behind
+// (S3's staging objects and incomplete multipart uploads). Garbage
+// collection calls it.
+type StaleRemover interface {
+	// RemoveStale removes the staging state of no Put in progress.
+	RemoveStale(ctx context.Context) error
+}

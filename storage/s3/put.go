@@ -126,10 +126,12 @@ func (u *upload) putParts(ctx context.Context, first []byte) (storage.Descriptor
 	if u.expected != "" {
 		key, _ = u.s.key(ctx, u.expected)
 	}
-	id, err := u.s.core.NewMultipartUpload(ctx, u.s.bucket, key, objectOptions())
+	id, err := u.s.begin(ctx, key)
 	if err != nil {
 		return storage.Descriptor{}, fmt.Errorf("starting upload: %w", err)
 	}
+	defer u.s.active.Delete(id)
+	defer u.s.active.Delete(key)
 	completed := false
 	defer func() {
 		if !completed {
@@ -152,6 +154,20 @@ func (u *upload) putParts(ctx context.Context, first []byte) (storage.Descriptor
 		return desc, u.s.moveStaged(ctx, key, desc.Digest)
 	}
 	return desc, nil
+}
+
+// begin starts a multipart upload to key and records it (and key) as in
+// progress, so RemoveStale leaves them alone.
+func (s *Store) begin(ctx context.Context, key string) (string, error) {
+	s.starting.RLock()
+	defer s.starting.RUnlock()
+	id, err := s.core.NewMultipartUpload(ctx, s.bucket, key, objectOptions())
+	if err != nil {
+		return "", err
+	}
+	s.active.Store(id, true)
+	s.active.Store(key, true)
+	return id, nil
 }
 
 // sendParts uploads first and every following part of the stream.

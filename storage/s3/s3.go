@@ -73,11 +73,18 @@ type Store struct {
 	core   minio.Core
 	bucket string
 	prefix string // "" or ends in "/"
+
+	// starting is held (shared) by a Put while it creates an upload and
+	// records it in active, and (exclusive) by RemoveStale, so that no
+	// upload is between the two when RemoveStale looks.
+	starting sync.RWMutex
+	active   sync.Map // upload IDs and staging keys of Puts in progress
 }
 
 var (
-	_ storage.Blobs    = (*Store)(nil)
-	_ storage.PutTimer = (*Store)(nil)
+	_ storage.Blobs        = (*Store)(nil)
+	_ storage.PutTimer     = (*Store)(nil)
+	_ storage.StaleRemover = (*Store)(nil)
 )
 
 // partSize is the size of a multipart upload's parts, and of the buffer a
@@ -112,8 +119,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.check(ctx, cfg.Endpoint); err != nil {
 		return nil, err
 	}
-	if err := s.abortStale(ctx); err != nil {
-		return nil, fmt.Errorf("s3: removing stale uploads: %w", err)
+	if err := s.RemoveStale(ctx); err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
 	}
 	return s, nil
 }
@@ -160,24 +167,47 @@ func (s *Store) check(ctx context.Context, endpoint string) error {
 	return fmt.Errorf("s3: bucket %q at %s: %w", s.bucket, endpoint, err)
 }
 
-// abortStale aborts the incomplete multipart uploads under blobs/ and
-// uploads/ and removes the staging objects under uploads/: safe only when
-// no Put runs (at start, kiln serve being the one writer).
-func (s *Store) abortStale(ctx context.Context) error {
-	for _, dir := range []string{"blobs/", "uploads/"} {
-		for u := range s.core.ListIncompleteUploads(ctx, s.bucket, s.prefix+dir, true) {
-			if u.Err != nil {
-				return u.Err
-			}
-			if err := s.core.AbortMultipartUpload(ctx, s.bucket, u.Key, u.UploadID); err != nil && !isNotFound(err) {
-				return err
+// RemoveStale implements storage.StaleRemover: it aborts the incomplete
+// multipart uploads under blobs/ and uploads/ and removes the staging
+// objects under uploads/ that no Put of this process is using. kiln serve
+// is the only writer, so those were left by a crash or a lost connection.
+func (s *Store) RemoveStale(ctx context.Context) error {
+	s.starting.Lock()
+	defer s.starting.Unlock()
+	if err := s.abortIncomplete(ctx); err != nil {
+		return fmt.Errorf("removing stale uploads: %w", err)
+	}
+	staged := make(chan minio.ObjectInfo)
+	go func() {
+		defer close(staged)
+		for obj := range s.core.Client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + "uploads/", Recursive: true}) {
+			if _, busy := s.active.Load(obj.Key); obj.Err == nil && !busy {
+				staged <- obj
 			}
 		}
-	}
-	staged := s.core.Client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + "uploads/", Recursive: true})
+	}()
 	for r := range s.core.Client.RemoveObjects(ctx, s.bucket, staged, minio.RemoveObjectsOptions{}) {
 		if r.Err != nil {
-			return r.Err
+			return fmt.Errorf("removing stale uploads: %w", r.Err)
+		}
+	}
+	return ctx.Err()
+}
+
+// abortIncomplete lists the bucket's incomplete uploads and aborts the
+// stale ones of this store. The whole bucket is listed because MinIO lists
+// multipart uploads by exact key only, not by prefix.
+func (s *Store) abortIncomplete(ctx context.Context) error {
+	for u := range s.core.ListIncompleteUploads(ctx, s.bucket, "", true) {
+		if u.Err != nil {
+			return u.Err
+		}
+		ours := strings.HasPrefix(u.Key, s.prefix+"blobs/") || strings.HasPrefix(u.Key, s.prefix+"uploads/")
+		if _, busy := s.active.Load(u.UploadID); busy || !ours {
+			continue
+		}
+		if err := s.core.AbortMultipartUpload(ctx, s.bucket, u.Key, u.UploadID); err != nil && !isNotFound(err) {
+			return err
 		}
 	}
 	return nil
@@ -228,13 +258,16 @@ func (s *Store) stat(ctx context.Context, d storage.Digest) (minio.ObjectInfo, e
 	return info, notFound(err)
 }
 
-// PutTime implements storage.PutTimer: the object's LastModified.
+// PutTime implements storage.PutTimer: the object's LastModified rounded
+// up to the next second, since S3 keeps whole seconds and gc must never
+// think a blob older than it is. The time is the service's clock: kiln's
+// and the service's clocks must agree to well within gc's grace period.
 func (s *Store) PutTime(ctx context.Context, d storage.Digest) (time.Time, error) {
 	info, err := s.stat(ctx, d)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("put time %s: %w", d, err)
 	}
-	return info.LastModified, nil
+	return info.LastModified.Truncate(time.Second).Add(time.Second), nil
 }
 
 // Open implements storage.Blobs. The reader is a *minio.Object: it seeks

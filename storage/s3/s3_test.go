@@ -148,3 +148,84 @@ func TestNewErrors(t *testing.T) {
 		})
 	}
 }
+
+// blockAfter hands out data up to n bytes, then waits for release before
+// the rest: a Put in progress, with a multipart upload begun.
+type blockAfter struct {
+	data    []byte
+	n       int
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (b *blockAfter) Read(p []byte) (int, error) {
+	if b.n == 0 {
+		close(b.reached)
+		<-b.release
+		b.n = -1
+	}
+	if len(b.data) == 0 {
+		return 0, io.EOF
+	}
+	if b.n > 0 {
+		p = p[:min(len(p), b.n)]
+	}
+	k := copy(p, b.data)
+	b.data = b.data[k:]
+	if b.n > 0 {
+		b.n -= k
+	}
+	return k, nil
+}
+
+// What interrupted uploads leave (an incomplete multipart upload, a
+// staging object) is removed by New and by RemoveStale, which garbage
+// collection calls; a Put in progress is left alone and completes.
+func TestRemoveStale(t *testing.T) {
+	srv := s3test.Start(t)
+	bucket := srv.NewBucket()
+	core := minio.Core{Client: srv.Client()}
+	leave := func() {
+		t.Helper()
+		if _, err := core.NewMultipartUpload(t.Context(), bucket, "kiln/blobs/sha256/ab/"+strings.Repeat("ab", 32), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := core.Client.PutObject(t.Context(), bucket, "kiln/uploads/left", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leave()
+	s := newStore(t, srv, bucket, "kiln") // New removes them; the cleanup checks
+	assertNothingStaged(t, srv, bucket)
+
+	data := random(2, 20<<20)
+	r := &blockAfter{data: data, n: 17 << 20, reached: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { _, err := s.Put(t.Context(), r, ""); done <- err }()
+	<-r.reached
+	leave()
+	if err := s.RemoveStale(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var uploads int
+	for u := range core.ListIncompleteUploads(t.Context(), bucket, "", true) {
+		if u.Err == nil {
+			uploads++
+		}
+	}
+	if uploads != 1 {
+		t.Fatalf("%d incomplete uploads after RemoveStale, want the 1 in progress", uploads)
+	}
+	close(r.release)
+	if err := <-done; err != nil {
+		t.Fatalf("the Put in progress failed: %v", err)
+	}
+	rc, err := s.Open(t.Context(), digestOf(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if got, _ := io.ReadAll(rc); !bytes.Equal(got, data) {
+		t.Fatal("the Put that RemoveStale ran beside stored different bytes")
+	}
+}
