@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -88,11 +89,12 @@ func TestS3MinioKilledMidUpload(t *testing.T) {
 	}
 	srv.Stop()
 	go func() { pw.Write(big[12<<20:]); pw.Close() }()
-	if code := <-status; code < 500 || code > 599 {
-		t.Fatalf("upload with MinIO down: status %d, want a 5xx", code)
+	if code := <-status; code != http.StatusServiceUnavailable {
+		t.Fatalf("upload with MinIO down: status %d, want 503", code)
 	}
 	code, _, stderr := runIn(context.Background(), env, "repo", "add", "stable", v2)
-	if code == 0 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+	t.Logf("repo add with MinIO down: exit %d: %s", code, strings.TrimSpace(stderr))
+	if code != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "STORAGE_UNAVAILABLE") {
 		t.Fatalf("repo add with MinIO down: exit %d, stderr %q", code, stderr)
 	}
 

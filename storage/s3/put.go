@@ -108,7 +108,7 @@ func (u *upload) putWhole(ctx context.Context, data []byte) (storage.Descriptor,
 	}
 	_, err = u.s.core.PutObject(ctx, u.s.bucket, k, bytes.NewReader(data), int64(len(data)), "", payload, objectOptions())
 	if err != nil {
-		return storage.Descriptor{}, fmt.Errorf("storing %s: %w", desc.Digest, err)
+		return storage.Descriptor{}, fmt.Errorf("storing %s: %w", desc.Digest, unavailable(err))
 	}
 	return desc, nil
 }
@@ -128,7 +128,7 @@ func (u *upload) putParts(ctx context.Context, first []byte) (storage.Descriptor
 	}
 	id, err := u.s.begin(ctx, key)
 	if err != nil {
-		return storage.Descriptor{}, fmt.Errorf("starting upload: %w", err)
+		return storage.Descriptor{}, fmt.Errorf("starting upload: %w", unavailable(err))
 	}
 	defer u.s.active.Delete(id)
 	defer u.s.active.Delete(key)
@@ -147,7 +147,7 @@ func (u *upload) putParts(ctx context.Context, first []byte) (storage.Descriptor
 		return storage.Descriptor{}, err
 	}
 	if _, err := u.s.core.CompleteMultipartUpload(ctx, u.s.bucket, key, id, done, objectOptions()); err != nil {
-		return storage.Descriptor{}, fmt.Errorf("completing upload: %w", err)
+		return storage.Descriptor{}, fmt.Errorf("completing upload: %w", unavailable(err))
 	}
 	completed = true
 	if u.expected == "" {
@@ -177,7 +177,7 @@ func (u *upload) sendParts(ctx context.Context, key, id string, chunk []byte) ([
 		opts := minio.PutObjectPartOptions{Sha256Hex: sha256Hex(chunk)}
 		p, err := u.s.core.PutObjectPart(ctx, u.s.bucket, key, id, n, bytes.NewReader(chunk), int64(len(chunk)), opts)
 		if err != nil {
-			return nil, fmt.Errorf("sending part %d: %w", n, err)
+			return nil, fmt.Errorf("sending part %d: %w", n, unavailable(err))
 		}
 		done = append(done, minio.CompletePart{PartNumber: p.PartNumber, ETag: p.ETag})
 		size, last, err := u.next()
@@ -199,7 +199,7 @@ func (s *Store) moveStaged(ctx context.Context, staging string, d storage.Digest
 	k, _ := s.key(context.WithoutCancel(ctx), d)
 	dst := minio.CopyDestOptions{Bucket: s.bucket, Object: k}
 	if _, err := s.core.Client.ComposeObject(ctx, dst, minio.CopySrcOptions{Bucket: s.bucket, Object: staging}); err != nil {
-		return fmt.Errorf("storing %s: %w", d, err)
+		return fmt.Errorf("storing %s: %w", d, unavailable(err))
 	}
 	return nil
 }

@@ -43,6 +43,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -232,12 +233,25 @@ func isNotFound(err error) bool {
 	return code == "NoSuchKey" || code == "NoSuchUpload" || code == "NotFound"
 }
 
-// notFound turns the service's "no such key" into storage.ErrNotFound.
+// notFound turns the service's "no such key" into storage.ErrNotFound,
+// and a service that cannot be reached into storage.ErrUnavailable.
 func notFound(err error) error {
 	if isNotFound(err) {
 		return storage.ErrNotFound
 	}
-	return err
+	return unavailable(err)
+}
+
+// unavailable marks an error of the network (no answer from the service,
+// not an S3 error and not a cancellation) with storage.ErrUnavailable,
+// keeping err for errors.Is.
+func unavailable(err error) error {
+	var ne net.Error
+	if err == nil || minio.ToErrorResponse(err).Code != "" || !errors.As(err, &ne) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
 }
 
 // Stat implements storage.Blobs.
