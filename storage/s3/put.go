@@ -101,7 +101,7 @@ func (u *upload) putWhole(ctx context.Context, data []byte) (storage.Descriptor,
 	if err != nil {
 		return desc, err
 	}
-	k, _ := u.s.key(ctx, desc.Digest)
+	k := u.s.keyOf(desc.Digest)
 	payload := desc.Digest.Hex()
 	if u.alg != storage.SHA256 {
 		payload = sha256Hex(data)
@@ -124,7 +124,7 @@ func objectOptions() minio.PutObjectOptions {
 func (u *upload) putParts(ctx context.Context, first []byte) (storage.Descriptor, error) {
 	key := u.s.prefix + "uploads/" + randomName()
 	if u.expected != "" {
-		key, _ = u.s.key(ctx, u.expected)
+		key = u.s.keyOf(u.expected)
 	}
 	id, err := u.s.begin(ctx, key)
 	if err != nil {
@@ -170,9 +170,11 @@ func (s *Store) begin(ctx context.Context, key string) (string, error) {
 	return id, nil
 }
 
-// sendParts uploads first and every following part of the stream.
+// sendParts uploads chunk, a full first part, and every following part of
+// the stream.
 func (u *upload) sendParts(ctx context.Context, key, id string, chunk []byte) ([]minio.CompletePart, error) {
 	var done []minio.CompletePart
+	last := false
 	for n := 1; ; n++ {
 		opts := minio.PutObjectPartOptions{Sha256Hex: sha256Hex(chunk)}
 		p, err := u.s.core.PutObjectPart(ctx, u.s.bucket, key, id, n, bytes.NewReader(chunk), int64(len(chunk)), opts)
@@ -180,15 +182,17 @@ func (u *upload) sendParts(ctx context.Context, key, id string, chunk []byte) ([
 			return nil, fmt.Errorf("sending part %d: %w", n, unavailable(err))
 		}
 		done = append(done, minio.CompletePart{PartNumber: p.PartNumber, ETag: p.ETag})
-		size, last, err := u.next()
+		if last {
+			return done, nil
+		}
+		size, end, err := u.next()
 		if err != nil {
 			return nil, err
 		}
-		if size == 0 {
+		if size == 0 { // the stream ended with the previous part
 			return done, nil
 		}
-		// After the last part, the next read finds the stream's end.
-		chunk, _ = u.buf[:size], last
+		chunk, last = u.buf[:size], end
 	}
 }
 
@@ -196,8 +200,7 @@ func (u *upload) sendParts(ctx context.Context, key, id string, chunk []byte) ([
 // and removes it.
 func (s *Store) moveStaged(ctx context.Context, staging string, d storage.Digest) error {
 	defer s.core.RemoveObject(context.WithoutCancel(ctx), s.bucket, staging, minio.RemoveObjectOptions{})
-	k, _ := s.key(context.WithoutCancel(ctx), d)
-	dst := minio.CopyDestOptions{Bucket: s.bucket, Object: k}
+	dst := minio.CopyDestOptions{Bucket: s.bucket, Object: s.keyOf(d)}
 	if _, err := s.core.Client.ComposeObject(ctx, dst, minio.CopySrcOptions{Bucket: s.bucket, Object: staging}); err != nil {
 		return fmt.Errorf("storing %s: %w", d, unavailable(err))
 	}

@@ -223,8 +223,13 @@ func (s *Store) key(ctx context.Context, d storage.Digest) (string, error) {
 	if _, err := storage.ParseDigest(string(d)); err != nil {
 		return "", err
 	}
+	return s.keyOf(d), nil
+}
+
+// keyOf returns the object key of a valid digest d.
+func (s *Store) keyOf(d storage.Digest) string {
 	hx := d.Hex()
-	return s.prefix + "blobs/" + d.Algorithm() + "/" + hx[:2] + "/" + hx, nil
+	return s.prefix + "blobs/" + d.Algorithm() + "/" + hx[:2] + "/" + hx
 }
 
 // isNotFound reports whether the service said the object is not there.
@@ -310,8 +315,7 @@ func (s *Store) Delete(ctx context.Context, d storage.Digest) error {
 	if _, err := s.stat(ctx, d); err != nil {
 		return fmt.Errorf("delete %s: %w", d, err)
 	}
-	k, _ := s.key(ctx, d)
-	if err := s.core.RemoveObject(ctx, s.bucket, k, minio.RemoveObjectOptions{}); err != nil {
+	if err := s.core.RemoveObject(ctx, s.bucket, s.keyOf(d), minio.RemoveObjectOptions{}); err != nil {
 		return fmt.Errorf("delete %s: %w", d, notFound(err))
 	}
 	return nil
