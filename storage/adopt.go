@@ -62,7 +62,7 @@ func (s *FS) Adopt(ctx context.Context, path string, expected Digest) (Descripto
 
 // hashFile reads the file at path once and checks it against expected.
 func (s *FS) hashFile(ctx context.Context, path string, expected Digest) (Descriptor, error) {
-	alg, err := putAlgorithm(expected)
+	alg, err := PutAlgorithm(expected)
 	if err != nil {
 		return Descriptor{}, err
 	}

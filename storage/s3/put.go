@@ -26,7 +26,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, expected storage.Digest) (
 }
 
 func (s *Store) put(ctx context.Context, r io.Reader, expected storage.Digest) (storage.Descriptor, error) {
-	alg, err := putAlgorithm(expected)
+	alg, err := storage.PutAlgorithm(expected)
 	if err != nil {
 		return storage.Descriptor{}, err
 	}
@@ -35,7 +35,7 @@ func (s *Store) put(ctx context.Context, r io.Reader, expected storage.Digest) (
 	}
 	bufp := parts.Get().(*[]byte)
 	defer parts.Put(bufp)
-	up := &upload{s: s, src: ctxReader{ctx: ctx, r: r}, buf: *bufp, h: storage.NewHash(alg), alg: alg, expected: expected}
+	up := &upload{s: s, src: storage.ContextReader(ctx, r), buf: *bufp, h: storage.NewHash(alg), alg: alg, expected: expected}
 	n, last, err := up.next()
 	if err != nil {
 		return storage.Descriptor{}, err
@@ -44,18 +44,6 @@ func (s *Store) put(ctx context.Context, r io.Reader, expected storage.Digest) (
 		return up.putWhole(ctx, up.buf[:n])
 	}
 	return up.putParts(ctx, up.buf[:n])
-}
-
-// putAlgorithm returns the algorithm that names a blob put with expected.
-func putAlgorithm(expected storage.Digest) (string, error) {
-	if expected == "" {
-		return storage.SHA256, nil
-	}
-	d, err := storage.ParseDigest(string(expected))
-	if err != nil {
-		return "", err
-	}
-	return d.Algorithm(), nil
 }
 
 // upload is one Put's stream, read a part at a time into buf.
@@ -211,18 +199,4 @@ func randomName() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails
 	return hex.EncodeToString(b[:])
-}
-
-// ctxReader fails the first Read after ctx is done, so a cancelled Put
-// stops reading its stream.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
