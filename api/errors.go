@@ -106,6 +106,10 @@ var codes = []errorCode{
 	{catalog.ErrInvalidReference, http.StatusBadRequest, "INVALID_REFERENCE"},
 }
 
+// unavailableMessage is what a client learns when the blob store (S3)
+// cannot be reached; the endpoint and the detail go to the log only.
+const unavailableMessage = "the blob store is unavailable; nothing was stored, retry later"
+
 // toAPIError classifies err. Unknown errors are 500s whose detail goes to
 // the log, not to the client.
 func (s *Server) toAPIError(err error) *apiError {
@@ -122,6 +126,10 @@ func (s *Server) toAPIError(err error) *apiError {
 	if diskFull(err) {
 		s.log.Error("disk full", "err", err)
 		return newError(http.StatusInsufficientStorage, "INSUFFICIENT_STORAGE", diskFullMessage)
+	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		s.log.Error("blob store unavailable", "err", err)
+		return newError(http.StatusServiceUnavailable, "STORAGE_UNAVAILABLE", unavailableMessage)
 	}
 	s.log.Error("internal error", "err", err)
 	return newError(http.StatusInternalServerError, "INTERNAL", "internal server error (see the server log)")

@@ -34,6 +34,9 @@ func (s *Server) ociBlob(w http.ResponseWriter, r *http.Request, name, ref strin
 		return
 	}
 	defer rc.Close()
+	if s.ociRedirect(w, r, d) {
+		return
+	}
 	h := w.Header()
 	h.Set("Docker-Content-Digest", string(d))
 	h.Set("Content-Type", "application/octet-stream")
@@ -47,6 +50,24 @@ func (s *Server) ociBlob(w http.ResponseWriter, r *http.Request, name, ref strin
 	if r.Method == "GET" {
 		io.Copy(w, rc)
 	}
+}
+
+// ociRedirect answers a GET of a blob with 307 to a presigned URL of the
+// store when so configured, and reports whether it did. The blob was found
+// in the repository first, so the redirect never leaks a blob of another.
+func (s *Server) ociRedirect(w http.ResponseWriter, r *http.Request, d storage.Digest) bool {
+	p, ok := s.store.Blobs().(storage.Presigner)
+	if !ok || s.cfg.BlobRedirect == 0 || r.Method != "GET" {
+		return false
+	}
+	u, err := p.PresignGet(r.Context(), d, s.cfg.BlobRedirect)
+	if err != nil {
+		s.ociFail(w, err)
+		return true
+	}
+	w.Header().Set("Docker-Content-Digest", string(d))
+	http.Redirect(w, r, u, http.StatusTemporaryRedirect)
+	return true
 }
 
 // ociStartUpload answers POST /v2/<name>/blobs/uploads/: a cross-repository

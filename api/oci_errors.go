@@ -61,6 +61,10 @@ func (s *Server) toOCIError(err error) *ociError {
 		s.log.Error("disk full", "err", err)
 		return &ociError{http.StatusInsufficientStorage, "UNKNOWN", diskFullMessage}
 	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		s.log.Error("blob store unavailable", "err", err)
+		return &ociError{http.StatusServiceUnavailable, "UNAVAILABLE", unavailableMessage}
+	}
 	s.log.Error("internal error", "err", err)
 	return &ociError{http.StatusInternalServerError, "UNKNOWN", "internal server error (see the server log)"}
 }

@@ -37,6 +37,10 @@ type Config struct {
 	Registry *oci.Registry
 	// Limits bound connections, timeouts and header size (zero: defaults).
 	Limits Limits
+	// BlobRedirect, when not zero and the blob store is a
+	// storage.Presigner, answers registry blob GETs with 307 to a URL
+	// signed for that long (see ociRedirect).
+	BlobRedirect time.Duration
 }
 
 // Server routes and serves kiln's HTTP API.

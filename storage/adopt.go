@@ -62,7 +62,7 @@ func (s *FS) Adopt(ctx context.Context, path string, expected Digest) (Descripto
 
 // hashFile reads the file at path once and checks it against expected.
 func (s *FS) hashFile(ctx context.Context, path string, expected Digest) (Descriptor, error) {
-	alg, err := putAlgorithm(expected)
+	alg, err := PutAlgorithm(expected)
 	if err != nil {
 		return Descriptor{}, err
 	}
@@ -115,4 +115,22 @@ func touch(p string) error {
 		return err
 	}
 	return nil
+}
+
+// Presigner is implemented by backends whose blobs a client can fetch
+// itself, from a short-lived signed URL (S3's presigned GET), so that large
+// reads bypass kiln.
+type Presigner interface {
+	// PresignGet returns a URL that reads blob d for ttl. It does not check
+	// that the blob exists.
+	PresignGet(ctx context.Context, d Digest, ttl time.Duration) (string, error)
+}
+
+// StaleRemover is implemented by backends that keep staging state apart
+// from their blobs, which a crash or a lost connection can leave behind
+// (S3's staging objects and incomplete multipart uploads). Garbage
+// collection calls it.
+type StaleRemover interface {
+	// RemoveStale removes the staging state of no Put in progress.
+	RemoveStale(ctx context.Context) error
 }

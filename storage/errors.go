@@ -12,4 +12,9 @@ var (
 	// ErrInvalidDigest means a digest string is not of the form
 	// "<algorithm>:<lowercase hex>" with a supported algorithm and length.
 	ErrInvalidDigest = errors.New("invalid digest")
+
+	// ErrUnavailable means the backend could not be reached (an S3 service
+	// down or cut off): nothing was changed, and the same call can be
+	// retried later.
+	ErrUnavailable = errors.New("blob store unavailable")
 )

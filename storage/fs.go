@@ -101,8 +101,9 @@ func (s *FS) Put(ctx context.Context, r io.Reader, expected Digest) (Descriptor,
 	return desc, nil
 }
 
-// putAlgorithm returns the algorithm that names a blob put with expected.
-func putAlgorithm(expected Digest) (string, error) {
+// PutAlgorithm returns the algorithm that names a blob put with expected
+// (sha256 when expected is empty), or ErrInvalidDigest: for backends.
+func PutAlgorithm(expected Digest) (string, error) {
 	if expected == "" {
 		return SHA256, nil
 	}
@@ -278,6 +279,10 @@ func (u *upload) discard() {
 		_ = os.Remove(u.f.Name())
 	}
 }
+
+// ContextReader returns r made to fail its first Read after ctx is done
+// (see ctxReader): for backends, so a cancelled Put stops reading.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx: ctx, r: r} }
 
 // ctxReader fails the first Read after ctx is done, so a cancelled Put stops
 // between reads. A Read already blocked is not interrupted; HTTP servers

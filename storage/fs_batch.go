@@ -34,7 +34,7 @@ type staged struct {
 func (s *FS) NewBatch() Batch { return &fsBatch{fs: s} }
 
 func (b *fsBatch) Put(ctx context.Context, r io.Reader, expected Digest) (Descriptor, error) {
-	alg, err := putAlgorithm(expected)
+	alg, err := PutAlgorithm(expected)
 	if err != nil {
 		return Descriptor{}, fmt.Errorf("put: %w", err)
 	}

@@ -29,6 +29,7 @@ type serveConfig struct {
 	HeaderTimeout   time.Duration
 	BodyTimeout     time.Duration
 	IdleTimeout     time.Duration
+	Storage         storageConfig
 	crashAt         string // KILN_TEST_CRASH_AT: see crashAt
 }
 
@@ -50,7 +51,7 @@ func defaults(getenv func(string) string) serveConfig {
 	return serveConfig{Data: data, Listen: "127.0.0.1:8080", MaxUploadSize: 2 << 30,
 		ShutdownTimeout: 30 * time.Second, UploadExpiry: 24 * time.Hour,
 		MaxConnections: l.MaxConns, MaxHeaderSize: int64(l.MaxHeaderBytes), HeaderTimeout: l.HeaderTimeout,
-		BodyTimeout: l.BodyTimeout, IdleTimeout: l.IdleTimeout}
+		BodyTimeout: l.BodyTimeout, IdleTimeout: l.IdleTimeout, Storage: storageConfig{Kind: "fs"}}
 }
 
 // setting is one server setting: its flag, its environment variable and
@@ -63,7 +64,7 @@ type setting struct {
 
 func (s setting) key() string { return strings.ReplaceAll(s.flag, "-", "_") }
 
-var settings = []setting{
+var settings = append([]setting{
 	{"data", "KILN_DATA", func(c *serveConfig, v string) error { c.Data = v; return nil }},
 	{"listen", "KILN_LISTEN", func(c *serveConfig, v string) error { c.Listen = v; return nil }},
 	{"max-upload-size", "KILN_MAX_UPLOAD_SIZE", func(c *serveConfig, v string) (err error) {
@@ -92,7 +93,7 @@ var settings = []setting{
 	{"header-timeout", "KILN_HEADER_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.HeaderTimeout })},
 	{"body-timeout", "KILN_BODY_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.BodyTimeout })},
 	{"idle-timeout", "KILN_IDLE_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.IdleTimeout })},
-}
+}, storageSettings...)
 
 // positiveDuration applies a duration of more than zero to the field that
 // field picks.
@@ -141,6 +142,7 @@ func addServeFlags(cmd *cobra.Command) {
 	f.String("header-timeout", d.HeaderTimeout.String(), "time a client has to send a request's headers (env KILN_HEADER_TIMEOUT)")
 	f.String("body-timeout", d.BodyTimeout.String(), "longest wait for the next byte of a request body; a slow upload that keeps sending never times out (env KILN_BODY_TIMEOUT)")
 	f.String("idle-timeout", d.IdleTimeout.String(), "how long a keep-alive connection may wait for its next request (env KILN_IDLE_TIMEOUT)")
+	addStorageFlags(f)
 }
 
 // loadServeConfig layers flags > environment > config file > defaults.
@@ -164,7 +166,10 @@ func loadServeConfig(flags *pflag.FlagSet, getenv func(string) string, path stri
 			return cfg, fmt.Errorf("%s=%q: %w", where, v, err)
 		}
 	}
-	return cfg, cfg.checkLimits()
+	if err := cfg.checkLimits(); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.checkStorage()
 }
 
 // checkLimits refuses limits that would stop the server from serving,

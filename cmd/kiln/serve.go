@@ -18,7 +18,6 @@ import (
 	"github.com/kiln-repo/kiln/api"
 	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/repo/oci"
-	"github.com/kiln-repo/kiln/storage"
 )
 
 func newServeCmd(getenv func(string) string) *cobra.Command {
@@ -50,7 +49,7 @@ everything under ./kiln-data, listening on 127.0.0.1:8080.`,
 // requests (uploads) get ShutdownTimeout to finish; an upload cut off after
 // that leaves nothing behind, because blobs become visible only when whole.
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
-	store, err := openStore(cfg.Data, log)
+	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -70,7 +69,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	handler := api.New(api.Config{Store: store, MaxUploadSize: cfg.MaxUploadSize,
 		AnonymousRead: cfg.AnonymousRead, Logger: log, Version: version(),
 		PublicDir: filepath.Join(cfg.Data, "public"), KeySecret: secret, Registry: reg,
-		AfterPublishStage: crashAt(cfg.crashAt), Limits: cfg.limits()})
+		AfterPublishStage: crashAt(cfg.crashAt), Limits: cfg.limits(), BlobRedirect: cfg.Storage.redirectTTL()})
 	if err := handler.Recover(); err != nil {
 		return fmt.Errorf("recovering published trees: %w", err)
 	}
@@ -114,13 +113,14 @@ func expireUploads(ctx context.Context, reg *oci.Registry, expiry time.Duration,
 	}
 }
 
-// openStore opens the blob store and database under dir, making the first
-// admin token when there is none.
-func openStore(dir string, log *slog.Logger) (*repo.Store, error) {
+// openStore opens the blob store and the database under the data
+// directory, making the first admin token when there is none.
+func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (*repo.Store, error) {
+	dir := cfg.Data
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	blobs, err := storage.NewFS(dir)
+	blobs, err := cfg.openBlobs(ctx)
 	if err != nil {
 		return nil, err
 	}

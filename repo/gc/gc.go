@@ -101,8 +101,20 @@ func Collect(ctx context.Context, store *repo.Store, reg *oci.Registry, opts Opt
 			rep.Spared++
 		}
 	}
+	if err := removeStale(ctx, store.Blobs(), opts.DryRun); err != nil {
+		return rep, fmt.Errorf("gc: %w", err)
+	}
 	rep.Duration = now().Sub(start)
 	return rep, nil
+}
+
+// removeStale drops what interrupted uploads left in a store that keeps
+// staging state of its own (S3); the filesystem's goes at start.
+func removeStale(ctx context.Context, blobs storage.Blobs, dry bool) error {
+	if r, ok := blobs.(storage.StaleRemover); ok && !dry {
+		return r.RemoveStale(ctx)
+	}
+	return nil
 }
 
 // mark lists every live blob: the .deb files kiln holds (repository
