@@ -8,6 +8,7 @@ import (
 	"github.com/kiln-repo/kiln/api/client"
 	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/repo/catalog"
+	"github.com/kiln-repo/kiln/repo/mirror"
 	"github.com/kiln-repo/kiln/repo/query"
 	"github.com/kiln-repo/kiln/storage"
 )
@@ -83,6 +84,10 @@ var codes = []errorCode{
 	{repo.ErrGroupNotFound, http.StatusNotFound, "GROUP_NOT_FOUND"},
 	{repo.ErrGroupConflict, http.StatusConflict, "GROUP_CONFLICT"},
 	{repo.ErrGroupDestroyed, http.StatusConflict, "GROUP_DESTROYED"},
+	{repo.ErrMirrorNotFound, http.StatusNotFound, "MIRROR_NOT_FOUND"},
+	{repo.ErrMirrorReadOnly, http.StatusConflict, "MIRROR_READ_ONLY"},
+	{mirror.ErrBadSignature, http.StatusBadGateway, "UPSTREAM_SIGNATURE"},
+	{repo.ErrUpstream, http.StatusBadGateway, "UPSTREAM_FAILED"},
 	{repo.ErrNoPackageList, http.StatusUnprocessableEntity, "NO_PACKAGE_LIST"},
 	{catalog.ErrInvalidArtifact, http.StatusBadRequest, "INVALID_ARTIFACT"},
 	{catalog.ErrInvalidManifest, http.StatusBadRequest, "INVALID_MANIFEST"},

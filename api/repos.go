@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -88,8 +89,11 @@ func (s *Server) addPackages(w http.ResponseWriter, r *http.Request) {
 // as one version: the one-curl-per-file path for CI jobs.
 func (s *Server) uploadToRepo(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["repo"]
-	if _, err := s.store.GetRepo(name); err != nil {
+	if rp, err := s.store.GetRepo(name); err != nil {
 		s.fail(w, err)
+		return
+	} else if rp.Mirror != nil {
+		s.fail(w, fmt.Errorf("%w: %q is a mirror: its content comes from upstream (mirror update)", repo.ErrMirrorReadOnly, name))
 		return
 	}
 	ps, err := s.ingest(r)

@@ -34,11 +34,20 @@ type repoTx struct {
 }
 
 func (s *Store) updateRepo(name string, fn func(*repoTx) error) (*Change, error) {
+	return s.updateRepoAs(name, false, fn)
+}
+
+// updateRepoAs runs fn on the repository; only a mirror's update (mirror
+// true) may change a mirror's repository.
+func (s *Store) updateRepoAs(name string, mirror bool, fn func(*repoTx) error) (*Change, error) {
 	var c *Change
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		meta, err := getRepo(tx, name)
 		if err != nil {
 			return err
+		}
+		if (meta.Mirror != nil) != mirror {
+			return fmt.Errorf("%w: %q is a mirror: its content comes from upstream (mirror update)", ErrMirrorReadOnly, name)
 		}
 		rb := tx.Bucket(bucketRepo).Bucket([]byte(name))
 		rt := &repoTx{tx: tx, meta: meta, current: rb.Bucket(bucketCurrent), members: rb.Bucket(bucketMembers),

@@ -190,7 +190,7 @@ type KeysResponse struct {
 // Source is what one component of a publication comes from.
 type Source struct {
 	Component string `json:"component"`
-	Kind      string `json:"kind"` // repo or snapshot
+	Kind      string `json:"kind"` // repo, mirror or snapshot
 	Name      string `json:"name"`
 }
 

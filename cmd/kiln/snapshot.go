@@ -44,7 +44,7 @@ func newSnapshotCreateCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&req.Repo, "from", "", "repository to snapshot (required)")
+	cmd.Flags().StringVar(&req.Repo, "from", "", "repository to snapshot, or mirror:NAME (required)")
 	cmd.Flags().IntVar(&version, "version", 0, "repository version (default: the latest)")
 	cmd.Flags().StringVar(&req.Description, "description", "", "free text")
 	return cmd

@@ -1,0 +1,206 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/deps"
+	"github.com/kiln-repo/kiln/repo/query"
+)
+
+// Updater runs mirror updates against one store.
+type Updater struct {
+	store *repo.Store
+	f     *fetcher
+	// Parallel is how many .debs download at once.
+	parallel int
+
+	mu   sync.Mutex
+	busy map[string]bool // mirrors being updated
+}
+
+// Options tune an Updater; zero values take the defaults.
+type Options struct {
+	// Timeout is the longest upstream may keep kiln waiting for the next
+	// bytes (connect, headers or body): 30 s by default.
+	Timeout time.Duration
+	// Retries of a failed download (not of a 404): 3 by default.
+	Retries int
+	// Parallel downloads: 4 by default.
+	Parallel int
+}
+
+// NewUpdater returns an Updater of store's mirrors.
+func NewUpdater(store *repo.Store, o Options) *Updater {
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.Retries <= 0 {
+		o.Retries = 3
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
+	return &Updater{store: store, f: newFetcher(o.Timeout, o.Retries), parallel: o.Parallel, busy: map[string]bool{}}
+}
+
+// Result is what an update did.
+type Result struct {
+	Change *repo.Change
+	// Upstream counts the stanzas read, Selected the packages kept.
+	Upstream, Selected int
+	// Downloaded and Bytes count the .debs fetched; the others were held.
+	Downloaded int
+	Bytes      int64
+	// Missing lists the dependencies the upstream could not satisfy.
+	Missing []string
+}
+
+// Update fetches the mirror's upstream and records what it selects as the
+// mirror's new version. On any error nothing visible changes.
+func (u *Updater) Update(ctx context.Context, name string) (*Result, error) {
+	if err := u.claim(name); err != nil {
+		return nil, err
+	}
+	defer u.release(name)
+	r, err := u.store.GetMirror(name)
+	if err != nil {
+		return nil, err
+	}
+	m := r.Mirror
+	all, err := u.upstream(ctx, m)
+	if err != nil {
+		return nil, fmt.Errorf("updating mirror %q: %w", name, err)
+	}
+	res := &Result{Upstream: len(all)}
+	sel, err := u.selectPackages(m, all, res)
+	if err != nil {
+		return nil, fmt.Errorf("updating mirror %q: %w", name, err)
+	}
+	res.Selected = len(sel)
+	pkgs, err := u.download(ctx, sel, res)
+	if err != nil {
+		return nil, fmt.Errorf("updating mirror %q: %w", name, err)
+	}
+	if res.Change, err = u.store.SetMirrorContents(name, pkgs); err != nil {
+		return nil, fmt.Errorf("updating mirror %q: %w", name, err)
+	}
+	return res, nil
+}
+
+func (u *Updater) claim(name string) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.busy[name] {
+		return fmt.Errorf("%w: mirror %q is being updated", repo.ErrInUse, name)
+	}
+	u.busy[name] = true
+	return nil
+}
+
+func (u *Updater) release(name string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	delete(u.busy, name)
+}
+
+// upstream reads every stanza of the indexes the mirror covers.
+func (u *Updater) upstream(ctx context.Context, m *repo.Mirror) ([]remote, error) {
+	root := strings.TrimSuffix(m.URL, "/") + "/"
+	dir, fileBase := root+"dists/"+m.Distribution+"/", root
+	if m.Flat {
+		dir = root + strings.TrimPrefix(strings.TrimSuffix(m.Distribution, "/")+"/", "./")
+		fileBase = dir
+	}
+	rel, err := u.fetchRelease(ctx, dir, m)
+	if err != nil {
+		return nil, err
+	}
+	var all []remote
+	for _, name := range indexNames(m) {
+		rs, err := u.fetchIndex(ctx, dir, rel, name, fileBase)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rs...)
+	}
+	return all, nil
+}
+
+// indexNames are the Packages indexes of the mirror, relative to the
+// Release's directory.
+func indexNames(m *repo.Mirror) []string {
+	if m.Flat {
+		return []string{"Packages"}
+	}
+	var out []string
+	for _, c := range m.Components {
+		for _, a := range m.Architectures {
+			out = append(out, c+"/binary-"+a+"/Packages")
+		}
+	}
+	return out
+}
+
+// selectPackages applies the filter and the dependency closure, and keeps
+// one package per identity (the first listed) and per file.
+func (u *Updater) selectPackages(m *repo.Mirror, all []remote, res *Result) ([]remote, error) {
+	all = unique(all, m.Architectures)
+	if m.Filter == "" {
+		return all, nil
+	}
+	q, err := query.Parse(m.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("mirror filter: %w", err)
+	}
+	universe := make([]*repo.Package, len(all))
+	where := make(map[*repo.Package]remote, len(all))
+	var roots []*repo.Package
+	for i, rm := range all {
+		universe[i], where[rm.p] = rm.p, rm
+		if q.Match(rm.p) {
+			roots = append(roots, rm.p)
+		}
+	}
+	if m.WithDeps {
+		c, err := deps.Closure(universe, roots, m.Architectures)
+		if err != nil {
+			return nil, err
+		}
+		roots, res.Missing = c.Packages, c.Missing
+	}
+	out := make([]remote, len(roots))
+	for i, p := range roots {
+		out[i] = where[p]
+	}
+	return out, nil
+}
+
+// unique keeps the first package of each identity, of the mirror's
+// architectures (and all): an index may list a package another one lists.
+func unique(all []remote, arches []string) []remote {
+	seen := map[string]bool{}
+	out := all[:0:0]
+	for _, rm := range all {
+		id := rm.p.Identity()
+		if seen[id] || !(rm.p.Architecture == "all" || contains(arches, rm.p.Architecture)) {
+			continue
+		}
+		seen[id] = true
+		out = append(out, rm)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
