@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -89,7 +90,10 @@ func (s *Store) CreateMirror(m Mirror) (*Mirror, error) {
 		return nil, err
 	}
 	m.Updated = time.Time{}
-	r, err := s.CreateRepo(Repo{Name: m.Name, Mirror: &m})
+	r, err := s.createRepo(Repo{Name: MirrorKey(m.Name), Mirror: &m})
+	if errors.Is(err, ErrRepoExists) {
+		return nil, fmt.Errorf("%w: mirror %q", ErrRepoExists, m.Name)
+	}
 	if err != nil {
 		return nil, err
 	}

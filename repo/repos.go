@@ -57,6 +57,11 @@ func (s *Store) CreateRepo(r Repo) (*Repo, error) {
 	if err := checkRepoNames(r); err != nil {
 		return nil, err
 	}
+	return s.createRepo(r)
+}
+
+// createRepo records r, whose name is checked.
+func (s *Store) createRepo(r Repo) (*Repo, error) {
 	r.Created, r.Latest, r.Count = s.now(), 0, 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		repos := tx.Bucket(bucketRepos)
