@@ -50,19 +50,20 @@ func (u *Updater) download(ctx context.Context, sel []remote, res *Result) ([]*r
 	return out, nil
 }
 
-// fetchAll fetches todo, u.parallel at a time; the first error stops the rest.
+// fetchAll fetches todo, u.parallel at a time. The first error stops
+// the rest from starting, but lets those under way finish: what they
+// store, the next update need not fetch.
 func (u *Updater) fetchAll(ctx context.Context, todo []remote, res *Result) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	var wg sync.WaitGroup
 	var n, bytes atomic.Int64
+	var first atomic.Pointer[error]
 	jobs := make(chan remote)
 	for range min(u.parallel, len(todo)) {
 		wg.Go(func() {
 			for rm := range jobs {
 				fetched, err := u.fetchDeb(ctx, rm)
 				if err != nil {
-					cancel(err)
+					first.CompareAndSwap(nil, &err)
 					continue
 				}
 				if fetched {
@@ -73,7 +74,7 @@ func (u *Updater) fetchAll(ctx context.Context, todo []remote, res *Result) erro
 		})
 	}
 	for _, rm := range todo {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || first.Load() != nil {
 			break
 		}
 		jobs <- rm
@@ -81,10 +82,10 @@ func (u *Updater) fetchAll(ctx context.Context, todo []remote, res *Result) erro
 	close(jobs)
 	wg.Wait()
 	res.Downloaded, res.Bytes = int(n.Load()), bytes.Load()
-	if err := context.Cause(ctx); err != nil {
-		return err
+	if err := first.Load(); err != nil {
+		return *err
 	}
-	return nil
+	return ctx.Err()
 }
 
 // fetchDeb stores rm's bytes unless the blob is there already (then only
