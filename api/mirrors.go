@@ -7,11 +7,16 @@ import (
 
 	"github.com/kiln-repo/kiln/api/client"
 	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/mirror"
 )
 
 func (s *Server) createMirror(w http.ResponseWriter, r *http.Request) {
 	var req client.Mirror
 	if err := decodeJSON(r, &req); err != nil {
+		s.fail(w, err)
+		return
+	}
+	if err := mirror.CheckKeyrings(req.Keyrings); err != nil {
 		s.fail(w, err)
 		return
 	}
@@ -54,6 +59,10 @@ func (s *Server) listMirrors(w http.ResponseWriter, r *http.Request) {
 func (s *Server) editMirror(w http.ResponseWriter, r *http.Request) {
 	var e client.MirrorEdit
 	if err := decodeJSON(r, &e); err != nil {
+		s.fail(w, err)
+		return
+	}
+	if err := mirror.CheckKeyrings(e.Keyrings); err != nil {
 		s.fail(w, err)
 		return
 	}

@@ -170,5 +170,5 @@ func (s *Server) repoDiff(w http.ResponseWriter, r *http.Request) {
 
 func wireRepo(r *repo.Repo) client.Repo {
 	return client.Repo{Name: r.Name, Distribution: r.Distribution, Component: r.Component,
-		Description: r.Description, Created: r.Created, Version: r.Latest, Packages: r.Count}
+		Description: r.Description, Created: r.Created, Version: r.Latest, Packages: r.Count, Mirror: r.Mirror != nil}
 }

@@ -61,6 +61,8 @@ type Repo struct {
 	// creation.
 	Version  int `json:"version"`
 	Packages int `json:"packages"`
+	// Mirror is true for a mirror's repository (mirror:NAME): read-only.
+	Mirror bool `json:"mirror,omitempty"`
 }
 
 // ReposResponse lists repositories.

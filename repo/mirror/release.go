@@ -42,10 +42,19 @@ func ReadKeyring(b []byte) (openpgp.EntityList, error) {
 	return openpgp.ReadKeyRing(bytes.NewReader(b))
 }
 
+// CheckKeyrings refuses a keyring that holds no OpenPGP public key.
+func CheckKeyrings(keyrings [][]byte) error {
+	_, err := keyringOf(keyrings)
+	return err
+}
+
 func keyringOf(keyrings [][]byte) (openpgp.EntityList, error) {
 	var all openpgp.EntityList
 	for i, b := range keyrings {
 		k, err := ReadKeyring(b)
+		if err == nil && len(k) == 0 {
+			err = errors.New("no key in it")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: keyring %d: %w", repo.ErrInvalidArgument, i+1, err)
 		}
