@@ -21,6 +21,22 @@ import (
 // stored already (a previous, interrupted update), streamed into the store
 // and checked against the index's size and SHA256.
 func (u *Updater) download(ctx context.Context, sel []remote, res *Result) ([]*repo.Package, error) {
+	todo, err := u.unheld(sel)
+	if err != nil {
+		return nil, err
+	}
+	if err := u.fetchAll(ctx, todo, res); err != nil {
+		return nil, err
+	}
+	out := make([]*repo.Package, len(sel))
+	for i, rm := range sel {
+		out[i] = rm.p
+	}
+	return out, nil
+}
+
+// unheld returns the packages of sel whose record kiln lacks, each file once.
+func (u *Updater) unheld(sel []remote) ([]remote, error) {
 	shas := make([]string, len(sel))
 	for i, rm := range sel {
 		shas[i] = rm.p.SHA256
@@ -40,14 +56,23 @@ func (u *Updater) download(ctx context.Context, sel []remote, res *Result) ([]*r
 			have[rm.p.SHA256] = true // once per file
 		}
 	}
-	if err := u.fetchAll(ctx, todo, res); err != nil {
-		return nil, err
+	return todo, nil
+}
+
+// plan counts in res what download would fetch.
+func (u *Updater) plan(ctx context.Context, sel []remote, res *Result) error {
+	todo, err := u.unheld(sel)
+	if err != nil {
+		return err
 	}
-	out := make([]*repo.Package, len(sel))
-	for i, rm := range sel {
-		out[i] = rm.p
+	for _, rm := range todo {
+		if d, err := u.store.Blobs().Stat(ctx, rm.p.Digest()); err == nil && d.Size == rm.p.Size {
+			continue
+		}
+		res.Downloaded++
+		res.Bytes += rm.p.Size
 	}
-	return out, nil
+	return nil
 }
 
 // fetchAll fetches todo, u.parallel at a time. The first error stops

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -36,10 +37,12 @@ type remote struct {
 var indexFields = []string{"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}
 
 // fetchIndex gets the Packages index at rel (without extension) under
-// dirURL, in the first form the Release lists (.xz, .gz, plain), checks
-// its size and SHA256 and parses it; fileBase is what an upstream
-// Filename is relative to.
+// dirURL, in the first form the Release lists (.xz, .gz, plain) that the
+// upstream has (a Release may list forms a mirror leaves out), checks its
+// size and SHA256 and parses it; fileBase is what an upstream Filename is
+// relative to.
 func (u *Updater) fetchIndex(ctx context.Context, dirURL string, rel *release, name, fileBase string) ([]remote, error) {
+	var missing error
 	for _, ext := range []string{".xz", ".gz", ""} {
 		sum, ok := rel.files[name+ext]
 		if !ok {
@@ -50,6 +53,10 @@ func (u *Updater) fetchIndex(ctx context.Context, dirURL string, rel *release, n
 			at = path.Join(path.Dir(name), "by-hash", "SHA256", sum.sha256)
 		}
 		data, err := u.f.getBytes(ctx, dirURL+at, maxIndex)
+		if errors.Is(err, errNotFound) {
+			missing = err
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -58,6 +65,9 @@ func (u *Updater) fetchIndex(ctx context.Context, dirURL string, rel *release, n
 				repo.ErrUpstream, dirURL+at, len(data), got, sum.size, sum.sha256)
 		}
 		return parseIndex(data, ext, name, fileBase)
+	}
+	if missing != nil {
+		return nil, missing
 	}
 	return nil, fmt.Errorf("%w: the Release lists no %s index (.xz, .gz or plain)", repo.ErrUpstream, name)
 }

@@ -135,6 +135,11 @@ func describe(t testing.TB, data []byte) *repo.Package {
 		SHA256: hex.EncodeToString(sha[:]), MD5: hex.EncodeToString(md[:]), Size: int64(len(data))}
 }
 
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
 func writeFile(t testing.TB, dir, rel string, data []byte) {
 	t.Helper()
 	path := filepath.Join(dir, filepath.FromSlash(rel))

@@ -63,6 +63,17 @@ type Result struct {
 // Update fetches the mirror's upstream and records what it selects as the
 // mirror's new version. On any error nothing visible changes.
 func (u *Updater) Update(ctx context.Context, name string) (*Result, error) {
+	return u.run(ctx, name, false)
+}
+
+// Plan does what Update does up to the downloads: it fetches and verifies
+// the Release and indexes and selects, and reports in Downloaded and Bytes
+// what an update would fetch. It stores nothing. Change is nil.
+func (u *Updater) Plan(ctx context.Context, name string) (*Result, error) {
+	return u.run(ctx, name, true)
+}
+
+func (u *Updater) run(ctx context.Context, name string, dry bool) (*Result, error) {
 	if err := u.claim(name); err != nil {
 		return nil, err
 	}
@@ -82,6 +93,9 @@ func (u *Updater) Update(ctx context.Context, name string) (*Result, error) {
 		return nil, fmt.Errorf("updating mirror %q: %w", name, err)
 	}
 	res.Selected = len(sel)
+	if dry {
+		return res, u.plan(ctx, sel, res)
+	}
 	pkgs, err := u.download(ctx, sel, res)
 	if err != nil {
 		return nil, fmt.Errorf("updating mirror %q: %w", name, err)
