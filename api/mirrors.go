@@ -119,7 +119,7 @@ func (s *Server) updateMirror(w http.ResponseWriter, r *http.Request) {
 	c := res.Change
 	writeJSON(w, http.StatusOK, client.MirrorUpdateResponse{Mirror: name, Version: c.Version, Changed: c.Changed,
 		Added: wirePackages(c.Added), Removed: wirePackages(c.Removed), Upstream: res.Upstream,
-		Selected: res.Selected, Downloaded: res.Downloaded, Bytes: res.Bytes, Missing: res.Missing})
+		Selected: res.Selected, Downloaded: res.Downloaded, Bytes: res.Bytes, Missing: res.Missing, Unchanged: res.Unchanged})
 }
 
 func wireMirror(r *repo.Repo) client.Mirror {

@@ -29,6 +29,10 @@ type Mirror struct {
 	Flat             bool      `json:"flat,omitempty"`
 	IgnoreSignatures bool      `json:"ignore_signatures,omitempty"`
 	Updated          time.Time `json:"updated,omitzero"` // last successful update
+	// Fingerprint names the verified Release and the settings of the last
+	// successful update: an update that finds both unchanged has nothing
+	// to do (see repo/mirror).
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // MirrorKey is the repository name a mirror is kept under. Names hold no
@@ -89,7 +93,7 @@ func (s *Store) CreateMirror(m Mirror) (*Mirror, error) {
 	if err := checkMirror(&m); err != nil {
 		return nil, err
 	}
-	m.Updated = time.Time{}
+	m.Updated, m.Fingerprint = time.Time{}, ""
 	r, err := s.createRepo(Repo{Name: MirrorKey(m.Name), Mirror: &m})
 	if errors.Is(err, ErrRepoExists) {
 		return nil, fmt.Errorf("%w: mirror %q", ErrRepoExists, m.Name)
@@ -163,7 +167,7 @@ func getMirror(tx *bolt.Tx, name string) (*Repo, error) {
 // new version when anything changed, and stamps the mirror updated. It is
 // the only write an update makes: before it, nothing of the update is
 // visible. Two packages of one identity with other bytes are a conflict.
-func (s *Store) SetMirrorContents(name string, pkgs []*Package) (*Change, error) {
+func (s *Store) SetMirrorContents(name, fingerprint string, pkgs []*Package) (*Change, error) {
 	if _, err := s.recordPackages(pkgs); err != nil {
 		return nil, err
 	}
@@ -171,7 +175,7 @@ func (s *Store) SetMirrorContents(name string, pkgs []*Package) (*Change, error)
 		if rt.meta.Mirror == nil {
 			return fmt.Errorf("%w: %q", ErrMirrorNotFound, name)
 		}
-		rt.meta.Mirror.Updated = s.now()
+		rt.meta.Mirror.Updated, rt.meta.Mirror.Fingerprint = s.now(), fingerprint
 		if err := rt.replace(pkgs); err != nil {
 			return err
 		}

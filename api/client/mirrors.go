@@ -59,6 +59,9 @@ type MirrorUpdateResponse struct {
 	Downloaded int       `json:"downloaded"`
 	Bytes      int64     `json:"bytes"`
 	Missing    []string  `json:"missing,omitempty"`
+	// Unchanged: the upstream Release and the mirror's settings were those
+	// of the last update, so nothing else was fetched.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 // CreateMirror records a mirror; UpdateMirror fills it.

@@ -101,6 +101,10 @@ func newMirrorUpdateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return g.show(cmd, res, func(w io.Writer) {
+				if res.Unchanged {
+					fmt.Fprintf(w, "mirror %s: version %d, upstream unchanged since the last update\n", res.Mirror, res.Version)
+					return
+				}
 				fmt.Fprintf(w, "mirror %s: version %d, %d upstream, %d selected, %d downloaded (%d bytes), +%d -%d\n",
 					res.Mirror, res.Version, res.Upstream, res.Selected, res.Downloaded, res.Bytes, len(res.Added), len(res.Removed))
 				for _, m := range res.Missing {

@@ -52,9 +52,23 @@ func TestFullMirrorKeepsStanzasAndIsIdempotent(t *testing.T) {
 		}
 	}
 	again := k.update(t, "up")
-	if again.Change.Changed || again.Change.Version != 1 || again.Downloaded != 0 {
-		t.Fatalf("second update with nothing new: changed %v, version %d, downloaded %d",
-			again.Change.Changed, again.Change.Version, again.Downloaded)
+	if again.Change.Changed || again.Change.Version != 1 || again.Downloaded != 0 || !again.Unchanged {
+		t.Fatalf("second update with nothing new: changed %v, version %d, downloaded %d, unchanged %v",
+			again.Change.Changed, again.Change.Version, again.Downloaded, again.Unchanged)
+	}
+	// New settings make the same Release worth reading again: the filter
+	// narrows the mirror, in a new version, fetching nothing.
+	if _, err := k.store.EditMirror("up", func(m *repo.Mirror) { m.Filter = "tool" }); err != nil {
+		t.Fatal(err)
+	}
+	narrow := k.update(t, "up")
+	if narrow.Change.Version != 2 || len(narrow.Change.Removed) != len(base)-1 || narrow.Downloaded != 0 ||
+		k.names(t, "up") != "tool_0.5-1_amd64" {
+		t.Fatalf("after filter tool: version %d, %d removed, %d downloaded, holds %q",
+			narrow.Change.Version, len(narrow.Change.Removed), narrow.Downloaded, k.names(t, "up"))
+	}
+	if v1, _, _ := k.store.Contents(repo.MirrorKey("up"), 1, nil); len(v1) != len(base) {
+		t.Fatalf("version 1 now holds %d packages, want %d", len(v1), len(base))
 	}
 }
 

@@ -24,6 +24,7 @@ var ErrBadSignature = errors.New("upstream signature does not verify")
 
 // release is what a Release file says about the indexes it lists.
 type release struct {
+	text   []byte // as verified
 	byHash bool
 	files  map[string]fileSum // path relative to the Release's directory
 }
@@ -141,7 +142,7 @@ func parseRelease(text []byte) (*release, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: Release: %w", repo.ErrUpstream, err)
 	}
-	r := &release{files: map[string]fileSum{}}
+	r := &release{text: text, files: map[string]fileSum{}}
 	v, _ := st.Get("Acquire-By-Hash")
 	r.byHash = strings.EqualFold(v, "yes")
 	sums, ok := st.Get("SHA256")

@@ -2,6 +2,9 @@ package mirror
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -58,6 +61,9 @@ type Result struct {
 	Bytes      int64
 	// Missing lists the dependencies the upstream could not satisfy.
 	Missing []string
+	// Unchanged is set when the upstream's Release and the mirror's
+	// settings are those of the last update: nothing else was fetched.
+	Unchanged bool
 }
 
 // Update fetches the mirror's upstream and records what it selects as the
@@ -82,15 +88,32 @@ func (u *Updater) run(ctx context.Context, name string, dry bool) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	m := r.Mirror
-	all, err := u.upstream(ctx, m)
+	res, err := u.runMirror(ctx, r, dry)
 	if err != nil {
 		return nil, fmt.Errorf("updating mirror %q: %w", name, err)
+	}
+	return res, nil
+}
+
+func (u *Updater) runMirror(ctx context.Context, r *repo.Repo, dry bool) (*Result, error) {
+	m := r.Mirror
+	dir, fileBase := places(m)
+	rel, err := u.fetchRelease(ctx, dir, m)
+	if err != nil {
+		return nil, err
+	}
+	fp := fingerprint(rel.text, m)
+	if fp == m.Fingerprint && !dry {
+		return &Result{Change: &repo.Change{Repo: r.Name, Version: r.Latest}, Selected: r.Count, Unchanged: true}, nil
+	}
+	all, err := u.indexes(ctx, dir, fileBase, rel, m)
+	if err != nil {
+		return nil, err
 	}
 	res := &Result{Upstream: len(all)}
 	sel, err := u.selectPackages(m, all, res)
 	if err != nil {
-		return nil, fmt.Errorf("updating mirror %q: %w", name, err)
+		return nil, err
 	}
 	res.Selected = len(sel)
 	if dry {
@@ -98,12 +121,22 @@ func (u *Updater) run(ctx context.Context, name string, dry bool) (*Result, erro
 	}
 	pkgs, err := u.download(ctx, sel, res)
 	if err != nil {
-		return nil, fmt.Errorf("updating mirror %q: %w", name, err)
+		return nil, err
 	}
-	if res.Change, err = u.store.SetMirrorContents(name, pkgs); err != nil {
-		return nil, fmt.Errorf("updating mirror %q: %w", name, err)
-	}
-	return res, nil
+	res.Change, err = u.store.SetMirrorContents(m.Name, fp, pkgs)
+	return res, err
+}
+
+// fingerprint names a verified Release and the settings it was read with.
+func fingerprint(release []byte, m *repo.Mirror) string {
+	settings := *m
+	settings.Updated, settings.Fingerprint = time.Time{}, ""
+	js, _ := json.Marshal(settings)
+	h := sha256.New()
+	h.Write(js)
+	h.Write([]byte{0})
+	h.Write(release)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func (u *Updater) claim(name string) error {
@@ -122,18 +155,19 @@ func (u *Updater) release(name string) {
 	delete(u.busy, name)
 }
 
-// upstream reads every stanza of the indexes the mirror covers.
-func (u *Updater) upstream(ctx context.Context, m *repo.Mirror) ([]remote, error) {
+// places returns the URL of the mirror's Release directory and the one
+// its Filenames are relative to.
+func places(m *repo.Mirror) (dir, fileBase string) {
 	root := strings.TrimSuffix(m.URL, "/") + "/"
-	dir, fileBase := root+"dists/"+m.Distribution+"/", root
 	if m.Flat {
 		dir = root + strings.TrimPrefix(strings.TrimSuffix(m.Distribution, "/")+"/", "./")
-		fileBase = dir
+		return dir, dir
 	}
-	rel, err := u.fetchRelease(ctx, dir, m)
-	if err != nil {
-		return nil, err
-	}
+	return root + "dists/" + m.Distribution + "/", root
+}
+
+// indexes reads every stanza of the indexes the mirror covers.
+func (u *Updater) indexes(ctx context.Context, dir, fileBase string, rel *release, m *repo.Mirror) ([]remote, error) {
 	var all []remote
 	for _, name := range indexNames(m) {
 		rs, err := u.fetchIndex(ctx, dir, rel, name, fileBase)
