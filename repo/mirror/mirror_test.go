@@ -2,10 +2,14 @@ package mirror_test
 
 import (
 	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/repo/deb/debtest"
+	"github.com/kiln-repo/kiln/repo/mirror"
 )
 
 // base is an upstream with dependencies of every kind: versioned, with
@@ -136,5 +140,30 @@ func TestFlatUnsigned(t *testing.T) {
 	k.update(t, "flat")
 	if got, want := k.names(t, "flat"), "app_1.0-1_amd64 libfoo_1.0-1_amd64 libfoo_2.1-1_amd64"; got != want {
 		t.Fatalf("flat mirror holds %q, want %q", got, want)
+	}
+}
+
+// TestDetachedSignature: without InRelease, Release is verified against
+// Release.gpg, and an altered Release is refused.
+func TestDetachedSignature(t *testing.T) {
+	for _, flat := range []bool{false, true} {
+		u := newUpstream(t)
+		u.write(t, tree{specs: base[:2], detached: true, flat: flat})
+		k := newKiln(t)
+		dist := map[bool]string{false: "bookworm", true: "./"}[flat]
+		k.create(t, repo.Mirror{Name: "d", URL: u.URL, Distribution: dist, Flat: flat,
+			Architectures: []string{"amd64"}, Keyrings: [][]byte{u.keyring(t, true)}})
+		if res := k.update(t, "d"); res.Change.Version != 1 || len(res.Change.Added) != 2 {
+			t.Fatalf("flat %v: %+v", flat, res.Change)
+		}
+		dir := "dists/bookworm/"
+		if flat {
+			dir = ""
+		}
+		rel, _ := os.ReadFile(filepath.Join(u.dir, dir+"Release"))
+		writeFile(t, u.dir, dir+"Release", append(rel, "Label: forged\n"...))
+		if _, err := k.up.Update(t.Context(), "d"); !errors.Is(err, mirror.ErrBadSignature) {
+			t.Fatalf("flat %v: altered Release: %v, want ErrBadSignature", flat, err)
+		}
 	}
 }

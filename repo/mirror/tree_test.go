@@ -67,8 +67,8 @@ type tree struct {
 	specs []debtest.Spec
 	extra string // raw stanzas appended to the index (an attack)
 	flat  bool
-	// unsigned writes only Release.
-	unsigned bool
+	// unsigned writes only Release; detached writes Release.gpg, no InRelease.
+	unsigned, detached bool
 }
 
 // write writes the .debs, main/binary-amd64/Packages.gz (or Packages, flat)
@@ -101,23 +101,27 @@ func (u *upstream) write(t testing.TB, tr tree) {
 	writeFile(t, u.dir, dir+filepath.Dir(name)+fmt.Sprintf("/by-hash/SHA256/%x", sum), gz)
 	rel := fmt.Sprintf("Origin: test\nCodename: bookworm\nAcquire-By-Hash: %s\nArchitectures: amd64\nComponents: main\nSHA256:\n %x %d %s\n",
 		map[bool]string{true: "no", false: "yes"}[tr.flat], sum, len(gz), name)
-	u.writeRelease(t, dir, []byte(rel), tr.unsigned)
+	u.writeRelease(t, dir, []byte(rel), tr)
 }
 
-func (u *upstream) writeRelease(t testing.TB, dir string, rel []byte, unsigned bool) {
+func (u *upstream) writeRelease(t testing.TB, dir string, rel []byte, tr tree) {
 	t.Helper()
 	writeFile(t, u.dir, dir+"Release", rel)
 	for _, f := range []string{"InRelease", "Release.gpg"} {
 		os.Remove(filepath.Join(u.dir, dir, f))
 	}
-	if unsigned {
+	if tr.unsigned {
 		return
 	}
-	in, err := u.key.ClearSign(rel)
+	name, sign := "InRelease", u.key.ClearSign
+	if tr.detached {
+		name, sign = "Release.gpg", u.key.DetachSign
+	}
+	sig, err := sign(rel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, u.dir, dir+"InRelease", in)
+	writeFile(t, u.dir, dir+name, sig)
 }
 
 func describe(t testing.TB, data []byte) *repo.Package {
