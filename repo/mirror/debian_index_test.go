@@ -5,8 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/mirror"
 )
 
 const debianLists = "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_"
@@ -40,7 +42,7 @@ func TestDebianIndex(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	k := newKiln(t)
+	k := newKiln(t, mirror.Options{Timeout: 30 * time.Second}) // 90 MB of index, maybe under -race
 	k.create(t, repo.Mirror{Name: "bookworm", URL: u.URL, Distribution: "bookworm", Architectures: []string{"amd64"},
 		Keyrings: [][]byte{kr}, Filter: "Priority (required)", WithDeps: true})
 	res, err := k.up.Plan(context.Background(), "bookworm")

@@ -75,20 +75,28 @@ func (u *Updater) plan(ctx context.Context, sel []remote, res *Result) error {
 	return nil
 }
 
+// commitEvery is how many .debs a download worker stores behind one
+// durability barrier (a blob each would cost an fsync per package).
+const commitEvery = 256
+
 // fetchAll fetches todo, u.parallel at a time. The first error stops
-// the rest from starting, but lets those under way finish: what they
-// store, the next update need not fetch.
+// the rest from starting, but lets those under way finish; every verified
+// .deb is committed to the blob store, even when the update fails or is
+// cancelled, so the next update need not fetch it again.
 func (u *Updater) fetchAll(ctx context.Context, todo []remote, res *Result) error {
 	var wg sync.WaitGroup
 	var n, bytes atomic.Int64
 	var first atomic.Pointer[error]
+	fail := func(err error) { first.CompareAndSwap(nil, &err) }
 	jobs := make(chan remote)
 	for range min(u.parallel, len(todo)) {
 		wg.Go(func() {
+			w := &worker{u: u, keep: context.WithoutCancel(ctx)}
+			defer w.close(fail)
 			for rm := range jobs {
-				fetched, err := u.fetchDeb(ctx, rm)
+				fetched, err := w.fetch(ctx, rm)
 				if err != nil {
-					first.CompareAndSwap(nil, &err)
+					fail(err)
 					continue
 				}
 				if fetched {
@@ -113,19 +121,46 @@ func (u *Updater) fetchAll(ctx context.Context, todo []remote, res *Result) erro
 	return ctx.Err()
 }
 
-// fetchDeb stores rm's bytes unless the blob is there already (then only
+// worker is one download worker: its batch of blobs, committed every
+// commitEvery blobs and at the end.
+type worker struct {
+	u     *Updater
+	keep  context.Context // for commits: not cancelled with the update
+	batch storage.Batch
+	n     int
+}
+
+func (w *worker) commit() error {
+	if w.batch == nil {
+		return nil
+	}
+	b := w.batch
+	w.batch, w.n = nil, 0
+	defer b.Abort()
+	return b.Commit(w.keep)
+}
+
+func (w *worker) close(fail func(error)) {
+	if err := w.commit(); err != nil {
+		fail(err)
+	}
+}
+
+// fetch stores rm's bytes unless the blob is there already (then only
 // its MD5, when the index gave none, is read from the store).
-func (u *Updater) fetchDeb(ctx context.Context, rm remote) (fetched bool, err error) {
-	p := rm.p
-	blobs := u.store.Blobs()
-	if d, err := blobs.Stat(ctx, p.Digest()); err == nil && d.Size == p.Size {
+func (w *worker) fetch(ctx context.Context, rm remote) (fetched bool, err error) {
+	u, p := w.u, rm.p
+	if d, err := u.store.Blobs().Stat(ctx, p.Digest()); err == nil && d.Size == p.Size {
 		return false, u.fillMD5(ctx, p)
 	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return false, err
 	}
+	if w.batch == nil {
+		w.batch = storage.NewBatch(u.store.Blobs())
+	}
 	err = u.f.get(ctx, rm.url, func(r io.Reader) error {
 		h := md5.New()
-		_, err := blobs.Put(ctx, &sized{r: io.TeeReader(r, h), left: p.Size, url: rm.url}, p.Digest())
+		_, err := w.batch.Put(ctx, &sized{r: io.TeeReader(r, h), left: p.Size, url: rm.url}, p.Digest())
 		if errors.Is(err, storage.ErrDigestMismatch) || errors.Is(err, errSize) {
 			return finalError{fmt.Errorf("%w: %s_%s_%s (%s): bytes do not match the index: %w",
 				repo.ErrUpstream, p.Name, p.Version, p.Architecture, rm.url, err)}
@@ -135,7 +170,13 @@ func (u *Updater) fetchDeb(ctx context.Context, rm remote) (fetched bool, err er
 		}
 		return err
 	})
-	return err == nil, err
+	if err != nil {
+		return false, err
+	}
+	if w.n++; w.n >= commitEvery {
+		return true, w.commit()
+	}
+	return true, nil
 }
 
 func setMD5(p *repo.Package, h hash.Hash) {

@@ -162,8 +162,14 @@ type kiln struct {
 	up    *mirror.Updater
 }
 
-func newKiln(t testing.TB) *kiln {
+// newKiln gives a kiln whose upstream timeout is short (the hang test
+// waits for it), unless opts says otherwise.
+func newKiln(t testing.TB, opts ...mirror.Options) *kiln {
 	t.Helper()
+	o := mirror.Options{Timeout: 500 * time.Millisecond, Retries: 1, Parallel: 3}
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	dir := t.TempDir()
 	blobs, err := storage.NewFS(filepath.Join(dir, "blobs"))
 	if err != nil {
@@ -175,7 +181,7 @@ func newKiln(t testing.TB) *kiln {
 	}
 	t.Cleanup(func() { store.Close() })
 	return &kiln{store: store, blobs: blobs,
-		up: mirror.NewUpdater(store, mirror.Options{Timeout: 500 * time.Millisecond, Retries: 1, Parallel: 3})}
+		up: mirror.NewUpdater(store, o)}
 }
 
 func (k *kiln) create(t testing.TB, m repo.Mirror) {
