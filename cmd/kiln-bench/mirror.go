@@ -45,6 +45,7 @@ func runMirror(n, stanzas, rounds int, keep bool) error {
 	if err != nil {
 		return err
 	}
+	defer exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run() // the agent gpg started
 	up := filepath.Join(work, "upstream")
 	if err := repreproTree(up, filepath.Join(work, "debs"), n, home, keyID); err != nil {
 		return fmt.Errorf("reprepro tree: %w", err)

@@ -29,6 +29,9 @@ func TestBadUpstreams(t *testing.T) {
 			pub, _ := other.PublicBinary()
 			k.store.EditMirror("m", func(m *repo.Mirror) { m.Keyrings = [][]byte{pub} })
 		}, mirror.ErrBadSignature, "InRelease"},
+		{"expired Release", func(t *testing.T, u *upstream, k *kiln) {
+			u.write(t, tree{specs: newer, validUntil: "Sat, 01 Jan 2000 00:00:00 UTC"})
+		}, mirror.ErrExpired, "Valid-Until"},
 		{"tampered index", func(t *testing.T, u *upstream, k *kiln) {
 			u.write(t, tree{specs: newer})
 			tamper(t, filepath.Join(u.dir, "dists/bookworm/main/binary-amd64/by-hash/SHA256"))

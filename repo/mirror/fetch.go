@@ -20,9 +20,6 @@ import (
 	"github.com/kiln-repo/kiln/repo"
 )
 
-// errNotFound is a 404 from upstream: not worth a retry.
-var errNotFound = errors.New("404 not found")
-
 // fetcher gets upstream files over HTTP with an idle timeout and retries.
 type fetcher struct {
 	client  *http.Client

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/repo/deb/debtest"
@@ -30,7 +31,7 @@ var base = []debtest.Spec{
 
 func TestFullMirrorKeepsStanzasAndIsIdempotent(t *testing.T) {
 	u := newUpstream(t)
-	u.write(t, tree{specs: base})
+	u.write(t, tree{specs: base, validUntil: time.Now().Add(time.Hour).UTC().Format(time.RFC1123)})
 	k := newKiln(t)
 	k.create(t, repo.Mirror{Name: "up", URL: u.URL, Distribution: "bookworm", Architectures: []string{"amd64"},
 		Keyrings: [][]byte{u.keyring(t, false)}})

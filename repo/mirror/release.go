@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
@@ -17,10 +18,6 @@ import (
 
 // maxRelease caps a Release file; Debian's main one is about 200 KiB.
 const maxRelease = 16 << 20
-
-// ErrBadSignature means the upstream Release is not signed by a key of
-// the mirror's keyrings (or not signed at all).
-var ErrBadSignature = errors.New("upstream signature does not verify")
 
 // release is what a Release file says about the indexes it lists.
 type release struct {
@@ -102,7 +99,7 @@ func (u *Updater) fetchRelease(ctx context.Context, base string, m *repo.Mirror)
 	if err != nil {
 		return nil, err
 	}
-	return parseRelease(text)
+	return parseRelease(text, time.Now())
 }
 
 func (u *Updater) fetchSigned(ctx context.Context, base string, keyring openpgp.EntityList, unsigned bool) ([]byte, error) {
@@ -136,13 +133,45 @@ func (u *Updater) fetchSigned(ctx context.Context, base string, keyring openpgp.
 	return rel, VerifyDetached(rel, sig, keyring)
 }
 
+// checkValidUntil refuses a Release past its Valid-Until, as apt does.
+func checkValidUntil(st deb.Stanza, now time.Time) error {
+	v, ok := st.Get("Valid-Until")
+	if !ok {
+		return nil
+	}
+	until, err := parseReleaseDate(v)
+	if err != nil {
+		return fmt.Errorf("%w: Release: Valid-Until %q: %w", repo.ErrUpstream, v, err)
+	}
+	if now.After(until) {
+		return fmt.Errorf("%w (%w): Valid-Until %s", repo.ErrUpstream, ErrExpired, v)
+	}
+	return nil
+}
+
+// parseReleaseDate reads a Release date: RFC 1123 in UTC, as dak and
+// reprepro write it, with a numeric zone or none.
+func parseReleaseDate(v string) (time.Time, error) {
+	var err error
+	for _, layout := range []string{time.RFC1123, time.RFC1123Z, "Mon, 2 Jan 2006 15:04:05 MST", "Mon, 2 Jan 2006 15:04:05 -0700"} {
+		var t time.Time
+		if t, err = time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, err
+}
+
 // parseRelease reads the SHA256 list and Acquire-By-Hash of a Release.
-func parseRelease(text []byte) (*release, error) {
+func parseRelease(text []byte, now time.Time) (*release, error) {
 	st, err := deb.ParseStanza(bytes.TrimLeft(text, "\n"))
 	if err != nil {
 		return nil, fmt.Errorf("%w: Release: %w", repo.ErrUpstream, err)
 	}
 	r := &release{text: text, files: map[string]fileSum{}}
+	if err := checkValidUntil(st, now); err != nil {
+		return nil, err
+	}
 	v, _ := st.Get("Acquire-By-Hash")
 	r.byHash = strings.EqualFold(v, "yes")
 	sums, ok := st.Get("SHA256")

@@ -69,6 +69,8 @@ type tree struct {
 	flat  bool
 	// unsigned writes only Release; detached writes Release.gpg, no InRelease.
 	unsigned, detached bool
+	// validUntil, when set, goes into the Release.
+	validUntil string
 }
 
 // write writes the .debs, main/binary-amd64/Packages.gz (or Packages, flat)
@@ -99,7 +101,10 @@ func (u *upstream) write(t testing.TB, tr tree) {
 	sum := sha256.Sum256(gz)
 	writeFile(t, u.dir, dir+name, gz)
 	writeFile(t, u.dir, dir+filepath.Dir(name)+fmt.Sprintf("/by-hash/SHA256/%x", sum), gz)
-	rel := fmt.Sprintf("Origin: test\nCodename: bookworm\nAcquire-By-Hash: %s\nArchitectures: amd64\nComponents: main\nSHA256:\n %x %d %s\n",
+	if tr.validUntil != "" {
+		tr.validUntil = "Valid-Until: " + tr.validUntil + "\n"
+	}
+	rel := fmt.Sprintf("Origin: test\nCodename: bookworm\n"+tr.validUntil+"Acquire-By-Hash: %s\nArchitectures: amd64\nComponents: main\nSHA256:\n %x %d %s\n",
 		map[bool]string{true: "no", false: "yes"}[tr.flat], sum, len(gz), name)
 	u.writeRelease(t, dir, []byte(rel), tr)
 }
