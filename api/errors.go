@@ -88,6 +88,7 @@ var codes = []errorCode{
 	{repo.ErrMirrorReadOnly, http.StatusConflict, "MIRROR_READ_ONLY"},
 	{mirror.ErrBadSignature, http.StatusBadGateway, "UPSTREAM_SIGNATURE"},
 	{repo.ErrUpstream, http.StatusBadGateway, "UPSTREAM_FAILED"},
+	{repo.ErrUnsatisfied, http.StatusUnprocessableEntity, "UNSATISFIED_DEPENDENCIES"},
 	{repo.ErrNoPackageList, http.StatusUnprocessableEntity, "NO_PACKAGE_LIST"},
 	{catalog.ErrInvalidArtifact, http.StatusBadRequest, "INVALID_ARTIFACT"},
 	{catalog.ErrInvalidManifest, http.StatusBadRequest, "INVALID_MANIFEST"},

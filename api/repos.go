@@ -128,8 +128,7 @@ func (s *Server) answerChange(w http.ResponseWriter, c *repo.Change, err error) 
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, client.ChangeResponse{Repo: c.Repo, Version: c.Version, Changed: c.Changed,
-		Added: wirePackages(c.Added), Removed: wirePackages(c.Removed), Unchanged: wirePackages(c.Unchanged)})
+	writeJSON(w, http.StatusOK, wireChange(c))
 }
 
 func (s *Server) repoVersions(w http.ResponseWriter, r *http.Request) {

@@ -141,9 +141,10 @@ func (s *Server) table() []route {
 	}, append(s.mirrorTable(), s.catalogTable()...)...)
 }
 
-// mirrorTable is the mirrors of upstream apt repositories. Their contents,
+// mirrorTable is the mirrors of upstream apt repositories (their contents,
 // versions and diffs are read through the repository routes, as
-// repos/mirror:NAME.
+// repos/mirror:NAME) and the content flow between repositories and
+// snapshots (copy, move, filter, merge).
 func (s *Server) mirrorTable() []route {
 	const m = "/api/v1/mirrors/{mirror}"
 	r, w := repo.ScopeRead, repo.ScopeWrite
@@ -154,6 +155,10 @@ func (s *Server) mirrorTable() []route {
 		{"mirror-edit", "PATCH", m, w, s.editMirror},
 		{"mirror-drop", "DELETE", m, w, s.dropMirror},
 		{"mirror-update", "POST", m + "/update", w, s.updateMirror},
+		{"repo-copy", "POST", "/api/v1/repos/{repo}/copy", w, s.copyPackages},
+		{"repo-move", "POST", "/api/v1/repos/{repo}/move", w, s.movePackages},
+		{"snapshot-filter", "POST", "/api/v1/snapshots/{snapshot}/filter", w, s.filterSnapshot},
+		{"snapshot-merge", "POST", "/api/v1/snapshot-merges", w, s.mergeSnapshots},
 	}
 }
 

@@ -111,6 +111,10 @@ var (
 	// nothing.
 	ErrUpstream = errors.New("upstream failed")
 
+	// ErrUnsatisfied means a dependency closure left dependencies that the
+	// source cannot satisfy (allowed only when asked to ignore them).
+	ErrUnsatisfied = errors.New("unsatisfied dependencies")
+
 	// ErrNoPackageList means a group was built from an artifact whose
 	// packages kiln does not know (an OCI image), so it cannot be diffed.
 	ErrNoPackageList = errors.New("no package list")
