@@ -13,7 +13,7 @@ import (
 func newSnapshotCmd(g *globals) *cobra.Command {
 	return newNounCmd("snapshot", "Manage snapshots: named, immutable repository versions",
 		newSnapshotCreateCmd(g), newSnapshotListCmd(g), newSnapshotShowCmd(g),
-		newSnapshotDiffCmd(g), newSnapshotDeleteCmd(g))
+		newSnapshotDiffCmd(g), newSnapshotDeleteCmd(g), newSnapshotFilterCmd(g), newSnapshotMergeCmd(g))
 }
 
 func newSnapshotCreateCmd(g *globals) *cobra.Command {
