@@ -32,10 +32,6 @@ type remote struct {
 	url string
 }
 
-// indexFields are the fields of an upstream stanza that describe the
-// upstream file; kiln writes its own when it publishes.
-var indexFields = []string{"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}
-
 // fetchIndex gets the Packages index at rel (without extension) under
 // dirURL, in the first form the Release lists (.xz, .gz, plain) that the
 // upstream has (a Release may list forms a mirror leaves out), checks its
@@ -163,25 +159,17 @@ func parseRemote(para []byte, fileBase string) (remote, error) {
 	return remote{p: p, url: fileBase + file}, nil
 }
 
-// split parts the index fields from the package's own.
+// split parts the index fields (those describing the upstream file; kiln
+// writes its own when it publishes) from the package's own.
 func split(st deb.Stanza) (own, idx deb.Stanza) {
 	for _, f := range st {
-		if isIndexField(f.Name) {
+		if deb.IsIndexField(f.Name) {
 			idx = append(idx, f)
 		} else {
 			own = append(own, f)
 		}
 	}
 	return own, idx
-}
-
-func isIndexField(name string) bool {
-	for _, n := range indexFields {
-		if strings.EqualFold(n, name) {
-			return true
-		}
-	}
-	return false
 }
 
 // upstreamFile reads the index fields of an upstream stanza into p (size

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -235,20 +236,11 @@ func unique(all []remote, arches []string) []remote {
 	out := all[:0:0]
 	for _, rm := range all {
 		id := rm.p.Identity()
-		if seen[id] || !(rm.p.Architecture == "all" || contains(arches, rm.p.Architecture)) {
+		if seen[id] || !(rm.p.Architecture == "all" || slices.Contains(arches, rm.p.Architecture)) {
 			continue
 		}
 		seen[id] = true
 		out = append(out, rm)
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
