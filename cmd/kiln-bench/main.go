@@ -38,7 +38,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: kiln-bench ingest|publish [-n N] [-versions V] [-rounds R] [-tools LIST] [-keep] | mirror [-n N] [-stanzas S] [-rounds R] [-keep] | registry [-keep] [-only TEXT]")
+		fmt.Fprintln(os.Stderr, "usage: kiln-bench ingest|publish [-n N] [-versions V] [-rounds R] [-tools LIST] [-keep] | mirror [-n N] [-stanzas S] [-rounds R] [-only TEXT] [-keep] | registry [-keep] [-only TEXT]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -69,8 +69,9 @@ func main() {
 		stanzas := fs.Int("stanzas", 60000, "stanzas of the filtered mirror's index")
 		rounds := fs.Int("rounds", 3, "rounds (medians are reported)")
 		keep := fs.Bool("keep", false, "keep the work directory")
+		only := fs.String("only", "", "run only the cases whose name contains this (full, filter)")
 		fs.Parse(os.Args[2:])
-		if err := runMirror(*n, *stanzas, *rounds, *keep); err != nil {
+		if err := runMirror(*n, *stanzas, *rounds, *keep, *only); err != nil {
 			fmt.Fprintln(os.Stderr, "kiln-bench:", err)
 			os.Exit(1)
 		}

@@ -33,7 +33,7 @@ type mirrorCase struct {
 	filter, aptlyFilter string
 }
 
-func runMirror(n, stanzas, rounds int, keep bool) error {
+func runMirror(n, stanzas, rounds int, keep bool, only string) error {
 	work, err := os.MkdirTemp("", "kiln-bench-mirror-")
 	if err != nil {
 		return err
@@ -72,6 +72,9 @@ func runMirror(n, stanzas, rounds int, keep bool) error {
 		{fmt.Sprintf("%d stanzas, filter with deps (%d packages)", stanzas, selected), "big", "amd64", "Package (% app-*)", "Name (% app-*)"},
 	}
 	for _, c := range cases {
+		if only != "" && !strings.Contains(c.name, only) {
+			continue
+		}
 		if err := benchMirrorCase(c, bin, work, url, keyring, rounds); err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
