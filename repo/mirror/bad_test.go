@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kiln-repo/kiln/publish/sign"
 	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/repo/mirror"
 )
@@ -25,8 +24,7 @@ func TestBadUpstreams(t *testing.T) {
 		words string
 	}{
 		{"wrong key", func(t *testing.T, u *upstream, k *kiln) {
-			other, _ := sign.Generate("Other", "other@kiln.invalid", time.Now().Add(-time.Hour))
-			pub, _ := other.PublicBinary()
+			pub := newTestKey(t, "Other").public(t, false)
 			k.store.EditMirror("m", func(m *repo.Mirror) { m.Keyrings = [][]byte{pub} })
 		}, mirror.ErrBadSignature, "InRelease"},
 		{"expired Release", func(t *testing.T, u *upstream, k *kiln) {

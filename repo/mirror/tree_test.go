@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kiln-repo/kiln/publish"
-	"github.com/kiln-repo/kiln/publish/sign"
 	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/repo/deb"
 	"github.com/kiln-repo/kiln/repo/deb/debtest"
@@ -29,18 +27,14 @@ import (
 // a test may swap (to hang, or to answer 404).
 type upstream struct {
 	dir, URL string
-	key      *sign.Key
+	key      *testKey
 	debs     map[string][]byte // pool path -> bytes
 	serve    atomic.Pointer[http.Handler]
 }
 
 func newUpstream(t testing.TB) *upstream {
 	t.Helper()
-	k, err := sign.Generate("Upstream Test", "up@kiln.invalid", time.Now().Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &upstream{dir: t.TempDir(), key: k, debs: map[string][]byte{}}
+	u := &upstream{dir: t.TempDir(), key: newTestKey(t, "Upstream Test"), debs: map[string][]byte{}}
 	files := http.FileServer(http.Dir(u.dir))
 	u.serve.Store(&files)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*u.serve.Load()).ServeHTTP(w, r) }))
@@ -52,14 +46,7 @@ func newUpstream(t testing.TB) *upstream {
 // keyring is the upstream key's public keyring (binary or armored).
 func (u *upstream) keyring(t testing.TB, armored bool) []byte {
 	t.Helper()
-	b, err := u.key.PublicBinary()
-	if armored {
-		b, err = u.key.PublicArmored()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return u.key.public(t, armored)
 }
 
 // tree says what to write.
@@ -81,16 +68,15 @@ func (u *upstream) write(t testing.TB, tr tree) {
 	for _, s := range tr.specs {
 		data := debtest.Build(s)
 		p := describe(t, data)
-		pool := publish.PoolPath(p)
+		pool := "pool/main/" + p.Name + "_" + p.Version + "_" + p.Architecture + ".deb"
 		if tr.flat {
 			pool = "debs/" + p.Name + "_" + p.Version + "_" + p.Architecture + ".deb"
 		}
 		u.debs[pool] = data
 		writeFile(t, u.dir, pool, data)
 		p.Filename = pool
-		st := publish.Stanza(p)
-		index.Write(bytes.Replace(st, []byte("Filename: "+publish.PoolPath(p)), []byte("Filename: "+pool), 1))
-		index.WriteString("\n")
+		index.WriteString(p.Control.String())
+		fmt.Fprintf(&index, "Filename: %s\nSize: %d\nMD5sum: %s\nSHA256: %s\n\n", pool, p.Size, p.MD5, p.SHA256)
 	}
 	index.WriteString(tr.extra)
 	dir, name := "dists/bookworm/", "main/binary-amd64/Packages.gz"
@@ -118,15 +104,11 @@ func (u *upstream) writeRelease(t testing.TB, dir string, rel []byte, tr tree) {
 	if tr.unsigned {
 		return
 	}
-	name, sign := "InRelease", u.key.ClearSign
 	if tr.detached {
-		name, sign = "Release.gpg", u.key.DetachSign
+		writeFile(t, u.dir, dir+"Release.gpg", u.key.detachSign(t, rel))
+		return
 	}
-	sig, err := sign(rel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, u.dir, dir+name, sig)
+	writeFile(t, u.dir, dir+"InRelease", u.key.clearSign(t, rel))
 }
 
 func describe(t testing.TB, data []byte) *repo.Package {
