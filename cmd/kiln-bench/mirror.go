@@ -47,8 +47,11 @@ func runMirror(n, stanzas, rounds int, keep bool, only string) error {
 	}
 	defer exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run() // the agent gpg started
 	up := filepath.Join(work, "upstream")
-	if err := repreproTree(up, filepath.Join(work, "debs"), n, home, keyID); err != nil {
-		return fmt.Errorf("reprepro tree: %w", err)
+	full := fmt.Sprintf("full mirror of %d .debs", n)
+	if only == "" || strings.Contains(full, only) {
+		if err := repreproTree(up, filepath.Join(work, "debs"), n, home, keyID); err != nil {
+			return fmt.Errorf("reprepro tree: %w", err)
+		}
 	}
 	selected, err := bigTree(up, stanzas, home, keyID)
 	if err != nil {
@@ -68,7 +71,7 @@ func runMirror(n, stanzas, rounds int, keep bool, only string) error {
 		return err
 	}
 	cases := []mirrorCase{
-		{fmt.Sprintf("full mirror of %d .debs", n), "signed", "amd64,arm64", "", ""},
+		{full, "signed", "amd64,arm64", "", ""},
 		{fmt.Sprintf("%d stanzas, filter with deps (%d packages)", stanzas, selected), "big", "amd64", "Package (% app-*)", "Name (% app-*)"},
 	}
 	for _, c := range cases {
