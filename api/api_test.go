@@ -31,12 +31,22 @@ type env struct {
 
 func newEnv(t *testing.T, mutate func(*api.Config)) *env {
 	t.Helper()
+	return newEnvWith(t, nil, mutate)
+}
+
+// newEnvWith is newEnv with the blob store seen through wrap (when not nil).
+func newEnvWith(t *testing.T, wrap func(storage.Blobs) storage.Blobs, mutate func(*api.Config)) *env {
+	t.Helper()
 	dir := t.TempDir()
 	blobs, err := storage.NewFS(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := repo.Open(filepath.Join(dir, "kiln.db"), blobs)
+	var seen storage.Blobs = blobs
+	if wrap != nil {
+		seen = wrap(blobs)
+	}
+	store, err := repo.Open(filepath.Join(dir, "kiln.db"), seen)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,12 +54,22 @@ func newEnv(t *testing.T, mutate func(*api.Config)) *env {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	e := &env{t: t, srv: httptest.NewServer(api.New(cfg)), store: store, blobs: blobs}
+	e := &env{t: t, srv: serve(api.New(cfg)), store: store, blobs: blobs}
 	t.Cleanup(func() { e.srv.Close(); store.Close() })
 	e.admin = e.token(repo.ScopeAdmin)
 	e.write = e.token(repo.ScopeWrite)
 	e.read = e.token(repo.ScopeRead)
 	return e
+}
+
+// serve starts s on a loopback port the way `kiln serve` does: its own
+// http.Server (timeouts, header limit) on its bounded listener.
+func serve(s *api.Server) *httptest.Server {
+	srv := httptest.NewUnstartedServer(s)
+	srv.Config = s.HTTPServer()
+	srv.Listener = s.Listener(srv.Listener)
+	srv.Start()
+	return srv
 }
 
 func (e *env) token(sc repo.Scope) string {

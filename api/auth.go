@@ -30,11 +30,12 @@ func (s *Server) authorize(need repo.Scope, next http.Handler) http.Handler {
 	})
 }
 
-// bearer returns the token of an "Authorization: Bearer" header, or of Basic
-// auth's password (how registry clients send it).
+// bearer returns the token of an "Authorization: Bearer" header (the
+// scheme in any case, as RFC 9110 says), or of Basic auth's password (how
+// registry clients send it).
 func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if strings.EqualFold(scheme, "Bearer") {
 		return strings.TrimSpace(tok)
 	}
 	if _, pass, ok := r.BasicAuth(); ok {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"syscall"
 
 	"github.com/kiln-repo/kiln/api/client"
 	"github.com/kiln-repo/kiln/repo"
@@ -32,6 +33,17 @@ var (
 	errUnauthorized     = newError(http.StatusUnauthorized, "UNAUTHORIZED", "a valid bearer token is required")
 	errTooLarge         = newError(http.StatusRequestEntityTooLarge, "TOO_LARGE", "upload exceeds the server's size limit")
 )
+
+// diskFullMessage answers a write that found no space (ENOSPC) or no quota
+// left (EDQUOT): every write is atomic, so the failed one left nothing
+// behind and nothing stored before is touched.
+const diskFullMessage = "the server's disk is full (no space left): this request was not completed, " +
+	"and nothing stored before is lost; retry once space is freed"
+
+// diskFull reports whether err is the filesystem running out of space.
+func diskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
 
 // errorCode is one row of an error table: an error (matched with
 // errors.Is), the status it answers with and its code.
@@ -71,6 +83,7 @@ var codes = []errorCode{
 	{repo.ErrRepoInUse, http.StatusConflict, "REPO_IN_USE"},
 	{repo.ErrInvalidName, http.StatusBadRequest, "INVALID_NAME"},
 	{repo.ErrEmptyUpload, http.StatusBadRequest, "EMPTY_UPLOAD"},
+	{errBodyStalled, http.StatusRequestTimeout, "REQUEST_TIMEOUT"},
 	{query.ErrInvalidQuery, http.StatusBadRequest, "INVALID_QUERY"},
 	{storage.ErrInvalidDigest, http.StatusBadRequest, "INVALID_DIGEST"},
 	{storage.ErrDigestMismatch, http.StatusBadRequest, "DIGEST_MISMATCH"},
@@ -109,6 +122,10 @@ func (s *Server) toAPIError(err error) *apiError {
 	}
 	if c, ok := lookupCode(codes, err); ok {
 		return newError(c.status, c.code, err.Error())
+	}
+	if diskFull(err) {
+		s.log.Error("disk full", "err", err)
+		return newError(http.StatusInsufficientStorage, "INSUFFICIENT_STORAGE", diskFullMessage)
 	}
 	s.log.Error("internal error", "err", err)
 	return newError(http.StatusInternalServerError, "INTERNAL", "internal server error (see the server log)")

@@ -42,6 +42,7 @@ var ociCodes = []errorCode{
 	{oci.ErrTagInvalid, http.StatusBadRequest, "MANIFEST_INVALID"},
 	{oci.ErrTooLarge, http.StatusRequestEntityTooLarge, "SIZE_INVALID"},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "SIZE_INVALID"},
+	{errBodyStalled, http.StatusRequestTimeout, "BLOB_UPLOAD_INVALID"},
 	{storage.ErrInvalidDigest, http.StatusBadRequest, "DIGEST_INVALID"},
 	{storage.ErrDigestMismatch, http.StatusBadRequest, "DIGEST_INVALID"},
 	{storage.ErrNotFound, http.StatusNotFound, "BLOB_UNKNOWN"},
@@ -54,6 +55,11 @@ func (s *Server) toOCIError(err error) *ociError {
 	}
 	if c, ok := lookupCode(ociCodes, err); ok {
 		return &ociError{c.status, c.code, err.Error()}
+	}
+	if diskFull(err) {
+		// The specification has no code for it; 507 says what UNKNOWN cannot.
+		s.log.Error("disk full", "err", err)
+		return &ociError{http.StatusInsufficientStorage, "UNKNOWN", diskFullMessage}
 	}
 	s.log.Error("internal error", "err", err)
 	return &ociError{http.StatusInternalServerError, "UNKNOWN", "internal server error (see the server log)"}

@@ -24,7 +24,12 @@ import (
 // newOCIEnv is newEnv with the registry at /v2/ (staging beside the blobs).
 func newOCIEnv(t *testing.T, mutate func(*api.Config)) *env {
 	t.Helper()
-	return newEnv(t, func(cfg *api.Config) {
+	return newEnv(t, withRegistry(t, mutate))
+}
+
+// withRegistry adds the registry to a newEnv configuration, then mutate.
+func withRegistry(t *testing.T, mutate func(*api.Config)) func(*api.Config) {
+	return func(cfg *api.Config) {
 		reg, err := oci.Open(cfg.Store, oci.Options{StagingDir: filepath.Join(t.TempDir(), "staging")})
 		if err != nil {
 			t.Fatal(err)
@@ -33,7 +38,7 @@ func newOCIEnv(t *testing.T, mutate func(*api.Config)) *env {
 		if mutate != nil {
 			mutate(cfg)
 		}
-	})
+	}
 }
 
 // ociResp is an answer of /v2/, body read.

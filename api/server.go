@@ -38,6 +38,8 @@ type Config struct {
 	Registry *oci.Registry
 	// Mirror tunes mirror updates (timeouts, retries, parallel downloads).
 	Mirror mirror.Options
+	// Limits bound connections, timeouts and header size (zero: defaults).
+	Limits Limits
 }
 
 // Server routes and serves kiln's HTTP API.
@@ -57,6 +59,7 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, router: mux.NewRouter(), now: func() time.Time { return time.Now().UTC() }}
 	ix := publish.NewIndexer(0)
 	ix.Controls = cfg.Store.WithControlTexts
@@ -191,11 +194,14 @@ func (s *Server) catalogTable() []route {
 	}
 }
 
-// ServeHTTP logs each request (never its headers: they carry tokens).
+// ServeHTTP logs each request (never its headers: they carry tokens). A
+// request body must keep arriving (guardedBody).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	body := guardBody(w, r, s.cfg.Limits.BodyTimeout)
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, body: body}
 	s.router.ServeHTTP(rec, r)
+	body.finish()
 	s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 		"bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond))
 }
@@ -204,14 +210,23 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	wrote  bool
+	body   *guardedBody
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.body.answer(r.Header(), code)
+	}
+	r.wrote = true
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
+	if !r.wrote {
+		r.WriteHeader(http.StatusOK)
+	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
 	return n, err
@@ -220,6 +235,9 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 // ReadFrom keeps the underlying writer's sendfile path for files served
 // through the recorder (blobs, published pools).
 func (r *statusRecorder) ReadFrom(src io.Reader) (int64, error) {
+	if !r.wrote {
+		r.WriteHeader(http.StatusOK)
+	}
 	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
 		n, err := rf.ReadFrom(src)
 		r.bytes += n

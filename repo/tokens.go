@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -51,6 +54,9 @@ func (s *Store) CreateToken(name string, scope Scope) (*Token, string, error) {
 	if scope < ScopeRead || scope > ScopeAdmin {
 		return nil, "", fmt.Errorf("%w: scope %d", ErrInvalidName, scope)
 	}
+	if err := checkTokenName(name); err != nil {
+		return nil, "", err
+	}
 	secret, id := "kiln_"+randomHex(24), randomHex(8)
 	t := &Token{ID: id, Name: name, Scope: scope, Created: s.now()}
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -60,6 +66,25 @@ func (s *Store) CreateToken(name string, scope Scope) (*Token, string, error) {
 		return nil, "", fmt.Errorf("storing token: %w", err)
 	}
 	return t, secret, nil
+}
+
+// maxTokenName caps a token name: a label to recognise a token by in
+// listings and logs, not a place to store data.
+const maxTokenName = 128
+
+// checkTokenName accepts up to maxTokenName bytes of UTF-8 text without
+// control characters (which would break listings and log lines); empty is
+// allowed (the name is optional).
+func checkTokenName(name string) error {
+	switch {
+	case len(name) > maxTokenName:
+		return fmt.Errorf("%w: token name is %d bytes, at most %d", ErrInvalidName, len(name), maxTokenName)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: token name is not UTF-8 text", ErrInvalidName)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("%w: token name %q has a control character", ErrInvalidName, name)
+	}
+	return nil
 }
 
 // Authenticate returns the token whose secret this is, or ErrTokenNotFound.

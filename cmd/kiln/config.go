@@ -3,40 +3,65 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/kiln-repo/kiln/api"
 )
 
-// serveConfig is the server's settings; the json tags are the config file's
-// keys.
+// serveConfig is the server's settings.
 type serveConfig struct {
-	Data            string        `json:"data"`
-	Listen          string        `json:"listen"`
-	MaxUploadSize   int64         `json:"max_upload_size"`
-	AnonymousRead   bool          `json:"anonymous_read"`
-	ShutdownTimeout time.Duration `json:"-"`
-	ShutdownGrace   string        `json:"shutdown_timeout"`
-	UploadExpiry    time.Duration `json:"-"`
-	UploadIdle      string        `json:"upload_expiry"`
-	crashAt         string        // KILN_TEST_CRASH_AT: see crashAt
+	Data            string
+	Listen          string
+	MaxUploadSize   int64
+	AnonymousRead   bool
+	ShutdownTimeout time.Duration
+	UploadExpiry    time.Duration
+	MaxConnections  int
+	MaxHeaderSize   int64
+	HeaderTimeout   time.Duration
+	BodyTimeout     time.Duration
+	IdleTimeout     time.Duration
+	crashAt         string // KILN_TEST_CRASH_AT: see crashAt
 }
 
-// defaults is the embedded configuration: it needs nothing.
-func defaults() serveConfig {
-	return serveConfig{Data: "./kiln-data", Listen: "127.0.0.1:8080", MaxUploadSize: 2 << 30,
-		ShutdownTimeout: 30 * time.Second, UploadExpiry: 24 * time.Hour}
+// limits are the server's connection limits (api.Limits).
+func (c serveConfig) limits() api.Limits {
+	return api.Limits{MaxConns: c.MaxConnections, MaxHeaderBytes: int(c.MaxHeaderSize),
+		HeaderTimeout: c.HeaderTimeout, BodyTimeout: c.BodyTimeout, IdleTimeout: c.IdleTimeout}
 }
 
-// setting ties one flag to its environment variable.
+// defaults is the embedded configuration: it needs nothing. Under systemd
+// (StateDirectory=kiln in packaging/kiln.service) the data directory is
+// the unit's state directory, $STATE_DIRECTORY.
+func defaults(getenv func(string) string) serveConfig {
+	data := "./kiln-data"
+	if dirs := getenv("STATE_DIRECTORY"); dirs != "" {
+		data, _, _ = strings.Cut(dirs, ":")
+	}
+	l := api.DefaultLimits()
+	return serveConfig{Data: data, Listen: "127.0.0.1:8080", MaxUploadSize: 2 << 30,
+		ShutdownTimeout: 30 * time.Second, UploadExpiry: 24 * time.Hour,
+		MaxConnections: l.MaxConns, MaxHeaderSize: int64(l.MaxHeaderBytes), HeaderTimeout: l.HeaderTimeout,
+		BodyTimeout: l.BodyTimeout, IdleTimeout: l.IdleTimeout}
+}
+
+// setting is one server setting: its flag, its environment variable and
+// its config file key (the flag with "_" for "-") all take the same text,
+// which apply parses.
 type setting struct {
 	flag, env string
 	apply     func(cfg *serveConfig, v string) error
 }
+
+func (s setting) key() string { return strings.ReplaceAll(s.flag, "-", "_") }
 
 var settings = []setting{
 	{"data", "KILN_DATA", func(c *serveConfig, v string) error { c.Data = v; return nil }},
@@ -46,42 +71,82 @@ var settings = []setting{
 		return err
 	}},
 	{"anonymous-read", "KILN_ANONYMOUS_READ", func(c *serveConfig, v string) (err error) {
-		c.AnonymousRead, err = strconv.ParseBool(v)
+		c.AnonymousRead, err = parseBool(v)
 		return err
 	}},
 	{"shutdown-timeout", "KILN_SHUTDOWN_TIMEOUT", func(c *serveConfig, v string) (err error) {
-		c.ShutdownTimeout, err = time.ParseDuration(v)
+		c.ShutdownTimeout, err = parseDuration(v, false)
 		return err
 	}},
-	{"upload-expiry", "KILN_UPLOAD_EXPIRY", func(c *serveConfig, v string) (err error) {
-		c.UploadExpiry, err = parsePositiveDuration(v)
+	{"upload-expiry", "KILN_UPLOAD_EXPIRY", positiveDuration(func(c *serveConfig) *time.Duration { return &c.UploadExpiry })},
+	{"max-connections", "KILN_MAX_CONNECTIONS", func(c *serveConfig, v string) (err error) {
+		if c.MaxConnections, err = strconv.Atoi(v); err != nil {
+			return fmt.Errorf("not a whole number")
+		}
+		return nil
+	}},
+	{"max-header-size", "KILN_MAX_HEADER_SIZE", func(c *serveConfig, v string) (err error) {
+		c.MaxHeaderSize, err = parseSize(v)
 		return err
 	}},
+	{"header-timeout", "KILN_HEADER_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.HeaderTimeout })},
+	{"body-timeout", "KILN_BODY_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.BodyTimeout })},
+	{"idle-timeout", "KILN_IDLE_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.IdleTimeout })},
 }
 
-// parsePositiveDuration reads a duration that must be more than zero.
-func parsePositiveDuration(v string) (time.Duration, error) {
-	d, err := time.ParseDuration(v)
-	if err == nil && d <= 0 {
-		err = fmt.Errorf("must be more than zero")
+// positiveDuration applies a duration of more than zero to the field that
+// field picks.
+func positiveDuration(field func(*serveConfig) *time.Duration) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) (err error) {
+		*field(c), err = parseDuration(v, true)
+		return err
 	}
-	return d, err
+}
+
+// parseDuration reads a duration like 30s or 24h; positive asks for more
+// than zero.
+func parseDuration(v string, positive bool) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil || d < 0:
+		return 0, fmt.Errorf("not a duration (like 30s, 15m or 24h)")
+	case positive && d == 0:
+		return 0, fmt.Errorf("must be more than zero")
+	}
+	return d, nil
+}
+
+// parseBool reads true/false, yes/no, on/off, 1/0.
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "true", "yes", "on", "1":
+		return true, nil
+	case "false", "no", "off", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("not true or false")
 }
 
 func addServeFlags(cmd *cobra.Command) {
-	d := defaults()
+	d := defaults(func(string) string { return "" })
 	f := cmd.Flags()
-	f.String("data", d.Data, "data directory: database, blobs, admin-token (env KILN_DATA)")
+	f.String("data", d.Data, "data directory: database, blobs, admin-token (env KILN_DATA; under systemd $STATE_DIRECTORY)")
 	f.String("listen", d.Listen, "address to listen on (env KILN_LISTEN)")
 	f.String("max-upload-size", "2GiB", "largest file one upload may carry, e.g. 512MiB (env KILN_MAX_UPLOAD_SIZE)")
 	f.Bool("anonymous-read", false, "let requests without a token read the API (env KILN_ANONYMOUS_READ)")
 	f.String("shutdown-timeout", d.ShutdownTimeout.String(), "how long in-flight requests may finish on SIGTERM (env KILN_SHUTDOWN_TIMEOUT)")
 	f.String("upload-expiry", d.UploadExpiry.String(), "how long an idle container blob upload session lives (env KILN_UPLOAD_EXPIRY)")
+	f.String("max-connections", strconv.Itoa(d.MaxConnections), "connections open at once; more wait to be accepted (env KILN_MAX_CONNECTIONS)")
+	f.String("max-header-size", "64KiB", "largest request line and headers; more is refused with 431 (env KILN_MAX_HEADER_SIZE)")
+	f.String("header-timeout", d.HeaderTimeout.String(), "time a client has to send a request's headers (env KILN_HEADER_TIMEOUT)")
+	f.String("body-timeout", d.BodyTimeout.String(), "longest wait for the next byte of a request body; a slow upload that keeps sending never times out (env KILN_BODY_TIMEOUT)")
+	f.String("idle-timeout", d.IdleTimeout.String(), "how long a keep-alive connection may wait for its next request (env KILN_IDLE_TIMEOUT)")
 }
 
 // loadServeConfig layers flags > environment > config file > defaults.
+// Every error is one line that names the setting where it was given.
 func loadServeConfig(flags *pflag.FlagSet, getenv func(string) string, path string) (serveConfig, error) {
-	cfg := defaults()
+	cfg := defaults(getenv)
 	if path == "" {
 		path = getenv("KILN_CONFIG")
 	}
@@ -91,53 +156,84 @@ func loadServeConfig(flags *pflag.FlagSet, getenv func(string) string, path stri
 		}
 	}
 	for _, s := range settings {
-		v, ok := lookup(flags, getenv, s)
+		v, where, ok := lookup(flags, getenv, s)
 		if !ok {
 			continue
 		}
 		if err := s.apply(&cfg, v); err != nil {
-			return cfg, fmt.Errorf("setting %s=%q: %w", s.flag, v, err)
+			return cfg, fmt.Errorf("%s=%q: %w", where, v, err)
 		}
 	}
-	return cfg, nil
+	return cfg, cfg.checkLimits()
+}
+
+// checkLimits refuses limits that would stop the server from serving,
+// wherever they came from.
+func (c serveConfig) checkLimits() error {
+	if c.MaxConnections < 1 {
+		return fmt.Errorf("max-connections is %d: must be at least 1", c.MaxConnections)
+	}
+	if c.MaxHeaderSize < 1<<10 || c.MaxHeaderSize > 1<<30 {
+		return fmt.Errorf("max-header-size is %d bytes: must be 1KiB to 1GiB", c.MaxHeaderSize)
+	}
+	return nil
 }
 
 // lookup returns a setting's value from its flag when given, else from the
-// environment (an empty variable counts as unset).
-func lookup(f *pflag.FlagSet, getenv func(string) string, s setting) (string, bool) {
-	if f.Changed(s.flag) {
-		v, _ := f.GetString(s.flag)
-		if s.flag == "anonymous-read" {
-			b, _ := f.GetBool(s.flag)
-			v = strconv.FormatBool(b)
-		}
-		return v, true
+// environment (an empty variable counts as unset), and where it came from.
+func lookup(f *pflag.FlagSet, getenv func(string) string, s setting) (v, where string, ok bool) {
+	if fl := f.Lookup(s.flag); fl != nil && fl.Changed {
+		return fl.Value.String(), "--" + s.flag, true
 	}
-	v := getenv(s.env)
-	return v, v != ""
+	v = getenv(s.env)
+	return v, s.env, v != ""
 }
 
+// readConfigFile applies a JSON object of settings: each key is a flag's
+// name with "_" for "-", each value the flag's text ("512MiB", "30s") or
+// a JSON number or boolean.
 func readConfigFile(path string, cfg *serveConfig) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("reading config: %w", err)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(cfg); err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return fmt.Errorf("config %s: not a JSON object of settings: %v", path, err)
 	}
-	if cfg.ShutdownGrace != "" {
-		if cfg.ShutdownTimeout, err = time.ParseDuration(cfg.ShutdownGrace); err != nil {
-			return fmt.Errorf("config %s: shutdown_timeout: %w", path, err)
+	byKey := map[string]setting{}
+	for _, s := range settings {
+		byKey[s.key()] = s
+	}
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		s, ok := byKey[k]
+		if !ok {
+			return fmt.Errorf("config %s: unknown setting %q", path, k)
 		}
-	}
-	if cfg.UploadIdle != "" {
-		if cfg.UploadExpiry, err = parsePositiveDuration(cfg.UploadIdle); err != nil {
-			return fmt.Errorf("config %s: upload_expiry: %w", path, err)
+		v, err := settingText(raw[k])
+		if err == nil {
+			err = s.apply(cfg, v)
+		}
+		if err != nil {
+			return fmt.Errorf("config %s: %s: %w", path, k, err)
 		}
 	}
 	return nil
+}
+
+// settingText is a config value as the text a flag would take.
+func settingText(raw json.RawMessage) (string, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", err
+	}
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case float64, bool:
+		return strings.TrimSpace(string(raw)), nil
+	}
+	return "", fmt.Errorf("want a string, number or boolean, not %s", raw)
 }
 
 // parseSize reads "1048576", "512MiB", "2GiB", "100MB".

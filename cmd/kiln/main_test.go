@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -26,7 +28,10 @@ func TestJSONOutputDecodes(t *testing.T) {
 		{[]string{"repo", "show", "stable"}, &client.PackagesResponse{},
 			func(v any) bool { pr := v.(*client.PackagesResponse); return len(pr.Packages) == 3 && pr.Total == 3 }},
 		{[]string{"version"}, &versionOutput{},
-			func(v any) bool { return *v.(*versionOutput) == versionOutput{Client: "dev", Server: "9.9.9"} }},
+			func(v any) bool {
+				o := v.(*versionOutput)
+				return o.Client.Version == "devel" && o.Client.Go == runtime.Version() && o.Server == "9.9.9"
+			}},
 		{[]string{"token", "create", "--scope", "write"}, &client.Token{},
 			func(v any) bool { return v.(*client.Token).Secret == "kiln_s3cr3t" }},
 	} {
@@ -50,7 +55,7 @@ func TestTextOutput(t *testing.T) {
 		{[]string{"token", "create", "--scope", "read"}, "kiln_s3cr3t\n"},
 		{[]string{"repo", "show", "stable"}, "NAME   VERSION  ARCH   SHA256" + strings.Repeat(" ", 60) + "SIZE\n" +
 			"hello  1.0      amd64  " + sha("x") + "  42\n"},
-		{[]string{"version"}, "client:  dev\nserver:  9.9.9\n"},
+		{[]string{"version"}, "client:  devel\ngo:      " + runtime.Version() + "\nserver:  9.9.9\n"},
 	} {
 		code, stdout, stderr := kiln(nil, append(tc.args, "--url", srv.URL)...)
 		if code != 0 || stdout != tc.want {
@@ -162,7 +167,7 @@ func TestVersionWithoutServer(t *testing.T) {
 	gone := httptest.NewServer(nil)
 	gone.Close()
 	code, stdout, stderr := kiln(map[string]string{"KILN_URL": gone.URL}, "version")
-	if code != 0 || stdout != "client:  dev\n" || stderr != "" {
+	if code != 0 || stdout != "client:  devel\ngo:      "+runtime.Version()+"\n" || stderr != "" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
@@ -210,6 +215,30 @@ func TestFailuresAreOneLine(t *testing.T) {
 		ok := stderr == tc.want+"\n" || (partial && strings.HasPrefix(stderr, prefix) && strings.Count(stderr, "\n") == 1)
 		if code != tc.code || stdout != "" || !ok {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d, stderr %q", tc.args, code, stdout, stderr, tc.code, tc.want)
+		}
+	}
+}
+
+// TestDescribeBuild: the version comes from what the toolchain recorded,
+// the revision and commit time from the VCS settings.
+func TestDescribeBuild(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.0.0-20261204041301-667de346bbca+dirty"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "667de346bbca6b71ed9e318165d6e5c23afe28d1"},
+			{Key: "vcs.time", Value: "2026-12-04T04:13:01Z"}, {Key: "vcs.modified", Value: "true"}, {Key: "CGO_ENABLED", Value: "0"}}}
+	want := build{Version: "v0.0.0-20261204041301-667de346bbca+dirty", Revision: "667de346bbca6b71ed9e318165d6e5c23afe28d1",
+		Time: "2026-12-04T04:13:01Z", Modified: true, Go: "go1.26.8"}
+	if got := describeBuild(bi); got != want {
+		t.Errorf("describeBuild = %+v, want %+v", got, want)
+	}
+	if got := describeBuild(&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}).Version; got != "devel" {
+		t.Errorf("a build without a version: %q, want devel", got)
+	}
+	var out strings.Builder
+	printVersion(&out, versionOutput{Client: want, Server: "v1.0.0"})
+	for _, line := range []string{"client:\tv0.0.0-20261204041301-667de346bbca+dirty\n", "revision:\t667de346bbca6b71ed9e318165d6e5c23afe28d1 (modified work tree)\n",
+		"committed:\t2026-12-04T04:13:01Z\n", "go:\tgo1.26.8\n", "server:\tv1.0.0\n"} {
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("kiln version printed %q, missing %q", out.String(), line)
 		}
 	}
 }

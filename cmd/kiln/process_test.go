@@ -35,7 +35,11 @@ func kilnBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "kiln")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		// Built as the README's install command builds it: static, with
+		// the git revision recorded (TestBinaryStaticAndVersioned).
+		build := exec.Command("go", "build", "-buildvcs=true", "-o", binPath, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := build.CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v: %s", err, out)
 		}

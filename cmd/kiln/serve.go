@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -71,14 +70,14 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	handler := api.New(api.Config{Store: store, MaxUploadSize: cfg.MaxUploadSize,
 		AnonymousRead: cfg.AnonymousRead, Logger: log, Version: version(),
 		PublicDir: filepath.Join(cfg.Data, "public"), KeySecret: secret, Registry: reg,
-		AfterPublishStage: crashAt(cfg.crashAt)})
+		AfterPublishStage: crashAt(cfg.crashAt), Limits: cfg.limits()})
 	if err := handler.Recover(); err != nil {
 		return fmt.Errorf("recovering published trees: %w", err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second}
+	srv := handler.HTTPServer()
 	log.Info("kiln serving", "listen", ln.Addr().String(), "data", cfg.Data)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(handler.Listener(ln)) }()
 	go expireUploads(ctx, reg, cfg.UploadExpiry, log)
 	select {
 	case err := <-errc:
