@@ -10,6 +10,7 @@ import (
 	"github.com/kiln-repo/kiln/publish"
 	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/repo/catalog"
+	"github.com/kiln-repo/kiln/repo/mirror"
 	"github.com/kiln-repo/kiln/repo/query"
 	"github.com/kiln-repo/kiln/storage"
 )
@@ -97,6 +98,11 @@ var codes = []errorCode{
 	{repo.ErrGroupNotFound, http.StatusNotFound, "GROUP_NOT_FOUND"},
 	{repo.ErrGroupConflict, http.StatusConflict, "GROUP_CONFLICT"},
 	{repo.ErrGroupDestroyed, http.StatusConflict, "GROUP_DESTROYED"},
+	{repo.ErrMirrorNotFound, http.StatusNotFound, "MIRROR_NOT_FOUND"},
+	{repo.ErrMirrorReadOnly, http.StatusConflict, "MIRROR_READ_ONLY"},
+	{mirror.ErrBadSignature, http.StatusBadGateway, "UPSTREAM_SIGNATURE"},
+	{repo.ErrUpstream, http.StatusBadGateway, "UPSTREAM_FAILED"},
+	{repo.ErrUnsatisfied, http.StatusUnprocessableEntity, "UNSATISFIED_DEPENDENCIES"},
 	{repo.ErrNoPackageList, http.StatusUnprocessableEntity, "NO_PACKAGE_LIST"},
 	{publish.ErrUnpublishable, http.StatusUnprocessableEntity, "UNPUBLISHABLE_PACKAGE"},
 	{catalog.ErrInvalidArtifact, http.StatusBadRequest, "INVALID_ARTIFACT"},

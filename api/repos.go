@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -88,8 +89,11 @@ func (s *Server) addPackages(w http.ResponseWriter, r *http.Request) {
 // as one version: the one-curl-per-file path for CI jobs.
 func (s *Server) uploadToRepo(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["repo"]
-	if _, err := s.store.GetRepo(name); err != nil {
+	if rp, err := s.store.GetRepo(name); err != nil {
 		s.fail(w, err)
+		return
+	} else if rp.Mirror != nil {
+		s.fail(w, fmt.Errorf("%w: %q is a mirror: its content comes from upstream (mirror update)", repo.ErrMirrorReadOnly, name))
 		return
 	}
 	ps, err := s.ingest(r)
@@ -124,8 +128,7 @@ func (s *Server) answerChange(w http.ResponseWriter, c *repo.Change, err error) 
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, client.ChangeResponse{Repo: c.Repo, Version: c.Version, Changed: c.Changed,
-		Added: wirePackages(c.Added), Removed: wirePackages(c.Removed), Unchanged: wirePackages(c.Unchanged)})
+	writeJSON(w, http.StatusOK, wireChange(c))
 }
 
 func (s *Server) repoVersions(w http.ResponseWriter, r *http.Request) {
@@ -166,5 +169,5 @@ func (s *Server) repoDiff(w http.ResponseWriter, r *http.Request) {
 
 func wireRepo(r *repo.Repo) client.Repo {
 	return client.Repo{Name: r.Name, Distribution: r.Distribution, Component: r.Component,
-		Description: r.Description, Created: r.Created, Version: r.Latest, Packages: r.Count}
+		Description: r.Description, Created: r.Created, Version: r.Latest, Packages: r.Count, Mirror: r.Mirror != nil}
 }

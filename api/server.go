@@ -13,6 +13,7 @@ import (
 
 	"github.com/kiln-repo/kiln/publish"
 	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/mirror"
 	"github.com/kiln-repo/kiln/repo/oci"
 )
 
@@ -35,6 +36,8 @@ type Config struct {
 	AfterPublishStage func(stage string) error
 	// Registry serves the OCI Distribution API at /v2/ (nil: no /v2/).
 	Registry *oci.Registry
+	// Mirror tunes mirror updates (timeouts, retries, parallel downloads).
+	Mirror mirror.Options
 	// Limits bound connections, timeouts and header size (zero: defaults).
 	Limits Limits
 	// BlobRedirect, when not zero and the blob store is a
@@ -48,6 +51,7 @@ type Server struct {
 	cfg       Config
 	publisher *publish.Publisher
 	gcMu      sync.Mutex // one garbage collection at a time
+	mirrors   *mirror.Updater
 	store     *repo.Store
 	log       *slog.Logger
 	router    *mux.Router
@@ -65,6 +69,7 @@ func New(cfg Config) *Server {
 	ix.Controls = cfg.Store.WithControlTexts
 	s.publisher = &publish.Publisher{Root: cfg.PublicDir, Blobs: cfg.Store.Blobs(), Indexer: ix,
 		AfterStage: cfg.AfterPublishStage, Log: cfg.Logger}
+	s.mirrors = mirror.NewUpdater(cfg.Store, cfg.Mirror)
 	s.routes()
 	return s
 }
@@ -140,7 +145,28 @@ func (s *Server) table() []route {
 		{"publication-switch", "POST", "/api/v1/publications/{prefix}/{dist}/switch", repo.ScopeWrite, s.switchPublication},
 		{"snapshot-diff", "GET", "/api/v1/snapshots/{snapshot}/diff/{other}", repo.ScopeRead, s.snapshotDiff},
 		{"gc", "POST", "/api/v1/gc", repo.ScopeAdmin, s.collectGarbage},
-	}, s.catalogTable()...)
+	}, append(s.mirrorTable(), s.catalogTable()...)...)
+}
+
+// mirrorTable is the mirrors of upstream apt repositories (their contents,
+// versions and diffs are read through the repository routes, as
+// repos/mirror:NAME) and the content flow between repositories and
+// snapshots (copy, move, filter, merge).
+func (s *Server) mirrorTable() []route {
+	const m = "/api/v1/mirrors/{mirror}"
+	r, w := repo.ScopeRead, repo.ScopeWrite
+	return []route{
+		{"mirror-list", "GET", "/api/v1/mirrors", r, s.listMirrors},
+		{"mirror-create", "POST", "/api/v1/mirrors", w, s.createMirror},
+		{"mirror-get", "GET", m, r, s.getMirror},
+		{"mirror-edit", "PATCH", m, w, s.editMirror},
+		{"mirror-drop", "DELETE", m, w, s.dropMirror},
+		{"mirror-update", "POST", m + "/update", w, s.updateMirror},
+		{"repo-copy", "POST", "/api/v1/repos/{repo}/copy", w, s.copyPackages},
+		{"repo-move", "POST", "/api/v1/repos/{repo}/move", w, s.movePackages},
+		{"snapshot-filter", "POST", "/api/v1/snapshots/{snapshot}/filter", w, s.filterSnapshot},
+		{"snapshot-merge", "POST", "/api/v1/snapshot-merges", w, s.mergeSnapshots},
+	}
 }
 
 // catalogTable is the VM image catalog and the server group records.

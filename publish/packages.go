@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"maps"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -156,23 +155,18 @@ func hasIndexField(text []byte) bool {
 	return false
 }
 
-// indexFields are the fields that Stanza writes itself.
-var indexFields = []string{"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}
-
-// indexFieldInitials holds the first letters of indexFields in either
-// case: most lines of a stanza are ruled out by their first byte.
+// indexFieldInitials holds the first letters of deb.IndexFields (the
+// fields that Stanza writes itself) in either case: most lines of a
+// stanza are ruled out by their first byte.
 var indexFieldInitials = func() (set [256]bool) {
-	for _, n := range indexFields {
+	for _, n := range deb.IndexFields() {
 		set[n[0]|0x20], set[n[0]&^0x20] = true, true
 	}
 	return set
 }()
 
-// isIndexField reports whether a field's name is one of indexFields, in
-// any case.
-func isIndexField(name string) bool {
-	return slices.ContainsFunc(indexFields, func(n string) bool { return strings.EqualFold(n, name) })
-}
+// isIndexField reports whether a field's name is one of deb.IndexFields.
+func isIndexField(name string) bool { return deb.IsIndexField(name) }
 
 // controlOf returns a copy of p's control fields without the index fields.
 func controlOf(p *repo.Package) deb.Stanza {

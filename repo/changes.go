@@ -34,26 +34,45 @@ type repoTx struct {
 }
 
 func (s *Store) updateRepo(name string, fn func(*repoTx) error) (*Change, error) {
+	return s.updateRepoAs(name, false, fn)
+}
+
+// updateRepoAs runs fn on the repository; only a mirror's update (mirror
+// true) may change a mirror's repository.
+func (s *Store) updateRepoAs(name string, mirror bool, fn func(*repoTx) error) (*Change, error) {
 	var c *Change
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		meta, err := getRepo(tx, name)
+		rt, err := openRepoTx(tx, name, mirror)
 		if err != nil {
 			return err
 		}
-		rb := tx.Bucket(bucketRepo).Bucket([]byte(name))
-		rt := &repoTx{tx: tx, meta: meta, current: rb.Bucket(bucketCurrent), members: rb.Bucket(bucketMembers),
-			next: meta.Latest + 1, change: &Change{Repo: name, Version: meta.Latest}}
 		if err := fn(rt); err != nil {
 			return err
 		}
 		c = rt.change
-		return rt.commit(s, rb)
+		return rt.commit(s)
 	})
 	return c, err
 }
 
+// openRepoTx starts a change of the repository within tx; only a mirror's
+// update (mirror true) may change a mirror's repository.
+func openRepoTx(tx *bolt.Tx, name string, mirror bool) (*repoTx, error) {
+	meta, err := getRepo(tx, name)
+	if err != nil {
+		return nil, err
+	}
+	if (meta.Mirror != nil) != mirror {
+		return nil, fmt.Errorf("%w: %q is a mirror: its content comes from upstream (mirror update)", ErrMirrorReadOnly, name)
+	}
+	rb := tx.Bucket(bucketRepo).Bucket([]byte(name))
+	return &repoTx{tx: tx, meta: meta, current: rb.Bucket(bucketCurrent), members: rb.Bucket(bucketMembers),
+		next: meta.Latest + 1, change: &Change{Repo: name, Version: meta.Latest}}, nil
+}
+
 // commit records the new version when anything changed.
-func (rt *repoTx) commit(s *Store, rb *bolt.Bucket) error {
+func (rt *repoTx) commit(s *Store) error {
+	rb := rt.tx.Bucket(bucketRepo).Bucket([]byte(rt.meta.Name))
 	c := rt.change
 	if len(c.Added) == 0 && len(c.Removed) == 0 {
 		return nil

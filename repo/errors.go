@@ -99,6 +99,22 @@ var (
 	// ErrGroupDestroyed means the group is destroyed: no state follows.
 	ErrGroupDestroyed = errors.New("server group destroyed")
 
+	// ErrMirrorNotFound means no mirror has the given name.
+	ErrMirrorNotFound = errors.New("mirror not found")
+
+	// ErrMirrorReadOnly means a change other than a mirror update was
+	// asked of a mirror (repo add, remove, delete).
+	ErrMirrorReadOnly = errors.New("mirror is read-only")
+
+	// ErrUpstream means a mirror's upstream failed to give what an update
+	// needs, or gave something that does not verify: the update changed
+	// nothing.
+	ErrUpstream = errors.New("upstream failed")
+
+	// ErrUnsatisfied means a dependency closure left dependencies that the
+	// source cannot satisfy (allowed only when asked to ignore them).
+	ErrUnsatisfied = errors.New("unsatisfied dependencies")
+
 	// ErrNoPackageList means a group was built from an artifact whose
 	// packages kiln does not know (an OCI image), so it cannot be diffed.
 	ErrNoPackageList = errors.New("no package list")

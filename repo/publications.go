@@ -13,7 +13,7 @@ import (
 // Source is what one component of a publication is published from.
 type Source struct {
 	Component string `json:"component"`
-	Kind      string `json:"kind"` // "repo" or "snapshot"
+	Kind      string `json:"kind"` // "repo", "mirror" or "snapshot"
 	Name      string `json:"name"`
 }
 
@@ -88,8 +88,8 @@ func checkSources(srcs []Source) error {
 		if err := CheckName("component", src.Component); err != nil {
 			return err
 		}
-		if src.Kind != "repo" && src.Kind != "snapshot" {
-			return fmt.Errorf("%w: source kind %q (want repo or snapshot)", ErrInvalidName, src.Kind)
+		if src.Kind != "repo" && src.Kind != "snapshot" && src.Kind != "mirror" {
+			return fmt.Errorf("%w: source kind %q (want repo, mirror or snapshot)", ErrInvalidName, src.Kind)
 		}
 		key := src.Kind + ":" + src.Name
 		if comps[src.Component] || from[key] != "" {
@@ -229,11 +229,7 @@ func getPublication(tx *bolt.Tx, prefix, dist string) (*Publication, error) {
 func refTargets(p *Publication) []string {
 	var out []string
 	for _, src := range p.Sources {
-		if src.Kind == "repo" {
-			out = append(out, src.Name)
-		} else {
-			out = append(out, "snapshot:"+src.Name)
-		}
+		out = append(out, src.target())
 	}
 	if p.Key != "" {
 		out = append(out, "key:"+p.Key)
@@ -276,9 +272,25 @@ func dropRefs(tx *bolt.Tx, p *Publication) {
 	}
 }
 
+// target is the refs key of the source: a repository's (a mirror's is
+// "mirror:NAME") or "snapshot:NAME".
+func (src Source) target() string {
+	switch src.Kind {
+	case "repo":
+		return src.Name
+	case "mirror":
+		return MirrorKey(src.Name)
+	}
+	return "snapshot:" + src.Name
+}
+
 func sourceExists(tx *bolt.Tx, src Source) error {
-	if src.Kind == "repo" {
+	switch src.Kind {
+	case "repo":
 		_, err := getRepo(tx, src.Name)
+		return err
+	case "mirror":
+		_, err := getMirror(tx, src.Name)
 		return err
 	}
 	_, err := getSnapshot(tx, src.Name)
@@ -292,8 +304,11 @@ func sourceExists(tx *bolt.Tx, src Source) error {
 // last time, changed by the versions since; it is shared, so callers must
 // not modify the slice or the packages.
 func (s *Store) SourcePackages(src Source) ([]*Package, error) {
-	if src.Kind == "snapshot" {
+	switch src.Kind {
+	case "snapshot":
 		return s.SnapshotContents(src.Name, nil)
+	case "mirror":
+		return s.latestPackages(MirrorKey(src.Name))
 	}
 	return s.latestPackages(src.Name)
 }

@@ -20,6 +20,8 @@ type Repo struct {
 	Created      time.Time `json:"created"`
 	Latest       int       `json:"latest"`
 	Count        int       `json:"count"`
+	// Mirror is set when the repository is a mirror's (see Mirror).
+	Mirror *Mirror `json:"mirror,omitempty"`
 }
 
 // Version is one immutable state of a repository.
@@ -56,6 +58,11 @@ func (s *Store) CreateRepo(r Repo) (*Repo, error) {
 	if err := checkRepoNames(r); err != nil {
 		return nil, err
 	}
+	return s.createRepo(r)
+}
+
+// createRepo records r, whose name is checked.
+func (s *Store) createRepo(r Repo) (*Repo, error) {
 	r.Created, r.Latest, r.Count = s.now(), 0, 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		repos := tx.Bucket(bucketRepos)
@@ -109,8 +116,20 @@ func (s *Store) GetRepo(name string) (*Repo, error) {
 	return r, err
 }
 
-// ListRepos returns every repository, by name.
+// ListRepos returns every repository, by name; mirrors are listed by
+// ListMirrors.
 func (s *Store) ListRepos() ([]*Repo, error) {
+	all, err := s.listAllRepos()
+	var out []*Repo
+	for _, r := range all {
+		if r.Mirror == nil {
+			out = append(out, r)
+		}
+	}
+	return out, err
+}
+
+func (s *Store) listAllRepos() ([]*Repo, error) {
 	var out []*Repo
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketRepos).ForEach(func(_, v []byte) error {
@@ -126,6 +145,13 @@ func (s *Store) ListRepos() ([]*Repo, error) {
 // store (other repositories may hold them; GC reclaims the rest). Unless
 // force is set, it is refused while anything refers to the repository.
 func (s *Store) DeleteRepo(name string, force bool) error {
+	if r, err := s.GetRepo(name); err == nil && r.Mirror != nil {
+		return fmt.Errorf("%w: %q is a mirror: drop it with mirror drop", ErrMirrorReadOnly, name)
+	}
+	return s.deleteRepo(name, force)
+}
+
+func (s *Store) deleteRepo(name string, force bool) error {
 	defer s.lists.forget(name)
 	return s.db.Update(func(tx *bolt.Tx) error {
 		if _, err := getRepo(tx, name); err != nil {

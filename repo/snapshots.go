@@ -55,6 +55,38 @@ func (s *Store) CreateSnapshot(name, repoName string, version int, description s
 	return snap, nil
 }
 
+// CreateSnapshotOf names a set of stored packages that no repository
+// version holds as such (a merge or a filter of snapshots): Repo is empty.
+// One package per identity.
+func (s *Store) CreateSnapshotOf(name string, shas []string, description string) (*Snapshot, error) {
+	if err := CheckName("snapshot", name); err != nil {
+		return nil, err
+	}
+	snap := &Snapshot{Name: name, Description: description, Created: s.now()}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketSnapshots).Get([]byte(name)) != nil {
+			return fmt.Errorf("%w: %q", ErrSnapshotExists, name)
+		}
+		seen := map[string]string{}
+		for _, sha := range shas {
+			p, err := getPackage(tx, sha)
+			if err != nil {
+				return err
+			}
+			if other, dup := seen[p.Identity()]; dup && other != sha {
+				return fmt.Errorf("%w: %s_%s_%s twice, with sha256 %s and %s", ErrPackageConflict, p.Name, p.Version, p.Architecture, other, sha)
+			}
+			seen[p.Identity()] = sha
+		}
+		snap.Count = len(seen)
+		return putSnapshot(tx, snap, shas)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
 func checkVersion(meta *Repo, version int) (int, error) {
 	if version < 0 {
 		return meta.Latest, nil
@@ -75,8 +107,10 @@ func putSnapshot(tx *bolt.Tx, snap *Snapshot, shas []string) error {
 			return err
 		}
 	}
-	if err := addRef(tx, snap.Repo, "snapshot/"+snap.Name); err != nil {
-		return err
+	if snap.Repo != "" {
+		if err := addRef(tx, snap.Repo, "snapshot/"+snap.Name); err != nil {
+			return err
+		}
 	}
 	return putJSON(tx.Bucket(bucketSnapshots), []byte(snap.Name), snap)
 }

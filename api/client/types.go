@@ -61,6 +61,8 @@ type Repo struct {
 	// creation.
 	Version  int `json:"version"`
 	Packages int `json:"packages"`
+	// Mirror is true for a mirror's repository (mirror:NAME): read-only.
+	Mirror bool `json:"mirror,omitempty"`
 }
 
 // ReposResponse lists repositories.
@@ -190,7 +192,7 @@ type KeysResponse struct {
 // Source is what one component of a publication comes from.
 type Source struct {
 	Component string `json:"component"`
-	Kind      string `json:"kind"` // repo or snapshot
+	Kind      string `json:"kind"` // repo, mirror or snapshot
 	Name      string `json:"name"`
 }
 

@@ -14,6 +14,13 @@
 // publish unsigned and signed, then republish after adding one package);
 // see publish.go.
 //
+//	go run ./cmd/kiln-bench mirror -n 10000 -stanzas 60000
+//
+// mirror: kiln mirror update against aptly mirror update of the same
+// upstream trees served on loopback (a full mirror of n .debs that
+// reprepro published, and a filter with dependencies over an index of
+// stanzas packages), first update and one with nothing new; see mirror.go.
+//
 //	go run ./cmd/kiln-bench registry
 //
 // registry: starts kiln serve and Debian's docker-registry (distribution
@@ -31,7 +38,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: kiln-bench ingest|publish [-n N] [-versions V] [-rounds R] [-tools LIST] [-keep] | registry [-keep] [-only TEXT]")
+		fmt.Fprintln(os.Stderr, "usage: kiln-bench ingest|publish [-n N] [-versions V] [-rounds R] [-tools LIST] [-keep] | mirror [-n N] [-stanzas S] [-rounds R] [-only TEXT] [-keep] | registry [-keep] [-only TEXT]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -53,6 +60,18 @@ func main() {
 		only := fs.String("tools", "", "comma-separated subset of kiln,aptly,reprepro,reprepro+xz (default: all)")
 		fs.Parse(os.Args[2:])
 		if err := runPublish(*n, *versions, *rounds, *keep, *only); err != nil {
+			fmt.Fprintln(os.Stderr, "kiln-bench:", err)
+			os.Exit(1)
+		}
+	case "mirror":
+		fs := flag.NewFlagSet("mirror", flag.ExitOnError)
+		n := fs.Int("n", 10000, "number of .deb files of the full mirror")
+		stanzas := fs.Int("stanzas", 60000, "stanzas of the filtered mirror's index")
+		rounds := fs.Int("rounds", 3, "rounds (medians are reported)")
+		keep := fs.Bool("keep", false, "keep the work directory")
+		only := fs.String("only", "", "run only the cases whose name contains this (full, filter)")
+		fs.Parse(os.Args[2:])
+		if err := runMirror(*n, *stanzas, *rounds, *keep, *only); err != nil {
 			fmt.Fprintln(os.Stderr, "kiln-bench:", err)
 			os.Exit(1)
 		}

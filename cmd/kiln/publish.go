@@ -25,7 +25,7 @@ func newPublishCreateCmd(g *globals) *cobra.Command {
 	var key, validFor string
 	cmd := &cobra.Command{
 		Use:   "create --prefix P --distribution D --component C=SOURCE... --arch A,B --sign KEY|none",
-		Short: "Publish a distribution; a SOURCE is a repository or snapshot name (or repo:NAME, snapshot:NAME)",
+		Short: "Publish a distribution; a SOURCE is a repository or snapshot name (or repo:NAME, snapshot:NAME, mirror:NAME)",
 		Args:  nArgs(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if p.Prefix == "" || p.Distribution == "" || len(comps) == 0 || len(p.Architectures) == 0 || key == "" {

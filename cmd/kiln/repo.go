@@ -14,7 +14,7 @@ func newRepoCmd(g *globals) *cobra.Command {
 	return newNounCmd("repo", "Manage repositories of .deb packages",
 		newRepoCreateCmd(g), newRepoListCmd(g), newRepoShowCmd(g), newRepoSearchCmd(g),
 		newRepoDeleteCmd(g), newRepoAddCmd(g), newRepoRemoveCmd(g),
-		newRepoVersionsCmd(g), newRepoDiffCmd(g))
+		newRepoVersionsCmd(g), newRepoDiffCmd(g), newRepoFlowCmd(g, false), newRepoFlowCmd(g, true))
 }
 
 func newRepoCreateCmd(g *globals) *cobra.Command {

@@ -63,8 +63,11 @@ type adder struct {
 
 func (a *adder) run(ctx context.Context, paths []string) error {
 	// Fail before hashing and uploading anything if the repo is not there.
-	if _, err := a.c.GetRepo(ctx, a.repo); err != nil {
+	if r, err := a.c.GetRepo(ctx, a.repo); err != nil {
 		return aboutRepo(a.repo, err)
+	} else if r.Mirror {
+		return &client.Error{Status: http.StatusConflict, Code: "MIRROR_READ_ONLY",
+			Message: fmt.Sprintf("%q is a mirror: its content comes from upstream (mirror update)", a.repo)}
 	}
 	files := expandPaths(paths)
 	a.prog.begin(totalSize(files))

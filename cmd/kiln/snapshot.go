@@ -13,7 +13,7 @@ import (
 func newSnapshotCmd(g *globals) *cobra.Command {
 	return newNounCmd("snapshot", "Manage snapshots: named, immutable repository versions",
 		newSnapshotCreateCmd(g), newSnapshotListCmd(g), newSnapshotShowCmd(g),
-		newSnapshotDiffCmd(g), newSnapshotDeleteCmd(g))
+		newSnapshotDiffCmd(g), newSnapshotDeleteCmd(g), newSnapshotFilterCmd(g), newSnapshotMergeCmd(g))
 }
 
 func newSnapshotCreateCmd(g *globals) *cobra.Command {
@@ -44,7 +44,7 @@ func newSnapshotCreateCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&req.Repo, "from", "", "repository to snapshot (required)")
+	cmd.Flags().StringVar(&req.Repo, "from", "", "repository to snapshot, or mirror:NAME (required)")
 	cmd.Flags().IntVar(&version, "version", 0, "repository version (default: the latest)")
 	cmd.Flags().StringVar(&req.Description, "description", "", "free text")
 	return cmd

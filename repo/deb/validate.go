@@ -44,6 +44,16 @@ const (
 // that brought its own could point apt at another file or checksum.
 var indexFields = []string{"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}
 
+// IndexFields returns the fields a repository writes into a Packages
+// stanza itself (where the file is and its checksums), which a package's
+// own control must not carry.
+func IndexFields() []string { return slices.Clone(indexFields) }
+
+// IsIndexField reports whether name is one of IndexFields, in any case.
+func IsIndexField(name string) bool {
+	return slices.ContainsFunc(indexFields, func(n string) bool { return strings.EqualFold(n, name) })
+}
+
 // Validate checks that s is a binary package's control stanza that kiln
 // can copy into a Packages index unchanged: Package, Version and
 // Architecture present and legal, and no field that could add a line or a
@@ -99,7 +109,7 @@ func checkFields(s Stanza) error {
 		if seen.seen(s[:i], f.Name) {
 			return invalid(nil, "control file: duplicate field %s", quoteShort(f.Name))
 		}
-		if slices.ContainsFunc(indexFields, func(n string) bool { return strings.EqualFold(n, f.Name) }) {
+		if IsIndexField(f.Name) {
 			return invalid(nil, "control file: field %s is written by the repository, not the package", f.Name)
 		}
 		if err := checkValue(f.Value); err != nil {

@@ -1,0 +1,131 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/kiln-repo/kiln/api/client"
+	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/mirror"
+)
+
+func (s *Server) createMirror(w http.ResponseWriter, r *http.Request) {
+	var req client.Mirror
+	if err := decodeJSON(r, &req); err != nil {
+		s.fail(w, err)
+		return
+	}
+	if err := mirror.CheckKeyrings(req.Keyrings); err != nil {
+		s.fail(w, err)
+		return
+	}
+	_, err := s.store.CreateMirror(repo.Mirror{Name: req.Name, URL: req.URL, Distribution: req.Distribution,
+		Components: req.Components, Architectures: req.Architectures, Keyrings: req.Keyrings, Filter: req.Filter,
+		WithDeps: req.WithDeps, Flat: req.Flat, IgnoreSignatures: req.IgnoreSignatures})
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.answerMirror(w, http.StatusCreated, req.Name)
+}
+
+func (s *Server) getMirror(w http.ResponseWriter, r *http.Request) {
+	s.answerMirror(w, http.StatusOK, mux.Vars(r)["mirror"])
+}
+
+func (s *Server) answerMirror(w http.ResponseWriter, status int, name string) {
+	rp, err := s.store.GetMirror(name)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, status, wireMirror(rp))
+}
+
+func (s *Server) listMirrors(w http.ResponseWriter, r *http.Request) {
+	rs, err := s.store.ListMirrors()
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := client.MirrorsResponse{Mirrors: []client.Mirror{}}
+	for _, rp := range rs {
+		out.Mirrors = append(out.Mirrors, wireMirror(rp))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) editMirror(w http.ResponseWriter, r *http.Request) {
+	var e client.MirrorEdit
+	if err := decodeJSON(r, &e); err != nil {
+		s.fail(w, err)
+		return
+	}
+	if err := mirror.CheckKeyrings(e.Keyrings); err != nil {
+		s.fail(w, err)
+		return
+	}
+	name := mux.Vars(r)["mirror"]
+	if _, err := s.store.EditMirror(name, func(m *repo.Mirror) { applyEdit(m, e) }); err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.answerMirror(w, http.StatusOK, name)
+}
+
+func applyEdit(m *repo.Mirror, e client.MirrorEdit) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&m.URL, e.URL)
+	set(&m.Distribution, e.Distribution)
+	set(&m.Filter, e.Filter)
+	if e.WithDeps != nil {
+		m.WithDeps = *e.WithDeps
+	}
+	if e.IgnoreSignatures != nil {
+		m.IgnoreSignatures = *e.IgnoreSignatures
+	}
+	if e.Components != nil {
+		m.Components = e.Components
+	}
+	if e.Architectures != nil {
+		m.Architectures = e.Architectures
+	}
+	if e.Keyrings != nil {
+		m.Keyrings = e.Keyrings
+	}
+}
+
+func (s *Server) dropMirror(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.DropMirror(mux.Vars(r)["mirror"], r.URL.Query().Get("force") == "true"); err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// updateMirror runs the whole update within the request; the client waits.
+func (s *Server) updateMirror(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["mirror"]
+	res, err := s.mirrors.Update(r.Context(), name)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	c := res.Change
+	writeJSON(w, http.StatusOK, client.MirrorUpdateResponse{Mirror: name, Version: c.Version, Changed: c.Changed,
+		Added: wirePackages(c.Added), Removed: wirePackages(c.Removed), Upstream: res.Upstream,
+		Selected: res.Selected, Downloaded: res.Downloaded, Bytes: res.Bytes, Missing: res.Missing, Unchanged: res.Unchanged})
+}
+
+func wireMirror(r *repo.Repo) client.Mirror {
+	m := r.Mirror
+	return client.Mirror{Name: m.Name, URL: m.URL, Distribution: m.Distribution, Components: m.Components,
+		Architectures: m.Architectures, KeyringCount: len(m.Keyrings), Filter: m.Filter, WithDeps: m.WithDeps,
+		Flat: m.Flat, IgnoreSignatures: m.IgnoreSignatures, Created: r.Created, Updated: m.Updated,
+		Version: r.Latest, Packages: r.Count}
+}
