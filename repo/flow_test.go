@@ -20,7 +20,7 @@ func TestTransferAndMirrors(t *testing.T) {
 		Architectures: []string{"amd64"}, IgnoreSignatures: true}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := s.SetMirrorContents("m", "fp1", []*repo.Package{a, b})
+	c, err := s.SetMirrorContents(t.Context(), "m", "fp1", []*repo.Package{a, b})
 	if err != nil || c.Version != 1 || len(c.Added) != 2 {
 		t.Fatalf("SetMirrorContents: %+v, %v", c, err)
 	}

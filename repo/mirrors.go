@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -167,8 +168,8 @@ func getMirror(tx *bolt.Tx, name string) (*Repo, error) {
 // new version when anything changed, and stamps the mirror updated. It is
 // the only write an update makes: before it, nothing of the update is
 // visible. Two packages of one identity with other bytes are a conflict.
-func (s *Store) SetMirrorContents(name, fingerprint string, pkgs []*Package) (*Change, error) {
-	if _, err := s.recordPackages(pkgs); err != nil {
+func (s *Store) SetMirrorContents(ctx context.Context, name, fingerprint string, pkgs []*Package) (*Change, error) {
+	if _, err := s.recordPackages(ctx, pkgs); err != nil {
 		return nil, err
 	}
 	return s.updateRepoAs(MirrorKey(name), true, func(rt *repoTx) error {

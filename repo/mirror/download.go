@@ -20,28 +20,40 @@ import (
 // control as first recorded), the others are fetched, unless their blob is
 // stored already (a previous, interrupted update), streamed into the store
 // and checked against the index's size and SHA256.
-func (u *Updater) download(ctx context.Context, sel []remote, res *Result) ([]*repo.Package, error) {
-	todo, err := u.unheld(sel)
+//
+// The blobs it fetches are pinned against garbage collection (repo.Store.Pin)
+// until the caller, having recorded them, calls unpin.
+func (u *Updater) download(ctx context.Context, sel []remote, res *Result) (pkgs []*repo.Package, unpin func(), err error) {
+	todo, err := u.unheld(ctx, sel)
 	if err != nil {
-		return nil, err
+		return nil, func() {}, err
+	}
+	unpins := make([]func(), len(todo))
+	for i, rm := range todo {
+		unpins[i] = u.store.Pin(rm.p.Digest())
+	}
+	unpin = func() {
+		for _, f := range unpins {
+			f()
+		}
 	}
 	if err := u.fetchAll(ctx, todo, res); err != nil {
-		return nil, err
+		return nil, unpin, err
 	}
 	out := make([]*repo.Package, len(sel))
 	for i, rm := range sel {
 		out[i] = rm.p
 	}
-	return out, nil
+	return out, unpin, nil
 }
 
 // unheld returns the packages of sel whose record kiln lacks, each file once.
-func (u *Updater) unheld(sel []remote) ([]remote, error) {
+func (u *Updater) unheld(ctx context.Context, sel []remote) ([]remote, error) {
 	shas := make([]string, len(sel))
 	for i, rm := range sel {
 		shas[i] = rm.p.SHA256
 	}
-	held, err := u.store.HasPackages(shas)
+	held, err := u.store.HasPackages(ctx, shas)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +73,7 @@ func (u *Updater) unheld(sel []remote) ([]remote, error) {
 
 // plan counts in res what download would fetch.
 func (u *Updater) plan(ctx context.Context, sel []remote, res *Result) error {
-	todo, err := u.unheld(sel)
+	todo, err := u.unheld(ctx, sel)
 	if err != nil {
 		return err
 	}

@@ -120,11 +120,12 @@ func (u *Updater) runMirror(ctx context.Context, r *repo.Repo, dry bool) (*Resul
 	if dry {
 		return res, u.plan(ctx, sel, res)
 	}
-	pkgs, err := u.download(ctx, sel, res)
+	pkgs, unpin, err := u.download(ctx, sel, res)
+	defer unpin()
 	if err != nil {
 		return nil, err
 	}
-	res.Change, err = u.store.SetMirrorContents(m.Name, fp, pkgs)
+	res.Change, err = u.store.SetMirrorContents(ctx, m.Name, fp, pkgs)
 	return res, err
 }
 
