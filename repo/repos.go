@@ -19,6 +19,10 @@ type Repo struct {
 	Created      time.Time `json:"created"`
 	Latest       int       `json:"latest"`
 	Count        int       `json:"count"`
+	Policy
+	// Oldest is the oldest version not pruned: every version below it is
+	// gone, except the ones a snapshot was taken of (see retention.go).
+	Oldest int `json:"oldest,omitempty"`
 }
 
 // Version is one immutable state of a repository.
@@ -55,7 +59,10 @@ func (s *Store) CreateRepo(r Repo) (*Repo, error) {
 	if err := checkRepoNames(r); err != nil {
 		return nil, err
 	}
-	r.Created, r.Latest, r.Count = s.now(), 0, 0
+	if err := r.Policy.check(); err != nil {
+		return nil, err
+	}
+	r.Created, r.Latest, r.Count, r.Oldest = s.now(), 0, 0, 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		repos := tx.Bucket(bucketRepos)
 		if repos.Get([]byte(r.Name)) != nil {

@@ -61,6 +61,11 @@ type Repo struct {
 	// creation.
 	Version  int `json:"version"`
 	Packages int `json:"packages"`
+	// KeepVersions and KeepPerPackage are the retention policy (0: keep
+	// everything); Oldest is the oldest version not pruned.
+	KeepVersions   int `json:"keep_versions,omitempty"`
+	KeepPerPackage int `json:"keep_per_package,omitempty"`
+	Oldest         int `json:"oldest,omitempty"`
 }
 
 // ReposResponse lists repositories.
