@@ -159,8 +159,7 @@ type KeptVersion struct {
 
 // Prune applies keep-versions once: keep (nil: the repository's policy)
 // newest versions stay, older ones go unless a snapshot was taken of them
-// (kept, and reported so). A publication of the repository publishes its
-// latest version, which is always kept.
+// or a publication was last published from them (kept, and reported so).
 func (s *Store) Prune(name string, keepVersions *int, dryRun bool) (*PruneReport, error) {
 	if keepVersions != nil {
 		if err := checkKeep("keep-versions", *keepVersions, 1); err != nil {
@@ -255,20 +254,31 @@ func applyPrune(tx *bolt.Tx, rb *bolt.Bucket, meta *Repo, cutoff int, pruned []i
 }
 
 // pinnedVersions are the versions of a repository that snapshots were
-// taken of, with the reason to keep each.
+// taken of or that publications were last published from, with the
+// reason to keep each.
 func pinnedVersions(tx *bolt.Tx, name string) map[int]string {
 	out := map[int]string{}
-	for _, u := range refUsers(tx, name) {
-		snapName, ok := strings.CutPrefix(u, "snapshot/")
-		if !ok {
-			continue
+	pin := func(v int, why string) {
+		if old, ok := out[v]; ok {
+			why = old + ", " + why
 		}
-		if snap, err := getSnapshot(tx, snapName); err == nil && snap.Repo == name {
-			why := "snapshot " + snapName
-			if old, ok := out[snap.Version]; ok {
-				why = old + ", " + why
+		out[v] = why
+	}
+	for _, u := range refUsers(tx, name) {
+		if snapName, ok := strings.CutPrefix(u, "snapshot/"); ok {
+			if snap, err := getSnapshot(tx, snapName); err == nil && snap.Repo == name {
+				pin(snap.Version, "snapshot "+snapName)
 			}
-			out[snap.Version] = why
+		}
+		if id, ok := strings.CutPrefix(u, "publication/"); ok {
+			prefix, dist, _ := strings.Cut(id, "/")
+			if p, err := getPublication(tx, prefix, dist); err == nil {
+				for _, src := range p.Sources {
+					if src.Kind == "repo" && src.Name == name {
+						pin(src.Version, "publication "+id)
+					}
+				}
+			}
 		}
 	}
 	return out

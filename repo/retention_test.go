@@ -324,3 +324,35 @@ func TestNightlyBuilds(t *testing.T) {
 		t.Fatalf("version 290: %v", err)
 	}
 }
+
+// TestPruneKeepsPublishedVersion: the version a publication was last
+// published from stays until it is republished.
+func TestPruneKeepsPublishedVersion(t *testing.T) {
+	s := emptyStore(t)
+	history(t, s)
+	pub, err := s.NewPublication(Publication{Prefix: "debian", Distribution: "bookworm",
+		Sources: []Source{{Component: "main", Kind: "repo", Name: "r"}}, Architectures: []string{"amd64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PublishSource(&pub.Sources[0]); err != nil || pub.Sources[0].Version != 19 {
+		t.Fatalf("published version %d: %v", pub.Sources[0].Version, err)
+	}
+	if err := s.SavePublication(pub); err != nil {
+		t.Fatal(err)
+	}
+	published, _, _ := s.Contents("r", 19, nil)
+	mustAdd(t, s, "r", stored(t, s, "late", "1", "amd64"))
+	rep, err := s.Prune("r", ptr(1), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []KeptVersion{{5, "snapshot s5"}, {19, "publication debian/bookworm"}}
+	if !slices.Equal(rep.Kept, want) {
+		t.Fatalf("kept %+v", rep.Kept)
+	}
+	if now, _, err := s.Contents("r", 19, nil); err != nil || idents(now) != idents(published) {
+		t.Fatalf("the published version lists %s (%v), was %s", idents(now), err, idents(published))
+	}
+	checkRetained(t, s, "r", "s5")
+}

@@ -197,6 +197,9 @@ type Source struct {
 	Component string `json:"component"`
 	Kind      string `json:"kind"` // repo or snapshot
 	Name      string `json:"name"`
+	// Version is the repository version last published (the server sets
+	// it; retention never prunes it).
+	Version int `json:"version,omitempty"`
 }
 
 // Publication is an apt distribution served at /<prefix>/dists/<dist>/.
