@@ -2,13 +2,11 @@ package repo
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/kiln-repo/kiln/repo/deb"
-	"github.com/kiln-repo/kiln/storage"
 )
 
 // seed puts n synthetic package records straight into the database (the
@@ -16,18 +14,12 @@ import (
 // one version.
 func seed(t testing.TB, n int) *Store {
 	t.Helper()
-	dir := t.TempDir()
-	blobs, _ := storage.NewFS(dir)
-	s, err := Open(filepath.Join(dir, "kiln.db"), blobs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := emptyStore(t)
 	if _, err := s.CreateRepo(Repo{Name: "big"}); err != nil {
 		t.Fatal(err)
 	}
 	shas := make([]string, n+1)
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		for i := range shas {
 			p := fakePackage(i)
 			shas[i] = p.SHA256
