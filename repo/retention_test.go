@@ -241,6 +241,15 @@ func checkRetained(t *testing.T, s *Store, repo string, snaps ...string) {
 	if err != nil || !maps.Equal(got, want) {
 		t.Fatalf("RetainedPackageShas: %d sums, want %d (%v)", len(got), len(want), err)
 	}
+	// The per-blob answer agrees with the set for every recorded package.
+	s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPackages).ForEach(func(k, _ []byte) error {
+			if ok, err := PackageRetainedTx(tx, string(k)); err != nil || ok != want[string(k)] {
+				t.Errorf("PackageRetainedTx(%.12s) = %v, %v; want %v", k, ok, err, want[string(k)])
+			}
+			return nil
+		})
+	})
 }
 
 func ptr(n int) *int { return &n }
