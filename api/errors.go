@@ -70,6 +70,7 @@ var codes = []errorCode{
 	{repo.ErrRepoNotFound, http.StatusNotFound, "REPO_NOT_FOUND"},
 	{repo.ErrPackageNotFound, http.StatusNotFound, "PACKAGE_NOT_FOUND"},
 	{repo.ErrVersionNotFound, http.StatusNotFound, "VERSION_NOT_FOUND"},
+	{repo.ErrVersionPruned, http.StatusGone, "VERSION_PRUNED"},
 	{repo.ErrTokenNotFound, http.StatusNotFound, "TOKEN_NOT_FOUND"},
 	{repo.ErrSnapshotNotFound, http.StatusNotFound, "SNAPSHOT_NOT_FOUND"},
 	{repo.ErrSnapshotExists, http.StatusConflict, "SNAPSHOT_EXISTS"},

@@ -76,8 +76,8 @@ func (s *Server) publish(r *http.Request, pub *repo.Publication) error {
 		return err
 	}
 	comps := map[string][]*repo.Package{}
-	for _, src := range pub.Sources {
-		if comps[src.Component], err = s.store.SourcePackages(src); err != nil {
+	for i, src := range pub.Sources {
+		if comps[src.Component], err = s.store.PublishSource(&pub.Sources[i]); err != nil {
 			return err
 		}
 	}

@@ -30,7 +30,8 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rp, err := s.store.CreateRepo(repo.Repo{Name: req.Name, Distribution: req.Distribution,
-		Component: req.Component, Description: req.Description})
+		Component: req.Component, Description: req.Description,
+		Policy: repo.Policy{KeepVersions: req.KeepVersions, KeepPerPackage: req.KeepPerPackage}})
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -169,5 +170,6 @@ func (s *Server) repoDiff(w http.ResponseWriter, r *http.Request) {
 
 func wireRepo(r *repo.Repo) client.Repo {
 	return client.Repo{Name: r.Name, Distribution: r.Distribution, Component: r.Component,
-		Description: r.Description, Created: r.Created, Version: r.Latest, Packages: r.Count, Mirror: r.Mirror != nil}
+		Description: r.Description, Created: r.Created, Version: r.Latest, Packages: r.Count, Mirror: r.Mirror != nil,
+		KeepVersions: r.KeepVersions, KeepPerPackage: r.KeepPerPackage, Oldest: r.Oldest}
 }

@@ -87,6 +87,9 @@ func (rt *repoTx) commit(s *Store) error {
 	if err := putChanges(rb, rt.next, c); err != nil {
 		return err
 	}
+	if err := rt.autoPrune(); err != nil {
+		return err
+	}
 	return putJSON(rt.tx.Bucket(bucketRepos), []byte(rt.meta.Name), rt.meta)
 }
 
@@ -106,7 +109,7 @@ func (s *Store) Add(name string, shas []string, forceReplace bool) (*Change, err
 				return err
 			}
 		}
-		return nil
+		return rt.retainPerPackage()
 	})
 }
 
@@ -214,7 +217,7 @@ func (s *Store) Contents(name string, version int, match func(*Package) bool) ([
 		if err != nil {
 			return err
 		}
-		if version, err = checkVersion(meta, version); err != nil {
+		if version, err = checkVersion(tx, meta, version); err != nil {
 			return err
 		}
 		out, err = contents(tx, meta, version, match)

@@ -26,6 +26,10 @@ var (
 	// ErrVersionNotFound means the repository has no such version.
 	ErrVersionNotFound = errors.New("repository version not found")
 
+	// ErrVersionPruned means the repository version existed but was pruned
+	// by its retention policy or a prune.
+	ErrVersionPruned = errors.New("repository version pruned")
+
 	// ErrInvalidName means a repository, distribution, component or file
 	// name is not allowed.
 	ErrInvalidName = errors.New("invalid name")

@@ -82,6 +82,12 @@ func (l *latestLists) forget(name string) {
 // sorted, without control stanzas. The result is shared: callers must not
 // modify the slice or the packages.
 func (s *Store) latestPackages(name string) ([]*Package, error) {
+	out, _, err := s.latestPackagesAt(name)
+	return out, err
+}
+
+// latestPackagesAt is latestPackages with the version listed.
+func (s *Store) latestPackagesAt(name string) ([]*Package, int, error) {
 	var out []*Package
 	var meta *Repo
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -101,10 +107,10 @@ func (s *Store) latestPackages(name string) ([]*Package, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	s.lists.put(name, latestList{created: meta.Created, version: meta.Latest, pkgs: out})
-	return out, nil
+	return out, meta.Latest, nil
 }
 
 // applyChanges returns prev's packages changed by every version since, up

@@ -15,6 +15,9 @@ type Source struct {
 	Component string `json:"component"`
 	Kind      string `json:"kind"` // "repo", "mirror" or "snapshot"
 	Name      string `json:"name"`
+	// Version is the repository version last published (PublishSource):
+	// retention keeps it while the publication's tree is built from it.
+	Version int `json:"version,omitempty"`
 }
 
 // Publication is an apt distribution published under a prefix.
@@ -311,6 +314,19 @@ func (s *Store) SourcePackages(src Source) ([]*Package, error) {
 		return s.latestPackages(MirrorKey(src.Name))
 	}
 	return s.latestPackages(src.Name)
+}
+
+// PublishSource is SourcePackages for a publish: it also records in src
+// which repository version the packages are, so that the publication,
+// once saved, keeps that version from being pruned.
+func (s *Store) PublishSource(src *Source) ([]*Package, error) {
+	if src.Kind == "snapshot" {
+		src.Version = 0
+		return s.SnapshotContents(src.Name, nil)
+	}
+	pkgs, version, err := s.latestPackagesAt(src.Name)
+	src.Version = version
+	return pkgs, err
 }
 
 // WithControlTexts finds the stored text of the control stanza of each

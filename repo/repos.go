@@ -22,6 +22,10 @@ type Repo struct {
 	Count        int       `json:"count"`
 	// Mirror is set when the repository is a mirror's (see Mirror).
 	Mirror *Mirror `json:"mirror,omitempty"`
+	Policy
+	// Oldest is the oldest version not pruned: every version below it is
+	// gone, except the ones a snapshot was taken of (see retention.go).
+	Oldest int `json:"oldest,omitempty"`
 }
 
 // Version is one immutable state of a repository.
@@ -58,12 +62,15 @@ func (s *Store) CreateRepo(r Repo) (*Repo, error) {
 	if err := checkRepoNames(r); err != nil {
 		return nil, err
 	}
+	if err := r.Policy.check(); err != nil {
+		return nil, err
+	}
 	return s.createRepo(r)
 }
 
-// createRepo records r, whose name is checked.
+// createRepo records r, whose name and policy are checked.
 func (s *Store) createRepo(r Repo) (*Repo, error) {
-	r.Created, r.Latest, r.Count = s.now(), 0, 0
+	r.Created, r.Latest, r.Count, r.Oldest = s.now(), 0, 0, 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		repos := tx.Bucket(bucketRepos)
 		if repos.Get([]byte(r.Name)) != nil {

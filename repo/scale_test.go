@@ -2,13 +2,11 @@ package repo
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/kiln-repo/kiln/repo/deb"
-	"github.com/kiln-repo/kiln/storage"
 )
 
 // seed puts n synthetic package records straight into the database (the
@@ -16,18 +14,12 @@ import (
 // one version.
 func seed(t testing.TB, n int) *Store {
 	t.Helper()
-	dir := t.TempDir()
-	blobs, _ := storage.NewFS(dir)
-	s, err := Open(filepath.Join(dir, "kiln.db"), blobs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := emptyStore(t)
 	if _, err := s.CreateRepo(Repo{Name: "big"}); err != nil {
 		t.Fatal(err)
 	}
 	shas := make([]string, n+1)
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		for i := range shas {
 			p := fakePackage(i)
 			shas[i] = p.SHA256
@@ -76,12 +68,67 @@ func TestAddOneIsLogarithmic(t *testing.T) {
 	}
 }
 
+// TestKeepPerPackageAddIsLogarithmic: an add that takes the oldest of a
+// name's versions out of a 100,000-package repository still writes a
+// handful of pages: keep-per-package seeks the name, it scans nothing.
+func TestKeepPerPackageAddIsLogarithmic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 100,000 records")
+	}
+	s := seed(t, 100000)
+	if _, err := s.SetPolicy("big", PolicyUpdate{KeepPerPackage: ptr(3)}); err != nil {
+		t.Fatal(err)
+	}
+	var pages int64
+	for v := 2; v <= 5; v++ {
+		sha := stored(t, s, "pkg-000007", fmt.Sprintf("%d.0-1", v), "amd64")
+		before := writes(s)
+		mustAdd(t, s, "big", sha)
+		pages = writes(s) - before
+	}
+	ps, _, _ := s.Contents("big", -1, func(p *Package) bool { return p.Name == "pkg-000007" })
+	if idents(ps) != "pkg-000007_3.0-1_amd64 pkg-000007_4.0-1_amd64 pkg-000007_5.0-1_amd64" {
+		t.Fatalf("kept %s", idents(ps))
+	}
+	t.Logf("an add that evicts one version wrote %d pages", pages)
+	if pages > 40 {
+		t.Fatalf("an add with keep-per-package wrote %d pages; the repository is being scanned or rewritten", pages)
+	}
+}
+
 func BenchmarkAddOneTo100k(b *testing.B) {
 	s := seed(b, 100000)
 	extra := make([]string, b.N)
 	s.db.Update(func(tx *bolt.Tx) error {
 		for i := range extra {
 			p := fakePackage(200000 + i)
+			extra[i] = p.SHA256
+			putPackage(tx, p)
+		}
+		return nil
+	})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Add("big", extra[i:i+1], false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAddOneTo100kKeepPerPackage is BenchmarkAddOneTo100k with
+// keep-per-package 3: each add is a new version of one of ten names, so
+// after the first rounds every add also takes that name's oldest out.
+func BenchmarkAddOneTo100kKeepPerPackage(b *testing.B) {
+	s := seed(b, 100000)
+	if _, err := s.SetPolicy("big", PolicyUpdate{KeepPerPackage: ptr(3)}); err != nil {
+		b.Fatal(err)
+	}
+	extra := make([]string, b.N)
+	s.db.Update(func(tx *bolt.Tx) error {
+		for i := range extra {
+			p := fakePackage(i % 10)
+			p.Version = fmt.Sprintf("2.%d", i)
+			p.SHA256 = fmt.Sprintf("%064x", 1<<40+i)
 			extra[i] = p.SHA256
 			putPackage(tx, p)
 		}

@@ -39,7 +39,7 @@ func (s *Store) CreateSnapshot(name, repoName string, version int, description s
 		if err != nil {
 			return err
 		}
-		if snap.Version, err = checkVersion(meta, version); err != nil {
+		if snap.Version, err = checkVersion(tx, meta, version); err != nil {
 			return err
 		}
 		shas, err := memberShas(tx, meta, snap.Version)
@@ -87,12 +87,16 @@ func (s *Store) CreateSnapshotOf(name string, shas []string, description string)
 	return snap, nil
 }
 
-func checkVersion(meta *Repo, version int) (int, error) {
+func checkVersion(tx *bolt.Tx, meta *Repo, version int) (int, error) {
 	if version < 0 {
 		return meta.Latest, nil
 	}
 	if version > meta.Latest {
 		return 0, fmt.Errorf("%w: %q has versions 0 to %d, not %d", ErrVersionNotFound, meta.Name, meta.Latest, version)
+	}
+	if version < meta.Oldest && versionsOf(tx, meta.Name).Get(versionKey(version)) == nil {
+		return 0, fmt.Errorf("%w: version %d of %q was pruned; the oldest kept version is %d",
+			ErrVersionPruned, version, meta.Name, oldestKept(tx, meta.Name))
 	}
 	return version, nil
 }

@@ -63,6 +63,11 @@ type Repo struct {
 	Packages int `json:"packages"`
 	// Mirror is true for a mirror's repository (mirror:NAME): read-only.
 	Mirror bool `json:"mirror,omitempty"`
+	// KeepVersions and KeepPerPackage are the retention policy (0: keep
+	// everything); Oldest is the oldest version not pruned.
+	KeepVersions   int `json:"keep_versions,omitempty"`
+	KeepPerPackage int `json:"keep_per_package,omitempty"`
+	Oldest         int `json:"oldest,omitempty"`
 }
 
 // ReposResponse lists repositories.
@@ -194,6 +199,9 @@ type Source struct {
 	Component string `json:"component"`
 	Kind      string `json:"kind"` // repo, mirror or snapshot
 	Name      string `json:"name"`
+	// Version is the repository version last published (the server sets
+	// it; retention never prunes it).
+	Version int `json:"version,omitempty"`
 }
 
 // Publication is an apt distribution served at /<prefix>/dists/<dist>/.

@@ -14,17 +14,19 @@ func newRepoCmd(g *globals) *cobra.Command {
 	return newNounCmd("repo", "Manage repositories of .deb packages",
 		newRepoCreateCmd(g), newRepoListCmd(g), newRepoShowCmd(g), newRepoSearchCmd(g),
 		newRepoDeleteCmd(g), newRepoAddCmd(g), newRepoRemoveCmd(g),
-		newRepoVersionsCmd(g), newRepoDiffCmd(g), newRepoFlowCmd(g, false), newRepoFlowCmd(g, true))
+		newRepoVersionsCmd(g), newRepoDiffCmd(g), newRepoEditCmd(g), newRepoPruneCmd(g),
+		newRepoFlowCmd(g, false), newRepoFlowCmd(g, true))
 }
 
 func newRepoCreateCmd(g *globals) *cobra.Command {
 	var r client.Repo
+	var pf policyFlags
 	cmd := &cobra.Command{
-		Use:   "create NAME [--distribution D] [--component C] [--description TEXT]",
+		Use:   "create NAME [--distribution D] [--component C] [--description TEXT] [--keep-versions N] [--keep-per-package K]",
 		Short: "Create a repository",
 		Args:  nArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r.Name = args[0]
+			r.Name, r.KeepVersions, r.KeepPerPackage = args[0], pf.keepVersions, pf.keepPerPackage
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -42,6 +44,7 @@ func newRepoCreateCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&r.Distribution, "distribution", "", "default distribution to publish it as, e.g. bookworm")
 	cmd.Flags().StringVar(&r.Component, "component", "main", "default component to publish it as")
 	cmd.Flags().StringVar(&r.Description, "description", "", "free text")
+	pf.add(cmd.Flags())
 	return cmd
 }
 
