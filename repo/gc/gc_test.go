@@ -89,6 +89,25 @@ func (f *fixture) image(name, ref, seed string, reuse ...storage.Digest) (storag
 	return mf.Digest, blobs
 }
 
+// inRepo ingests a .deb and adds it to repository name (created if
+// need be): a listed repository version keeps it.
+func (f *fixture) inRepo(name string, deb []byte) *repo.Package {
+	f.t.Helper()
+	if _, err := f.store.GetRepo(name); err != nil {
+		if _, err := f.store.CreateRepo(repo.Repo{Name: name}); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	pkg, err := f.store.Ingest(f.ctx, bytes.NewReader(deb), "p.deb")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.store.Add(name, []string{pkg.SHA256}, false); err != nil {
+		f.t.Fatal(err)
+	}
+	return pkg
+}
+
 func (f *fixture) exists(d storage.Digest) bool {
 	_, err := f.blobs.Stat(f.ctx, d)
 	return err == nil
@@ -107,10 +126,7 @@ func TestCollect(t *testing.T) {
 		t.Fatal(err)
 	}
 	debBytes := debtest.Build(debtest.Spec{Name: "hello", Version: "1.0", Arch: "amd64"})
-	pkg, err := f.store.Ingest(f.ctx, bytes.NewReader(debBytes), "hello.deb")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pkg := f.inRepo("main", debBytes) // kept by the repository's version
 	diskBytes := []byte("a qcow2 disk of an image version")
 	disk, err := f.blobs.Put(f.ctx, bytes.NewReader(diskBytes), digest(diskBytes))
 	if err != nil {
