@@ -24,9 +24,9 @@ type GCReport struct {
 	Spared     int   `json:"spared"`      // unreferenced but within the grace period or being pushed
 	DryRun     bool  `json:"dry_run"`
 	Millis     int64 `json:"duration_ms"`
-	// Kinds is what was (would be) freed by kind: "deb", "oci" (a layer,
-	// config or manifest an OCI repository linked) or "other" (a blob no
-	// record names: a deleted image version's disk, an unrecorded upload).
+	// Kinds is what was (would be) freed by kind: "deb", "manifest",
+	// "layer" (a layer or config an OCI repository linked) or "disk" (a blob
+	// no record names: a deleted image version's disk, an unrecorded upload).
 	Kinds map[string]GCKind `json:"kinds"`
 	// Freed lists, in a dry run, each blob that would be freed.
 	Freed []GCFreed `json:"freed,omitempty"`

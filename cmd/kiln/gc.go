@@ -23,7 +23,7 @@ listed repository or mirror version, a snapshot, a publication's source, a
 package-set server group not destroyed, or an image version a channel points
 at or such a group was built from; a .deb uploaded into no repository only by
 the grace period. A freed .deb's package record goes with it. The report gives
-bytes by kind (deb, oci, other); --dry-run -o json lists each blob it would
+bytes by kind (deb, manifest, layer, disk); --dry-run -o json lists each blob it would
 free, with its kind and why nothing keeps it. Needs an admin token.`,
 		Args: nArgs(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {

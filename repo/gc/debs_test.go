@@ -169,3 +169,23 @@ func (f *fixture) wantNoRecord(sha string) {
 		f.t.Errorf("HasPackages of a freed package = %v, %v", got, err)
 	}
 }
+
+// TestDiskOfDeletedImageFreed: the disk of a deleted image version is
+// freed and counted as a disk.
+func TestDiskOfDeletedImageFreed(t *testing.T) {
+	f := newFixture(t)
+	data := bytes.Repeat([]byte("qcow"), 1000)
+	disk, err := f.store.PutBlob(f.ctx, bytes.NewReader(data), digest(data))
+	f.check(err)
+	_, _, err = f.store.PushImage(f.ctx, repo.Image{Name: "base", Version: "1", OS: "debian", OSVersion: "12", Arch: "amd64",
+		Disks: []repo.Disk{{Filename: "disk.raw", Digest: disk.Digest, Size: disk.Size}}})
+	f.check(err)
+	if rep := f.collect(); rep.Deleted != 0 {
+		t.Fatalf("disk of a stored image version freed: %+v", rep)
+	}
+	f.check2(f.store.DeleteImage("base", "1", false))
+	rep := f.collect()
+	if k := rep.Kinds[gc.KindDisk]; k.Count != 1 || k.Bytes != int64(len(data)) || f.exists(disk.Digest) {
+		t.Fatalf("by kind %+v, stored %v", rep.Kinds, f.exists(disk.Digest))
+	}
+}

@@ -169,7 +169,7 @@ func (s sweeper) sweep(ctx context.Context, d storage.Digest) (string, error) {
 		if kept || err != nil {
 			return false, err
 		}
-		kind = kindOf(tx, d)
+		kind = kindOf(ctx, tx, s.store.Blobs(), d)
 		return true, nil
 	}
 	if s.dry {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -177,6 +178,9 @@ func TestCollect(t *testing.T) {
 	}
 	if rep.Deleted != 2 || rep.FreedBytes != int64(len("pushed, never referenced"))+deletedSize.Size {
 		t.Errorf("report %+v", rep)
+	}
+	if want := map[string]gc.KindStat{gc.KindLayer: {1, int64(len("pushed, never referenced"))}, gc.KindManifest: {1, deletedSize.Size}}; !maps.Equal(rep.Kinds, want) {
+		t.Errorf("by kind %+v, want %+v", rep.Kinds, want)
 	}
 	if _, err := f.reg.StatBlob(f.ctx, "app", garbage); err == nil {
 		t.Errorf("the collected blob is still linked")
