@@ -24,6 +24,7 @@ type fixture struct {
 	store *repo.Store
 	reg   *oci.Registry
 	blobs *storage.FS
+	root  string // the store's directory
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -41,7 +42,7 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, ctx: context.Background(), store: store, reg: reg, blobs: blobs}
+	return &fixture{t: t, ctx: context.Background(), store: store, reg: reg, blobs: blobs, root: dir}
 }
 
 func digest(b []byte) storage.Digest {
