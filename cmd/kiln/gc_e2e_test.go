@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -144,4 +145,41 @@ func blobSum(t *testing.T, dir, sha string) string {
 		return ""
 	}
 	return sha256File(t, path)
+}
+
+// TestCLINightlyGCBounded: 20 nightly builds of 5 packages into a
+// repository with --keep-per-package 3 --keep-versions 5, `kiln gc --grace
+// 0s` after each: the blob store never holds more than the 7 newest
+// builds of each package (what the 5 kept versions can name), and the 3
+// newest of each are stored byte-identical at the end.
+func TestCLINightlyGCBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20 days with a second's wait each")
+	}
+	const days, pkgs = 20, 5
+	env, dir := liveServer(t)
+	mustRun(t, env, "repo", "create", "nightly", "--keep-per-package", "3", "--keep-versions", "5")
+	built := map[int][]string{} // day -> sums
+	for day := 1; day <= days; day++ {
+		build := t.TempDir()
+		for p := range pkgs {
+			built[day] = append(built[day], writeDeb(t, build, debtest.Spec{Name: fmt.Sprintf("app%d", p), Version: fmt.Sprintf("1.0+%d", day), Arch: "amd64", DataSize: 4096}))
+		}
+		mustRun(t, env, "repo", "add", "nightly", build)
+		time.Sleep(1100 * time.Millisecond) // older than the file clock's slack
+		gcJSON(t, env)
+		if n := countBlobs(t, dir); n > 7*pkgs {
+			t.Fatalf("day %d: %d blobs stored, bound %d", day, n, 7*pkgs)
+		}
+	}
+	for day := days - 2; day <= days; day++ {
+		for _, sha := range built[day] {
+			if blobSum(t, dir, sha) != sha {
+				t.Errorf("day %d build %s lost", day, sha)
+			}
+		}
+	}
+	if blobSum(t, dir, built[1][0]) != "" {
+		t.Errorf("day 1's build outlived retention")
+	}
 }
