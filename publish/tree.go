@@ -129,7 +129,7 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	if j != nil {
 		defer func() {
 			if err != nil {
-				err = errors.Join(err, j.rollback())
+				err = errors.Join(err, j.rollback(false)) // its journal lists what it saved
 			}
 		}()
 	}
