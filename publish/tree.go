@@ -129,7 +129,7 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	if j != nil {
 		defer func() {
 			if err != nil {
-				err = errors.Join(err, j.rollback())
+				err = errors.Join(err, j.rollback(false)) // its journal lists what it saved
 			}
 		}()
 	}
@@ -173,7 +173,7 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	// The publish is recorded: from here on nothing may undo it. A journal
 	// left behind is finished by Recover at the next start.
 	j.finish()
-	p.prune(dist, files, in.Now)
+	p.prune(dist, files, j.previous, in.Now)
 	return nil
 }
 
