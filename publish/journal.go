@@ -245,23 +245,71 @@ type Recorded func(prefix, dist string) (gen int, ok bool, err error)
 //   - a distribution no record lists (a drop that crashed after forgetting
 //     it) is removed, so nothing unlisted is served.
 func Recover(root string, recorded Recorded) ([]Recovered, error) {
-	dirs, err := filepath.Glob(filepath.Join(root, "*", "dists"))
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	var out []Recovered
-	for _, dists := range dirs {
-		prefix := filepath.Base(filepath.Dir(dists))
-		done, err := recoverDists(prefix, dists, recorded)
+	for _, e := range entries {
+		base := filepath.Join(root, e.Name())
+		if strings.HasPrefix(e.Name(), dropPrefix) { // a prefix being removed
+			if err := os.RemoveAll(base); err != nil {
+				return out, err
+			}
+			continue
+		}
+		if !e.IsDir() || !isPrefix(base) {
+			continue
+		}
+		done, err := recoverPrefix(e.Name(), base, recorded)
 		out = append(out, done...)
 		if err != nil {
-			return out, fmt.Errorf("recovering %s: %w", prefix, err)
-		}
-		if err := removeTemps(filepath.Join(filepath.Dir(dists), "pool"), 1); err != nil {
-			return out, err
+			return out, fmt.Errorf("recovering %s: %w", e.Name(), err)
 		}
 	}
 	return out, nil
+}
+
+// isPrefix reports whether base is a publication prefix's tree.
+func isPrefix(base string) bool {
+	for _, sub := range []string{"dists", "pool"} {
+		if fi, err := os.Stat(filepath.Join(base, sub)); err == nil && fi.IsDir() {
+			return true
+		}
+	}
+	return false
+}
+
+// recoverPrefix recovers the distributions of one prefix, then removes its
+// pool if none is left (a drop that crashed before it, or a first publish
+// that never got as far as a distribution).
+func recoverPrefix(prefix, base string, recorded Recorded) ([]Recovered, error) {
+	dists := filepath.Join(base, "dists")
+	var out []Recovered
+	if _, err := os.Stat(dists); err == nil {
+		if out, err = recoverDists(prefix, dists, recorded); err != nil {
+			return out, err
+		}
+	}
+	if !hasDists(base) {
+		return out, removeTree(base)
+	}
+	return out, removeTemps(filepath.Join(base, "pool"), 1)
+}
+
+// hasDists reports whether a distribution is published under base: a
+// directory in base/dists that is not something kiln set aside.
+func hasDists(base string) bool {
+	entries, _ := os.ReadDir(filepath.Join(base, "dists"))
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".kiln-") {
+			return true
+		}
+	}
+	return false
 }
 
 // recoverDists recovers the distributions of one prefix.

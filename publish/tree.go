@@ -521,5 +521,20 @@ func (p *Publisher) Drop(prefix, dist string, forget func() error) error {
 	if err := p.stage("forgotten"); err != nil {
 		return err
 	}
-	return os.RemoveAll(aside)
+	if err := os.RemoveAll(aside); err != nil {
+		return err
+	}
+	return p.dropEmptyPrefix(prefix)
+}
+
+// dropEmptyPrefix removes a prefix's pool once no distribution is left
+// under it: a package published by mistake (a secret in it, say) can be
+// withdrawn by dropping what published it.
+func (p *Publisher) dropEmptyPrefix(prefix string) error {
+	base := filepath.Join(p.Root, filepath.FromSlash(prefix))
+	if hasDists(base) {
+		return nil
+	}
+	delete(p.pooled, prefix)
+	return removeTree(base)
 }
