@@ -46,6 +46,7 @@ func (s *Server) collectGarbage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	s.metrics.collected(rep)
 	s.log.Info("garbage collected", "deleted", rep.Deleted, "freed_bytes", rep.FreedBytes, "spared", rep.Spared, "dry_run", rep.DryRun)
 	writeJSON(w, http.StatusOK, client.GCReport{Blobs: rep.Blobs, Live: rep.Live, Candidates: rep.Candidates,
 		Deleted: rep.Deleted, FreedBytes: rep.FreedBytes, Spared: rep.Spared, DryRun: rep.DryRun,

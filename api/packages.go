@@ -40,7 +40,11 @@ func (s *Server) ingest(r *http.Request) ([]*repo.Package, error) {
 	if err != nil {
 		return nil, err
 	}
-	return in.Commit(r.Context())
+	ps, err := in.Commit(r.Context())
+	if err == nil {
+		s.metrics.ingested.Add(float64(len(ps)))
+	}
+	return ps, err
 }
 
 // capped applies the per-file size limit, to a raw body or to one part.
