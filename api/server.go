@@ -147,6 +147,7 @@ func (s *Server) table() []route {
 		{"publication-switch", "POST", "/api/v1/publications/{prefix}/{dist}/switch", repo.ScopeWrite, s.switchPublication},
 		{"snapshot-diff", "GET", "/api/v1/snapshots/{snapshot}/diff/{other}", repo.ScopeRead, s.snapshotDiff},
 		{"gc", "POST", "/api/v1/gc", repo.ScopeAdmin, s.collectGarbage},
+		{"fsck", "POST", "/api/v1/fsck", repo.ScopeAdmin, s.checkBlobs},
 	}, append(s.mirrorTable(), s.catalogTable()...)...)
 }
 
