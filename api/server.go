@@ -148,6 +148,7 @@ func (s *Server) table() []route {
 		{"snapshot-diff", "GET", "/api/v1/snapshots/{snapshot}/diff/{other}", repo.ScopeRead, s.snapshotDiff},
 		{"gc", "POST", "/api/v1/gc", repo.ScopeAdmin, s.collectGarbage},
 		{"fsck", "POST", "/api/v1/fsck", repo.ScopeAdmin, s.checkBlobs},
+		{"backup", "GET", "/api/v1/backup", repo.ScopeAdmin, s.backupDatabase},
 	}, append(s.mirrorTable(), s.catalogTable()...)...)
 }
 
