@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -49,7 +48,7 @@ admin token.`,
 				return err
 			}
 			defer body.Close()
-			info, size, err := saveBackup(body, to)
+			info, size, err := backup.Save(body, to)
 			if err != nil {
 				return fmt.Errorf("backup to %s: %w", to, err)
 			}
@@ -68,54 +67,6 @@ func secretNote(info *backup.Info) string {
 		return ", with the server secret"
 	}
 	return ", without the server secret"
-}
-
-// saveBackup streams r into a temp file beside path while checking it as a
-// backup, and renames it to path only once it is whole and durable.
-func saveBackup(r io.Reader, path string) (*backup.Info, int64, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".kiln-backup-*")
-	if err != nil {
-		return nil, 0, err
-	}
-	defer os.Remove(tmp.Name())
-	cw := &countWriter{w: tmp}
-	tee := io.TeeReader(r, cw)
-	info, err := backup.Read(tee, func(_ string, r io.Reader) error {
-		_, err := io.Copy(io.Discard, r)
-		return err
-	})
-	if err == nil {
-		_, err = io.Copy(io.Discard, tee) // the tar's end blocks
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if err = errors.Join(err, tmp.Close()); err != nil {
-		return nil, 0, err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return nil, 0, err
-	}
-	return info, cw.n, syncParent(path)
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-func syncParent(path string) error {
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	return errors.Join(d.Sync(), d.Close())
 }
 
 func newRestoreCmd(getenv func(string) string) *cobra.Command {

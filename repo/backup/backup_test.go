@@ -136,3 +136,26 @@ func flip(b []byte, i int) []byte {
 	c[i] ^= 0xff
 	return c
 }
+
+// TestSave: a whole archive lands byte for byte under mode 0600; a cut-off
+// one leaves nothing in the directory.
+func TestSave(t *testing.T) {
+	_, archive := source(t, false, nil)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kiln.backup")
+	if _, _, err := backup.Save(bytes.NewReader(archive[:len(archive)-2000]), path); !errors.Is(err, backup.ErrInvalid) {
+		t.Fatalf("cut-off archive: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a cut-off save left %v", entries)
+	}
+	info, n, err := backup.Save(bytes.NewReader(archive), path)
+	if err != nil || n != int64(len(archive)) || len(info.Files) != 1 {
+		t.Fatalf("save: %v, %d bytes, %+v", err, n, info)
+	}
+	got, _ := os.ReadFile(path)
+	fi, _ := os.Stat(path)
+	if !bytes.Equal(got, archive) || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("saved %d bytes (want %d), mode %v", len(got), len(archive), fi.Mode().Perm())
+	}
+}

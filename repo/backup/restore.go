@@ -124,3 +124,44 @@ func syncDir(dir string) error {
 	}
 	return errors.Join(d.Sync(), d.Close())
 }
+
+// Save streams r into a temp file beside path while checking it as a
+// backup (Read), and renames it to path (mode 0600) only once it is whole
+// and durable. It returns the manifest and the archive's size.
+func Save(r io.Reader, path string) (*Info, int64, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".kiln-backup-*")
+	if err != nil {
+		return nil, 0, err
+	}
+	defer os.Remove(tmp.Name())
+	cw := &countWriter{w: tmp}
+	tee := io.TeeReader(r, cw)
+	info, err := Read(tee, func(_ string, r io.Reader) error {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	})
+	if err == nil {
+		_, err = io.Copy(io.Discard, tee) // the tar's end blocks
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if err = errors.Join(err, tmp.Close()); err != nil {
+		return nil, 0, err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return nil, 0, err
+	}
+	return info, cw.n, syncDir(filepath.Dir(path))
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
