@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -31,18 +32,7 @@ func TestBackupRestoreOnS3(t *testing.T) {
 	env := map[string]string{"KILN_URL": a.url, "KILN_TOKEN": readToken(t, dirA)}
 	want := fillForBackup(t, env)
 	mustRun(t, env, "repo", "create", "ci")
-	reads := [][]string{
-		{"repo", "show", "stable", "-o", "json"},
-		{"publish", "list", "-o", "json"},
-		{"key", "list", "-o", "json"},
-		{"image", "find", "web", "--os", "debian", "--os-version", "12", "--arch", "amd64", "--region", "us-east-1", "--channel", "prod", "-o", "json"},
-		{"image", "show", "web", "1", "-o", "json"},
-		{"group", "show", "web-prod-v001", "-o", "json"},
-	}
-	before := map[string]string{}
-	for _, r := range reads {
-		before[strings.Join(r, " ")] = mustRun(t, env, r...)
-	}
+	before := captureReads(t, env)
 	keyring := publicKeyring(t, a.url+"/debian/dists/bookworm/key.asc")
 
 	// CI adds packages to another repository throughout the backups.
@@ -93,11 +83,7 @@ func TestBackupRestoreOnS3(t *testing.T) {
 	}
 	b := startProc(t, dirB, freeAddr(t), s3Env(srv, bucket)...)
 	envB := map[string]string{"KILN_URL": b.url, "KILN_TOKEN": env["KILN_TOKEN"]} // the old token works
-	for _, r := range reads {
-		if got := mustRun(t, envB, r...); got != before[strings.Join(r, " ")] {
-			t.Errorf("kiln %s after restore:\n%s\nbefore:\n%s", strings.Join(r, " "), got, before[strings.Join(r, " ")])
-		}
-	}
+	sameReads(t, envB, before)
 	ci := showJSON(t, envB, "ci")
 	t.Logf("%d backups; ci packages: %d acknowledged before the last backup, %d restored, %d acknowledged in all", backups, ackedBefore, len(ci), acked.Load())
 	if n := int32(len(ci)); n < ackedBefore || n > acked.Load() {
@@ -110,6 +96,70 @@ func TestBackupRestoreOnS3(t *testing.T) {
 	// The published tree is regenerated, signed by the same key.
 	mustRun(t, envB, "publish", "update", "debian", "bookworm")
 	apt := apttest.New(t, "deb [signed-by=KEYRING] "+b.url+"/debian bookworm main", keyring)
+	if out, err := apt.Update(); err != nil {
+		t.Fatalf("apt-get update from the restored server: %v\n%s", err, out)
+	}
+	expectDownload(t, apt, "myapp", want)
+}
+
+// backupReads are the reads a restored server must answer as the old one did.
+var backupReads = [][]string{
+	{"repo", "show", "stable", "-o", "json"},
+	{"publish", "list", "-o", "json"},
+	{"key", "list", "-o", "json"},
+	{"image", "find", "web", "--os", "debian", "--os-version", "12", "--arch", "amd64", "--region", "us-east-1", "--channel", "prod", "-o", "json"},
+	{"image", "show", "web", "1", "-o", "json"},
+	{"group", "show", "web-prod-v001", "-o", "json"},
+}
+
+func captureReads(t *testing.T, env map[string]string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, r := range backupReads {
+		out[strings.Join(r, " ")] = mustRun(t, env, r...)
+	}
+	return out
+}
+
+func sameReads(t *testing.T, env, before map[string]string) {
+	t.Helper()
+	for cmd, want := range before {
+		if got := mustRun(t, env, strings.Fields(cmd)...); got != want {
+			t.Errorf("kiln %s after restore:\n%s\nbefore:\n%s", cmd, got, want)
+		}
+	}
+}
+
+// TestBackupRestoreFilesystem: on the filesystem backend the new data
+// directory gets a copy of the old one's blobs/; the backup without the
+// secret restores once the old server-secret is copied in, as documented.
+func TestBackupRestoreFilesystem(t *testing.T) {
+	env, dirA := liveServer(t)
+	want := fillForBackup(t, env)
+	before := captureReads(t, env)
+	keyring := publicKeyring(t, env["KILN_URL"]+"/debian/dists/bookworm/key.asc")
+	file := filepath.Join(t.TempDir(), "kiln.backup")
+	mustRun(t, env, "backup", "--to", file)
+
+	dirB := t.TempDir()
+	mustFail(t, nil, "copy it to "+filepath.Join(dirB, "server-secret")+" first", "restore", file, "--data", dirB)
+	if out, err := exec.Command("cp", "-a", filepath.Join(dirA, "blobs"), filepath.Join(dirA, "server-secret"), dirB).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	mustRun(t, nil, "restore", file, "--data", dirB)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); runIn(ctx, nil, "serve", "--data", dirB, "--listen", addr) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitReady(t, "http://"+addr)
+	envB := map[string]string{"KILN_URL": "http://" + addr, "KILN_TOKEN": env["KILN_TOKEN"]}
+	sameReads(t, envB, before)
+	if rep, _ := fsckReport(t, envB, 0); rep.Checked != 3 {
+		t.Fatalf("fsck after restore: %+v", rep)
+	}
+	mustRun(t, envB, "publish", "update", "debian", "bookworm")
+	apt := apttest.New(t, "deb [signed-by=KEYRING] "+envB["KILN_URL"]+"/debian bookworm main", keyring)
 	if out, err := apt.Update(); err != nil {
 		t.Fatalf("apt-get update from the restored server: %v\n%s", err, out)
 	}
