@@ -8,7 +8,10 @@ import (
 )
 
 // checkBlobs reads back every blob the database refers to, or a sample,
-// while the server goes on serving; it changes nothing.
+// while the server goes on serving; it changes nothing. It takes the
+// collector's lock: gc is the only thing that deletes blobs, and a blob it
+// deleted after fsck listed its (since removed) record would be reported
+// missing.
 func (s *Server) checkBlobs(w http.ResponseWriter, r *http.Request) {
 	var req client.FsckRequest
 	if r.ContentLength != 0 {
@@ -21,6 +24,11 @@ func (s *Server) checkBlobs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, badRequest("sample must be 0 (check all) or more"))
 		return
 	}
+	if !s.gcMu.TryLock() {
+		s.fail(w, errGCRunning)
+		return
+	}
+	defer s.gcMu.Unlock()
 	rep, err := fsck.Check(r.Context(), s.store, s.cfg.Registry, fsck.Options{Sample: req.Sample})
 	if err != nil {
 		s.fail(w, err)

@@ -50,7 +50,7 @@ type Config struct {
 type Server struct {
 	cfg       Config
 	publisher *publish.Publisher
-	gcMu      sync.Mutex // one garbage collection at a time
+	gcMu      sync.Mutex // one garbage collection or fsck at a time
 	mirrors   *mirror.Updater
 	store     *repo.Store
 	log       *slog.Logger
