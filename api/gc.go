@@ -9,7 +9,7 @@ import (
 )
 
 var (
-	errGCRunning = newError(http.StatusConflict, "GC_RUNNING", "a garbage collection is running already")
+	errGCRunning = newError(http.StatusConflict, "GC_RUNNING", "a garbage collection or fsck is running already")
 	errNoGC      = newError(http.StatusNotImplemented, "UNSUPPORTED", "this server has no registry, so it does not collect garbage")
 )
 

@@ -58,7 +58,7 @@ type Config struct {
 type Server struct {
 	cfg       Config
 	publisher *publish.Publisher
-	gcMu      sync.Mutex // one garbage collection at a time
+	gcMu      sync.Mutex // one garbage collection or fsck at a time
 	mirrors   *mirror.Updater
 	store     *repo.Store
 	log       *slog.Logger
@@ -166,6 +166,8 @@ func (s *Server) table() []route {
 		{"publication-switch", "POST", "/api/v1/publications/{prefix}/{dist}/switch", repo.ScopeWrite, s.switchPublication},
 		{"snapshot-diff", "GET", "/api/v1/snapshots/{snapshot}/diff/{other}", repo.ScopeRead, s.snapshotDiff},
 		{"gc", "POST", "/api/v1/gc", repo.ScopeAdmin, s.collectGarbage},
+		{"fsck", "POST", "/api/v1/fsck", repo.ScopeAdmin, s.checkBlobs},
+		{"backup", "GET", "/api/v1/backup", repo.ScopeAdmin, s.backupDatabase},
 	}, append(s.mirrorTable(), s.catalogTable()...)...)
 }
 
