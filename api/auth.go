@@ -16,6 +16,9 @@ func (s *Server) authorize(need repo.Scope, next http.Handler) http.Handler {
 			return
 		}
 		tok, err := s.store.Authenticate(bearer(r))
+		if err == nil {
+			infoOf(r).token = tok.Name
+		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="kiln"`)
 			writeError(w, errUnauthorized)

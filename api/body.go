@@ -23,6 +23,7 @@ type guardedBody struct {
 	rc      *http.ResponseController
 	timeout time.Duration
 	left    int64 // bytes still declared by Content-Length, -1: chunked
+	read    int64 // bytes read so far (for the log and the metrics)
 	done    bool  // read to the end
 	refused bool  // answered with an error before done
 }
@@ -46,6 +47,7 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 	}
 	b.rc.SetReadDeadline(time.Now().Add(b.timeout))
 	n, err := b.ReadCloser.Read(p)
+	b.read += int64(n)
 	if b.left >= 0 {
 		b.left -= int64(n)
 	}
@@ -88,3 +90,11 @@ func (b *guardedBody) finish() {
 
 // unread reports whether the request has a body not read to its end.
 func (b *guardedBody) unread() bool { return b != nil && !b.done }
+
+// bytesRead is how much of the body the handler read (0 without a body).
+func (b *guardedBody) bytesRead() int64 {
+	if b == nil {
+		return 0
+	}
+	return b.read
+}

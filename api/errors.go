@@ -155,8 +155,11 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	writeError(w, s.toAPIError(err))
 }
 
+// writeError answers e, naming the request by the id ServeHTTP put in
+// the answer's X-Request-Id.
 func writeError(w http.ResponseWriter, e *apiError) {
-	writeJSON(w, e.status, client.ErrorBody{Error: client.Error{Code: e.code, Message: e.message}})
+	writeJSON(w, e.status, client.ErrorBody{Error: client.Error{Code: e.code, Message: e.message,
+		RequestID: w.Header().Get("X-Request-Id")}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -9,7 +9,7 @@ import (
 )
 
 var (
-	errGCRunning = newError(http.StatusConflict, "GC_RUNNING", "a garbage collection is running already")
+	errGCRunning = newError(http.StatusConflict, "GC_RUNNING", "a garbage collection or fsck is running already")
 	errNoGC      = newError(http.StatusNotImplemented, "UNSUPPORTED", "this server has no registry, so it does not collect garbage")
 )
 
@@ -46,6 +46,7 @@ func (s *Server) collectGarbage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	s.metrics.collected(rep)
 	s.log.Info("garbage collected", "deleted", rep.Deleted, "freed_bytes", rep.FreedBytes, "spared", rep.Spared, "dry_run", rep.DryRun)
 	writeJSON(w, http.StatusOK, gcReport(rep))
 }

@@ -132,6 +132,9 @@ func (s *Server) ociAuthorize(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	tok, err := s.store.Authenticate(bearer(r))
+	if err == nil {
+		infoOf(r).token = tok.Name
+	}
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Basic realm="kiln"`)
 		writeOCIError(w, errOCIUnauthorized)

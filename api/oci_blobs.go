@@ -34,6 +34,9 @@ func (s *Server) ociBlob(w http.ResponseWriter, r *http.Request, name, ref strin
 		return
 	}
 	defer rc.Close()
+	if r.Method == "GET" {
+		s.metrics.blobPulls.Inc()
+	}
 	if s.ociRedirect(w, r, d) {
 		return
 	}
@@ -123,6 +126,7 @@ func (s *Server) ociPutBlob(w http.ResponseWriter, r *http.Request, name, ref st
 		s.ociFail(w, err)
 		return
 	}
+	s.metrics.blobPushes.Inc()
 	writeBlobCreated(w, name, d)
 }
 
@@ -223,6 +227,7 @@ func (s *Server) ociFinish(w http.ResponseWriter, r *http.Request, name, id stri
 		s.ociFail(w, err)
 		return
 	}
+	s.metrics.blobPushes.Inc()
 	writeBlobCreated(w, name, d)
 }
 

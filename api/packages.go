@@ -46,7 +46,11 @@ func (s *Server) ingestThen(r *http.Request, then func([]*repo.Package) error) (
 	if err != nil {
 		return nil, err
 	}
-	return in.CommitThen(r.Context(), then)
+	ps, err := in.CommitThen(r.Context(), then)
+	if err == nil {
+		s.metrics.ingested.Add(float64(len(ps)))
+	}
+	return ps, err
 }
 
 // capped applies the per-file size limit, to a raw body or to one part.

@@ -71,6 +71,13 @@ func (s *Server) republish(w http.ResponseWriter, r *http.Request, changes []rep
 // is complete; a failure anywhere leaves the previous publication served
 // and recorded.
 func (s *Server) publish(r *http.Request, pub *repo.Publication) error {
+	start := time.Now()
+	err := s.writePublication(r, pub)
+	s.metrics.published(err, time.Since(start))
+	return err
+}
+
+func (s *Server) writePublication(r *http.Request, pub *repo.Publication) error {
 	key, err := s.openKey(pub.Key)
 	if err != nil {
 		return err

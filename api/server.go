@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kiln-repo/kiln/publish"
 	"github.com/kiln-repo/kiln/repo"
@@ -44,18 +45,26 @@ type Config struct {
 	// storage.Presigner, answers registry blob GETs with 307 to a URL
 	// signed for that long (see ociRedirect).
 	BlobRedirect time.Duration
+	// Metrics is the registry the server's metrics join (nil: a private
+	// one, still served at /metrics).
+	Metrics *prometheus.Registry
+	// BlobStatsTTL is how long a count of the blob store is reused for
+	// the kiln_blobs gauges (zero: DefaultBlobStatsTTL; negative: count on
+	// every scrape).
+	BlobStatsTTL time.Duration
 }
 
 // Server routes and serves kiln's HTTP API.
 type Server struct {
 	cfg       Config
 	publisher *publish.Publisher
-	gcMu      sync.Mutex // one garbage collection at a time
+	gcMu      sync.Mutex // one garbage collection or fsck at a time
 	mirrors   *mirror.Updater
 	store     *repo.Store
 	log       *slog.Logger
 	router    *mux.Router
 	now       func() time.Time
+	metrics   *metrics
 }
 
 // New returns a server ready to be used as an http.Handler.
@@ -64,12 +73,20 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
+	}
+	if cfg.BlobStatsTTL == 0 {
+		cfg.BlobStatsTTL = DefaultBlobStatsTTL
+	}
 	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, router: mux.NewRouter(), now: func() time.Time { return time.Now().UTC() }}
 	ix := publish.NewIndexer(0)
 	ix.Controls = cfg.Store.WithControlTexts
 	s.publisher = &publish.Publisher{Root: cfg.PublicDir, Blobs: cfg.Store.Blobs(), Indexer: ix,
 		AfterStage: cfg.AfterPublishStage, Log: cfg.Logger}
 	s.mirrors = mirror.NewUpdater(cfg.Store, cfg.Mirror)
+	s.metrics = newMetrics(cfg.Metrics)
+	s.registerGauges()
 	s.routes()
 	return s
 }
@@ -88,8 +105,8 @@ func (s *Server) routes() {
 	r := s.router
 	if s.cfg.Registry != nil {
 		// Before the published trees' catch-all: v2 is a reserved prefix.
-		r.Path("/v2").Handler(s.registry())
-		r.PathPrefix("/v2/").Handler(s.registry())
+		r.Path("/v2").Handler(s.registry()).Name("v2")
+		r.PathPrefix("/v2/").Handler(s.registry()).Name("v2")
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, errNotFound)
@@ -101,8 +118,9 @@ func (s *Server) routes() {
 		r.Handle(rt.path, s.authorize(rt.scope, rt.handler)).Methods(rt.method).Name(rt.name)
 	}
 	if s.cfg.PublicDir != "" {
-		r.PathPrefix("/").Methods("GET", "HEAD").Handler(s.published())
+		r.PathPrefix("/").Methods("GET", "HEAD").Handler(s.published()).Name("published")
 	}
+	r.Use(nameRoute)
 }
 
 func (s *Server) table() []route {
@@ -110,6 +128,7 @@ func (s *Server) table() []route {
 	return append([]route{
 		{"healthz", "GET", "/healthz", none, s.healthz},
 		{"readyz", "GET", "/readyz", none, s.readyz},
+		{"metrics", "GET", "/metrics", repo.ScopeRead, s.serveMetrics},
 		{"version", "GET", "/api/v1/version", none, s.version},
 		{"token-create", "POST", "/api/v1/tokens", repo.ScopeAdmin, s.createToken},
 		{"token-list", "GET", "/api/v1/tokens", repo.ScopeAdmin, s.listTokens},
@@ -147,6 +166,8 @@ func (s *Server) table() []route {
 		{"publication-switch", "POST", "/api/v1/publications/{prefix}/{dist}/switch", repo.ScopeWrite, s.switchPublication},
 		{"snapshot-diff", "GET", "/api/v1/snapshots/{snapshot}/diff/{other}", repo.ScopeRead, s.snapshotDiff},
 		{"gc", "POST", "/api/v1/gc", repo.ScopeAdmin, s.collectGarbage},
+		{"fsck", "POST", "/api/v1/fsck", repo.ScopeAdmin, s.checkBlobs},
+		{"backup", "GET", "/api/v1/backup", repo.ScopeAdmin, s.backupDatabase},
 	}, append(s.mirrorTable(), s.catalogTable()...)...)
 }
 
@@ -201,16 +222,18 @@ func (s *Server) catalogTable() []route {
 	}
 }
 
-// ServeHTTP logs each request (never its headers: they carry tokens). A
-// request body must keep arriving (guardedBody).
+// ServeHTTP logs and counts each request (never its headers: they carry
+// tokens) under a request id it also answers in X-Request-Id. A request
+// body must keep arriving (guardedBody).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	r, info := withRequestInfo(r)
+	w.Header().Set("X-Request-Id", info.id)
 	body := guardBody(w, r, s.cfg.Limits.BodyTimeout)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, body: body}
 	s.router.ServeHTTP(rec, r)
 	body.finish()
-	s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-		"bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond))
+	s.finishRequest(r, info, rec, body.bytesRead(), time.Since(start))
 }
 
 type statusRecorder struct {

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -51,7 +53,14 @@ func (g generation) byHashNames() map[string]bool {
 // moment); they go once older than KeepFor, as do files a crashed write
 // left. Pruning is best effort: what it fails to remove is removed by a
 // later publish.
-func (p *Publisher) prune(dist string, files []IndexFile, now time.Time) {
+//
+// The record is trusted to name every by-hash copy still wanted only when
+// it was read whole and ends with prev, the generation before this one
+// (its Release SHA256 section, path -> hex; empty: none). Otherwise (an
+// unreadable record, or a crash between the previous publish's commit and
+// its prune, which left that generation served but unrecorded) this round
+// removes only temp files, and the next, with a whole record, catches up.
+func (p *Publisher) prune(dist string, files []IndexFile, prev map[string]string, now time.Time) {
 	keep, keepFor, keepMax := p.Keep, p.KeepFor, p.KeepMax
 	if keep <= 0 {
 		keep = 5
@@ -71,6 +80,7 @@ func (p *Publisher) prune(dist string, files []IndexFile, now time.Time) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return
 	}
+	trusted := endsWith(gens, prev)
 	cur := generation{Published: now}
 	for i := range files {
 		cur.Files = append(cur.Files, indexSums{Path: files[i].Path, Sums: files[i].Sums()})
@@ -94,9 +104,12 @@ func (p *Publisher) prune(dist string, files []IndexFile, now time.Time) {
 	if err != nil || writeAtomic(filepath.Join(dist, generationsFile), data, newSyncSet(dist)) != nil {
 		return
 	}
+	if !trusted {
+		kept = nil
+	}
 	for _, g := range gens[:cut] {
 		for name := range g.byHashNames() {
-			if !kept[name] {
+			if trusted && !kept[name] {
 				os.Remove(filepath.Join(dist, filepath.FromSlash(name)))
 			}
 		}
@@ -104,10 +117,27 @@ func (p *Publisher) prune(dist string, files []IndexFile, now time.Time) {
 	removeDebris(dist, kept, now.Add(-keepFor))
 }
 
+// endsWith reports whether the record's last generation is the one whose
+// Release SHA256 section is prev (empty: there was none).
+func endsWith(gens []generation, prev map[string]string) bool {
+	if len(gens) == 0 {
+		return len(prev) == 0
+	}
+	i := slices.IndexFunc(hashes, func(h hashAlg) bool { return h.name == SHA256 })
+	last := map[string]string{}
+	for _, f := range gens[len(gens)-1].Files {
+		if len(f.Sums) <= i {
+			return false
+		}
+		last[f.Path] = f.Sums[i]
+	}
+	return maps.Equal(last, prev)
+}
+
 // removeDebris removes, below dist, the by-hash copies that kept does not
 // list and the files a crashed write left (tmpPrefix), either one only when
-// last modified before old. The journal and anything set aside are not
-// looked into.
+// last modified before old (kept nil: no by-hash copy). The journal and
+// anything set aside are not looked into.
 func removeDebris(dist string, kept map[string]bool, old time.Time) {
 	filepath.WalkDir(dist, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -124,7 +154,7 @@ func removeDebris(dist string, kept map[string]bool, old time.Time) {
 			return nil
 		}
 		rel = filepath.ToSlash(rel)
-		debris := strings.HasPrefix(d.Name(), tmpPrefix) || (strings.Contains(rel, "/by-hash/") && !kept[rel])
+		debris := strings.HasPrefix(d.Name(), tmpPrefix) || (kept != nil && strings.Contains(rel, "/by-hash/") && !kept[rel])
 		if !debris {
 			return nil
 		}

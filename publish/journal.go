@@ -59,15 +59,21 @@ func begin(dist string, gen int) (*journal, error) {
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		return nil, err
 	}
+	var saved []string
 	for _, name := range releaseNames {
 		err := os.Link(filepath.Join(dist, name), filepath.Join(tmp, name))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err == nil {
+			saved = append(saved, name)
+		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, err
 		}
 	}
 	// Two barriers: the journal is whole before it appears, and it is there
 	// before anything it protects changes.
 	ss := newSyncSet(dist)
+	if err := writeAtomic(filepath.Join(tmp, savedFile), []byte(strings.Join(saved, "\n")+"\n"), ss); err != nil {
+		return nil, err
+	}
 	if err := writeAtomic(filepath.Join(tmp, "generation"), []byte(strconv.Itoa(gen)+"\n"), ss); err != nil {
 		return nil, err
 	}
@@ -106,20 +112,27 @@ func (j *journal) finish() error {
 	return os.RemoveAll(done)
 }
 
+// savedFile lists, in a journal, the Release files begin saved in it: a
+// rollback moves them back one by one, so after a crash in a rollback the
+// list tells a file already moved back (listed, gone from the journal)
+// from one the distribution did not have (not listed: removed).
+const savedFile = "saved"
+
 // rollback restores the publication the journal saved. A distribution that
-// had no Release before is removed.
-func (j *journal) rollback() error {
-	if _, err := os.Stat(filepath.Join(j.dir, "Release")); errors.Is(err, os.ErrNotExist) {
+// had no Release before is removed. It can be run again after a crash cut
+// it short. recorded (a publication is recorded for the distribution) is
+// consulted only for a journal from before savedFile, to tell whether the
+// distribution had been published.
+func (j *journal) rollback(recorded bool) error {
+	saved, listed, err := j.saved()
+	if err != nil {
+		return err
+	}
+	if !saved["Release"] && (listed || !recorded) {
 		return removeTree(j.dist)
 	}
 	for _, name := range releaseNames {
-		saved, cur := filepath.Join(j.dir, name), filepath.Join(j.dist, name)
-		if err := os.Rename(saved, cur); errors.Is(err, os.ErrNotExist) {
-			err = os.Remove(cur)
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
-		} else if err != nil {
+		if err := j.restore(name, saved[name]); err != nil {
 			return err
 		}
 	}
@@ -147,6 +160,45 @@ func (j *journal) rollback() error {
 		return err
 	}
 	return j.finish()
+}
+
+// saved reads the journal's list of saved Release files; listed is false
+// for a journal from before the list, whose saved files are those it holds.
+func (j *journal) saved() (names map[string]bool, listed bool, err error) {
+	names = map[string]bool{}
+	data, err := os.ReadFile(filepath.Join(j.dir, savedFile))
+	if err == nil {
+		for _, name := range strings.Fields(string(data)) {
+			names[name] = true
+		}
+		return names, true, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, false, err
+	}
+	for _, name := range releaseNames {
+		if _, err := os.Stat(filepath.Join(j.dir, name)); err == nil {
+			names[name] = true
+		}
+	}
+	return names, false, nil
+}
+
+// restore moves a saved Release file back, or removes one that was not
+// saved. A saved file gone from the journal was moved back by a rollback
+// a crash cut short.
+func (j *journal) restore(name string, saved bool) error {
+	keep, cur := filepath.Join(j.dir, name), filepath.Join(j.dist, name)
+	if !saved {
+		if err := os.Remove(cur); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if err := os.Rename(keep, cur); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // releaseSHA256 reads the SHA256 section of a Release file: path -> hex.
@@ -193,23 +245,71 @@ type Recorded func(prefix, dist string) (gen int, ok bool, err error)
 //   - a distribution no record lists (a drop that crashed after forgetting
 //     it) is removed, so nothing unlisted is served.
 func Recover(root string, recorded Recorded) ([]Recovered, error) {
-	dirs, err := filepath.Glob(filepath.Join(root, "*", "dists"))
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	var out []Recovered
-	for _, dists := range dirs {
-		prefix := filepath.Base(filepath.Dir(dists))
-		done, err := recoverDists(prefix, dists, recorded)
+	for _, e := range entries {
+		base := filepath.Join(root, e.Name())
+		if strings.HasPrefix(e.Name(), dropPrefix) { // a prefix being removed
+			if err := os.RemoveAll(base); err != nil {
+				return out, err
+			}
+			continue
+		}
+		if !e.IsDir() || !isPrefix(base) {
+			continue
+		}
+		done, err := recoverPrefix(e.Name(), base, recorded)
 		out = append(out, done...)
 		if err != nil {
-			return out, fmt.Errorf("recovering %s: %w", prefix, err)
-		}
-		if err := removeTemps(filepath.Join(filepath.Dir(dists), "pool"), 1); err != nil {
-			return out, err
+			return out, fmt.Errorf("recovering %s: %w", e.Name(), err)
 		}
 	}
 	return out, nil
+}
+
+// isPrefix reports whether base is a publication prefix's tree.
+func isPrefix(base string) bool {
+	for _, sub := range []string{"dists", "pool"} {
+		if fi, err := os.Stat(filepath.Join(base, sub)); err == nil && fi.IsDir() {
+			return true
+		}
+	}
+	return false
+}
+
+// recoverPrefix recovers the distributions of one prefix, then removes its
+// pool if none is left (a drop that crashed before it, or a first publish
+// that never got as far as a distribution).
+func recoverPrefix(prefix, base string, recorded Recorded) ([]Recovered, error) {
+	dists := filepath.Join(base, "dists")
+	var out []Recovered
+	if _, err := os.Stat(dists); err == nil {
+		if out, err = recoverDists(prefix, dists, recorded); err != nil {
+			return out, err
+		}
+	}
+	if !hasDists(base) {
+		return out, removeTree(base)
+	}
+	return out, removeTemps(filepath.Join(base, "pool"), 1)
+}
+
+// hasDists reports whether a distribution is published under base: a
+// directory in base/dists that is not something kiln set aside.
+func hasDists(base string) bool {
+	entries, _ := os.ReadDir(filepath.Join(base, "dists"))
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".kiln-") {
+			return true
+		}
+	}
+	return false
 }
 
 // recoverDists recovers the distributions of one prefix.
@@ -308,7 +408,7 @@ func recoverJournal(prefix, dist, path string, recorded Recorded) (*Recovered, e
 		return r, j.finish()
 	}
 	r.RolledBack, r.Action = true, "rolled back"
-	return r, j.rollback()
+	return r, j.rollback(ok)
 }
 
 // removeTree removes a directory in one atomic step, as far as readers and

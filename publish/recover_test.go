@@ -272,3 +272,48 @@ func TestPruneCapsAGenerationBurst(t *testing.T) {
 	}
 	listed(t, pt.Root)
 }
+
+// TestDropLastDistributionWithdrawsPool: dropping the last distribution of
+// a prefix removes its pool, so a package published by mistake can be
+// withdrawn; a publish there afterwards links its pool again. A pool left
+// without distributions by a crash goes at the next start.
+func TestDropLastDistributionWithdrawsPool(t *testing.T) {
+	pt, now := published(t, 1)
+	pool := filepath.Join(pt.Root, "debian", "pool")
+	pkgs := debs(t, pt, debtest.Spec{Name: "other", Version: "1.0"})
+	second := testPub(1)
+	second.Distribution = "trixie"
+	if err := pt.Write(context.Background(), Input{Pub: second, Components: map[string][]*repo.Package{"main": pkgs}, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pt.Drop("debian", "trixie", func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(pool); err != nil {
+		t.Fatalf("the pool went while bookworm still lists it: %v", err)
+	}
+	if err := pt.Drop("debian", "bookworm", func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(pt.Root, "debian")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the prefix is still there after its last distribution was dropped: %v", err)
+	}
+	if err := pt.Write(context.Background(), Input{Pub: testPub(1), Components: map[string][]*repo.Package{"main": pkgs}, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(pool, "*", "*")); len(files) != 1 {
+		t.Fatalf("pool after publishing again: %v, want the one package", files)
+	}
+	listed(t, pt.Root)
+
+	// A crash after the last drop forgot its record, before the pool went.
+	if err := os.RemoveAll(filepath.Join(pt.Root, "debian", "dists")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Recover(pt.Root, recordedAs(0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(pt.Root, "debian")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a pool without distributions survived a start: %v", err)
+	}
+}

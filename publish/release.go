@@ -96,11 +96,13 @@ const (
 	SHA512 = "SHA512"
 )
 
-// hashes are the Release sections, in the order Debian's archive writes them.
-var hashes = []struct {
+type hashAlg struct {
 	name string
 	new  func() hash.Hash
-}{{MD5Sum, md5.New}, {SHA1, sha1.New}, {SHA256, sha256.New}, {SHA512, sha512.New}}
+}
+
+// hashes are the Release sections, in the order Debian's archive writes them.
+var hashes = []hashAlg{{MD5Sum, md5.New}, {SHA1, sha1.New}, {SHA256, sha256.New}, {SHA512, sha512.New}}
 
 // releaseDate is RFC 2822 with the zone spelled "UTC", as apt and dak write it.
 const releaseDate = "Mon, 02 Jan 2006 15:04:05 UTC"

@@ -129,7 +129,7 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	if j != nil {
 		defer func() {
 			if err != nil {
-				err = errors.Join(err, j.rollback())
+				err = errors.Join(err, j.rollback(false)) // its journal lists what it saved
 			}
 		}()
 	}
@@ -173,7 +173,7 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	// The publish is recorded: from here on nothing may undo it. A journal
 	// left behind is finished by Recover at the next start.
 	j.finish()
-	p.prune(dist, files, in.Now)
+	p.prune(dist, files, j.previous, in.Now)
 	return nil
 }
 
@@ -521,5 +521,20 @@ func (p *Publisher) Drop(prefix, dist string, forget func() error) error {
 	if err := p.stage("forgotten"); err != nil {
 		return err
 	}
-	return os.RemoveAll(aside)
+	if err := os.RemoveAll(aside); err != nil {
+		return err
+	}
+	return p.dropEmptyPrefix(prefix)
+}
+
+// dropEmptyPrefix removes a prefix's pool once no distribution is left
+// under it: a package published by mistake (a secret in it, say) can be
+// withdrawn by dropping what published it.
+func (p *Publisher) dropEmptyPrefix(prefix string) error {
+	base := filepath.Join(p.Root, filepath.FromSlash(prefix))
+	if hasDists(base) {
+		return nil
+	}
+	delete(p.pooled, prefix)
+	return removeTree(base)
 }

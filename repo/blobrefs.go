@@ -62,3 +62,52 @@ func BlobReferenced(tx *bolt.Tx, d storage.Digest) (bool, error) {
 	k, _ := tx.Bucket(bucketDiskRefs).Cursor().Seek(prefix)
 	return k != nil && bytes.HasPrefix(k, prefix), nil
 }
+
+// BlobRef is one record's reference to a blob: what fsck checks. Size is
+// the size the record states, or -1 when the record does not state one
+// (a layer an OCI manifest lists by digest only).
+type BlobRef struct {
+	Digest storage.Digest
+	Size   int64
+	Kind   string // "deb", "disk", "manifest", "blob"
+	Owner  string // who refers to it: "name_version_arch.deb", "image web-base 1.2", "oci app@sha256:..."
+}
+
+// EachBlobRef calls fn with every blob a package record or an image
+// version refers to, in one read transaction; fn's error stops it. The
+// registry's references are oci.Registry.EachBlobRef.
+func (s *Store) EachBlobRef(fn func(BlobRef) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		if err := eachPackageRef(tx, fn); err != nil {
+			return err
+		}
+		return eachDiskRef(tx, fn)
+	})
+}
+
+func eachPackageRef(tx *bolt.Tx, fn func(BlobRef) error) error {
+	return tx.Bucket(bucketPackages).ForEach(func(k, v []byte) error {
+		p := new(Package)
+		if err := decodePackage(v, p); err != nil {
+			return fmt.Errorf("decoding package %s: %w", k, err)
+		}
+		owner := p.Name + "_" + p.Version + "_" + p.Architecture + ".deb"
+		return fn(BlobRef{Digest: storage.Digest("sha256:" + string(k)), Size: p.Size, Kind: "deb", Owner: owner})
+	})
+}
+
+func eachDiskRef(tx *bolt.Tx, fn func(BlobRef) error) error {
+	return tx.Bucket(bucketImages).ForEach(func(_, v []byte) error {
+		img := new(Image)
+		if err := json.Unmarshal(v, img); err != nil {
+			return fmt.Errorf("decoding image: %w", err)
+		}
+		for _, d := range img.Disks {
+			owner := "image " + img.Name + " " + img.Version + " " + d.Filename
+			if err := fn(BlobRef{Digest: d.Digest, Size: d.Size, Kind: "disk", Owner: owner}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

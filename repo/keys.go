@@ -80,3 +80,15 @@ func (s *Store) DeleteKey(name string) error {
 		return tx.Bucket(bucketKeys).Delete([]byte(name))
 	})
 }
+
+// HoldsKeys reports whether the database in tx stores signing keys: they
+// are sealed with the server secret, so a restore without that secret
+// could not open them.
+func HoldsKeys(tx *bolt.Tx) bool {
+	b := tx.Bucket(bucketKeys)
+	if b == nil {
+		return false
+	}
+	k, _ := b.Cursor().First()
+	return k != nil
+}

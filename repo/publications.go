@@ -324,7 +324,7 @@ func (s *Store) PublishSource(src *Source) ([]*Package, error) {
 		src.Version = 0
 		return s.SnapshotContents(src.Name, nil)
 	}
-	pkgs, version, err := s.latestPackagesAt(src.Name)
+	pkgs, version, err := s.latestPackagesAt(src.target())
 	src.Version = version
 	return pkgs, err
 }

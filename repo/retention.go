@@ -274,7 +274,7 @@ func pinnedVersions(tx *bolt.Tx, name string) map[int]string {
 			prefix, dist, _ := strings.Cut(id, "/")
 			if p, err := getPublication(tx, prefix, dist); err == nil {
 				for _, src := range p.Sources {
-					if src.Kind == "repo" && src.Name == name {
+					if src.Kind != "snapshot" && src.target() == name {
 						pin(src.Version, "publication "+id)
 					}
 				}

@@ -10,6 +10,9 @@ type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RequestID is the server's id of the request, as in its log and
+	// its X-Request-Id header.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // ErrorBody wraps Error as it travels.

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"slices"
@@ -30,6 +31,7 @@ type serveConfig struct {
 	BodyTimeout     time.Duration
 	IdleTimeout     time.Duration
 	Storage         storageConfig
+	Ops             opsConfig
 	crashAt         string // KILN_TEST_CRASH_AT: see crashAt
 }
 
@@ -51,7 +53,8 @@ func defaults(getenv func(string) string) serveConfig {
 	return serveConfig{Data: data, Listen: "127.0.0.1:8080", MaxUploadSize: 2 << 30,
 		ShutdownTimeout: 30 * time.Second, UploadExpiry: 24 * time.Hour,
 		MaxConnections: l.MaxConns, MaxHeaderSize: int64(l.MaxHeaderBytes), HeaderTimeout: l.HeaderTimeout,
-		BodyTimeout: l.BodyTimeout, IdleTimeout: l.IdleTimeout, Storage: storageConfig{Kind: "fs"}}
+		BodyTimeout: l.BodyTimeout, IdleTimeout: l.IdleTimeout, Storage: storageConfig{Kind: "fs"},
+		Ops: opsConfig{LogFormat: "text", LogLevel: slog.LevelInfo}}
 }
 
 // setting is one server setting: its flag, its environment variable and
@@ -93,7 +96,7 @@ var settings = append([]setting{
 	{"header-timeout", "KILN_HEADER_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.HeaderTimeout })},
 	{"body-timeout", "KILN_BODY_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.BodyTimeout })},
 	{"idle-timeout", "KILN_IDLE_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.IdleTimeout })},
-}, storageSettings...)
+}, append(storageSettings, opsSettings...)...)
 
 // positiveDuration applies a duration of more than zero to the field that
 // field picks.
@@ -143,6 +146,7 @@ func addServeFlags(cmd *cobra.Command) {
 	f.String("body-timeout", d.BodyTimeout.String(), "longest wait for the next byte of a request body; a slow upload that keeps sending never times out (env KILN_BODY_TIMEOUT)")
 	f.String("idle-timeout", d.IdleTimeout.String(), "how long a keep-alive connection may wait for its next request (env KILN_IDLE_TIMEOUT)")
 	addStorageFlags(f)
+	addOpsFlags(f)
 }
 
 // loadServeConfig layers flags > environment > config file > defaults.

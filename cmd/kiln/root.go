@@ -39,7 +39,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	g.flags.StringVar(&g.token, "token", "", "API token (env KILN_TOKEN)")
 	g.flags.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(newVersionCmd(g), newTokenCmd(g), newRepoCmd(g), newMirrorCmd(g), newSnapshotCmd(g), newKeyCmd(g), newPublishCmd(g),
-		newImageCmd(g), newGroupCmd(g), newGCCmd(g), newServeCmd(getenv))
+		newImageCmd(g), newGroupCmd(g), newGCCmd(g), newFsckCmd(g), newBackupCmd(g), newRestoreCmd(getenv), newServeCmd(getenv))
 	return root
 }
 

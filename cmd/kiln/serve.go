@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/kiln-repo/kiln/api"
@@ -37,7 +40,7 @@ everything under ./kiln-data, listening on 127.0.0.1:8080.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
 			cfg.crashAt = getenv("KILN_TEST_CRASH_AT")
-			return serve(ctx, cfg, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
+			return serve(ctx, cfg, cfg.Ops.logger(cmd.ErrOrStderr()))
 		},
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "JSON config file (env KILN_CONFIG)")
@@ -69,11 +72,19 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	handler := api.New(api.Config{Store: store, MaxUploadSize: cfg.MaxUploadSize,
 		AnonymousRead: cfg.AnonymousRead, Logger: log, Version: version(),
 		PublicDir: filepath.Join(cfg.Data, "public"), KeySecret: secret, Registry: reg,
-		AfterPublishStage: crashAt(cfg.crashAt), Limits: cfg.limits(), BlobRedirect: cfg.Storage.redirectTTL()})
+		AfterPublishStage: crashAt(cfg.crashAt), Limits: cfg.limits(), BlobRedirect: cfg.Storage.redirectTTL(),
+		Metrics: newMetricsRegistry()})
 	if err := handler.Recover(); err != nil {
 		return fmt.Errorf("recovering published trees: %w", err)
 	}
 	srv := handler.HTTPServer()
+	if cfg.Ops.MetricsListen != "" {
+		msrv, err := serveMetrics(cfg.Ops.MetricsListen, handler.MetricsHandler(), log)
+		if err != nil {
+			return err
+		}
+		defer msrv.Close()
+	}
 	log.Info("kiln serving", "listen", ln.Addr().String(), "data", cfg.Data)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(handler.Listener(ln)) }()
@@ -211,4 +222,28 @@ func crashAt(stage string) func(string) error {
 		}
 		return nil
 	}
+}
+
+// newMetricsRegistry is the server's one metrics registry (no global
+// one): kiln's own metrics join it in api.New, next to the Go runtime's
+// and the process's.
+func newMetricsRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// serveMetrics serves only /metrics, without auth, on addr (--metrics-listen):
+// for a scraper on a private network while the API needs tokens.
+func serveMetrics(addr string, h http.Handler, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics-listen: listening on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("serving metrics", "listen", ln.Addr().String())
+	go srv.Serve(ln)
+	return srv, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/storage"
 )
 
@@ -14,22 +15,42 @@ import (
 // each stored manifest's own bytes and the blobs and manifests it lists.
 // Tags point at stored manifests, so they add nothing.
 func (r *Registry) EachLive(fn func(storage.Digest)) error {
+	return r.EachBlobRef(func(b repo.BlobRef) error { fn(b.Digest); return nil })
+}
+
+// EachBlobRef calls fn with every blob the registry's stored manifests
+// refer to: each manifest's own bytes (with their size) and the blobs and
+// manifests it lists (by digest only: size -1), in one read transaction.
+// fn's error stops it.
+func (r *Registry) EachBlobRef(fn func(repo.BlobRef) error) error {
 	return r.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketManifests).ForEach(func(_, v []byte) error {
+		return tx.Bucket(bucketManifests).ForEach(func(k, v []byte) error {
 			var m Manifest
 			if err := json.Unmarshal(v, &m); err != nil {
 				return err
 			}
-			fn(m.Digest)
-			for _, d := range m.Blobs {
-				fn(d)
-			}
-			for _, d := range m.Manifests {
-				fn(d)
-			}
-			return nil
+			name, _, _ := bytes.Cut(k, []byte{0})
+			owner := "oci " + string(name) + "@" + string(m.Digest)
+			return eachManifestRef(&m, owner, fn)
 		})
 	})
+}
+
+func eachManifestRef(m *Manifest, owner string, fn func(repo.BlobRef) error) error {
+	if err := fn(repo.BlobRef{Digest: m.Digest, Size: m.Size, Kind: "manifest", Owner: owner}); err != nil {
+		return err
+	}
+	for _, d := range m.Blobs {
+		if err := fn(repo.BlobRef{Digest: d, Size: -1, Kind: "blob", Owner: owner}); err != nil {
+			return err
+		}
+	}
+	for _, d := range m.Manifests {
+		if err := fn(repo.BlobRef{Digest: d, Size: -1, Kind: "manifest", Owner: owner}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // BlobReferenced reports whether the registry refers to blob d in tx,
