@@ -185,7 +185,11 @@ func (e *env) imageLoop(stop <-chan struct{}, got *acked) {
 			return
 		}
 		pending = append(pending, disk{data, time.Now()})
-		for len(pending) > 0 && time.Since(pending[0].at) > 1100*time.Millisecond {
+		// Around gc's 1 s file clock slack, some before it (kept by their
+		// put time), some after (collections, many a second, may take
+		// them first): both outcomes happen.
+		wait := time.Duration(950+50*(pushed%5)) * time.Millisecond
+		for len(pending) > 0 && time.Since(pending[0].at) > wait {
 			if !e.pushDiskImage(pushed, pending[0].data, got) {
 				return
 			}
