@@ -48,7 +48,18 @@ func (s *Server) collectGarbage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.collected(rep)
 	s.log.Info("garbage collected", "deleted", rep.Deleted, "freed_bytes", rep.FreedBytes, "spared", rep.Spared, "dry_run", rep.DryRun)
-	writeJSON(w, http.StatusOK, client.GCReport{Blobs: rep.Blobs, Live: rep.Live, Candidates: rep.Candidates,
+	writeJSON(w, http.StatusOK, gcReport(rep))
+}
+
+func gcReport(rep *gc.Report) client.GCReport {
+	out := client.GCReport{Blobs: rep.Blobs, Live: rep.Live, Candidates: rep.Candidates,
 		Deleted: rep.Deleted, FreedBytes: rep.FreedBytes, Spared: rep.Spared, DryRun: rep.DryRun,
-		Millis: rep.Duration.Milliseconds()})
+		Millis: rep.Duration.Milliseconds(), Kinds: map[string]client.GCKind{}}
+	for k, v := range rep.Kinds {
+		out.Kinds[k] = client.GCKind{Count: v.Count, Bytes: v.Bytes}
+	}
+	for _, f := range rep.Freed {
+		out.Freed = append(out.Freed, client.GCFreed{Digest: string(f.Digest), Size: f.Size, Kind: f.Kind, Why: f.Why})
+	}
+	return out
 }

@@ -43,7 +43,7 @@ func (a *acked) add(kind string, data ...[]byte) {
 }
 
 // TestGCRacesWritersUnderIOPressure collects garbage with no grace period
-// in a loop while .debs are ingested, image versions pushed with disks
+// in a loop while .debs are uploaded into a repository, image versions pushed with disks
 // uploaded a while before, and OCI images pushed, all through the server,
 // with the disk kept busy so that every sync is slow. Every blob of an
 // acknowledged write must be stored with its bytes at the end.
@@ -52,6 +52,9 @@ func TestGCRacesWritersUnderIOPressure(t *testing.T) {
 		t.Skip("a few seconds of load")
 	}
 	e := newOCIEnv(t, nil)
+	if st, out, err := e.send("POST", "/api/v1/repos", e.write, "application/json", []byte(`{"name":"race"}`)); err != nil || st != http.StatusCreated {
+		t.Fatalf("creating repository race: %d %s %v", st, out, err)
+	}
 	stop := make(chan struct{})
 	got := &acked{blobs: map[string]map[storage.Digest][]byte{}, refused: map[string]int{}}
 	var wg sync.WaitGroup
@@ -138,7 +141,10 @@ func (e *env) collectLoop(stop <-chan struct{}) int {
 	}
 }
 
-// ingestLoop uploads distinct .debs until stop.
+// ingestLoop uploads distinct .debs into repository race until stop: a
+// repository version keeps them (a .deb uploaded into no repository is
+// kept by the grace period alone, which is 0 here). The upload pins each
+// blob until the repository holds it, so no collection falls between.
 func (e *env) ingestLoop(w int, stop <-chan struct{}, got *acked) {
 	for i := 0; ; i++ {
 		select {
@@ -147,8 +153,8 @@ func (e *env) ingestLoop(w int, stop <-chan struct{}, got *acked) {
 		default:
 		}
 		deb := debtest.Build(debtest.Spec{Name: fmt.Sprintf("race%d", w), Version: fmt.Sprintf("1.%d", i)})
-		st, out, err := e.send("POST", "/api/v1/packages?filename=p.deb", e.write, "application/vnd.debian.binary-package", deb)
-		if err != nil || st != http.StatusCreated {
+		st, out, err := e.send("POST", "/api/v1/repos/race/upload?filename=p.deb", e.write, "application/vnd.debian.binary-package", deb)
+		if err != nil || st != http.StatusOK {
 			e.t.Errorf("upload: %d %s %v", st, out, err)
 			return
 		}
@@ -179,7 +185,11 @@ func (e *env) imageLoop(stop <-chan struct{}, got *acked) {
 			return
 		}
 		pending = append(pending, disk{data, time.Now()})
-		for len(pending) > 0 && time.Since(pending[0].at) > 1100*time.Millisecond {
+		// Around gc's 1 s file clock slack, some before it (kept by their
+		// put time), some after (collections, many a second, may take
+		// them first): both outcomes happen.
+		wait := time.Duration(950+50*(pushed%5)) * time.Millisecond
+		for len(pending) > 0 && time.Since(pending[0].at) > wait {
 			if !e.pushDiskImage(pushed, pending[0].data, got) {
 				return
 			}

@@ -29,6 +29,12 @@ func (s *Server) uploadPackages(w http.ResponseWriter, r *http.Request) {
 // raw body is one file named by ?filename=; multipart carries any number of
 // file parts. One bad file fails the request and stores nothing.
 func (s *Server) ingest(r *http.Request) ([]*repo.Package, error) {
+	return s.ingestThen(r, nil)
+}
+
+// ingestThen is ingest, then runs then with the stored packages while
+// their blobs are pinned (repo.Ingester.CommitThen).
+func (s *Server) ingestThen(r *http.Request, then func([]*repo.Package) error) ([]*repo.Package, error) {
 	in := s.store.NewIngester()
 	defer in.Abort()
 	var err error
@@ -40,7 +46,7 @@ func (s *Server) ingest(r *http.Request) ([]*repo.Package, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps, err := in.Commit(r.Context())
+	ps, err := in.CommitThen(r.Context(), then)
 	if err == nil {
 		s.metrics.ingested.Add(float64(len(ps)))
 	}

@@ -97,16 +97,16 @@ func (s *Server) uploadToRepo(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, fmt.Errorf("%w: %q is a mirror: its content comes from upstream (mirror update)", repo.ErrMirrorReadOnly, name))
 		return
 	}
-	ps, err := s.ingest(r)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	shas := make([]string, len(ps))
-	for i, p := range ps {
-		shas[i] = p.SHA256
-	}
-	c, err := s.store.Add(name, shas, r.URL.Query().Get("force_replace") == "true")
+	var c *repo.Change
+	_, err := s.ingestThen(r, func(ps []*repo.Package) error {
+		shas := make([]string, len(ps))
+		for i, p := range ps {
+			shas[i] = p.SHA256
+		}
+		var err error
+		c, err = s.store.Add(name, shas, r.URL.Query().Get("force_replace") == "true")
+		return err
+	})
 	s.answerChange(w, c, err)
 }
 

@@ -48,17 +48,19 @@ func backfillDiskRefs(tx *bolt.Tx) error {
 	})
 }
 
-// BlobReferenced reports whether a record of this package refers to blob
-// d in tx: a recorded .deb (every package ever ingested is kept) or an
-// image version's disk. Garbage collection asks it, with the registry's
-// own answer, in the transaction that would delete d.
-func BlobReferenced(tx *bolt.Tx, d storage.Digest) bool {
-	if d.Algorithm() == storage.SHA256 && tx.Bucket(bucketPackages).Get([]byte(d.Hex())) != nil {
-		return true
+// BlobReferenced reports whether a record of this package keeps blob d
+// in tx: a .deb something keeps (PackageKeptTx) or an image version's
+// disk. Garbage collection asks it, with the registry's own answer, in the
+// transaction that would delete d.
+func BlobReferenced(tx *bolt.Tx, d storage.Digest) (bool, error) {
+	if sha, ok := packageSHA(d); ok {
+		if kept, err := PackageKeptTx(tx, sha); kept || err != nil {
+			return kept, err
+		}
 	}
 	prefix := []byte(string(d) + "\x00")
 	k, _ := tx.Bucket(bucketDiskRefs).Cursor().Seek(prefix)
-	return k != nil && bytes.HasPrefix(k, prefix)
+	return k != nil && bytes.HasPrefix(k, prefix), nil
 }
 
 // BlobRef is one record's reference to a blob: what fsck checks. Size is

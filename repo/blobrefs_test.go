@@ -69,7 +69,7 @@ func TestDiskRefs(t *testing.T) {
 func referenced(t *testing.T, s *repo.Store, d storage.Digest) bool {
 	t.Helper()
 	var ok bool
-	if err := s.DB().View(func(tx *bolt.Tx) error { ok = repo.BlobReferenced(tx, d); return nil }); err != nil {
+	if err := s.DB().View(func(tx *bolt.Tx) error { var err error; ok, err = repo.BlobReferenced(tx, d); return err }); err != nil {
 		t.Fatal(err)
 	}
 	return ok

@@ -189,11 +189,23 @@ func (s *sums) fill(p *Package) {
 // and returns the stored records (an earlier record of the same bytes wins).
 // A package recorded before whose blob went missing gets its bytes back.
 func (in *Ingester) Commit(ctx context.Context) ([]*Package, error) {
+	return in.CommitThen(ctx, nil)
+}
+
+// CommitThen is Commit, then runs then (when not nil) with the stored
+// packages while their blobs are still pinned: an upload into a
+// repository adds them there before a collection may take them (a
+// package in no repository is kept by nothing but the grace period).
+func (in *Ingester) CommitThen(ctx context.Context, then func([]*Package) error) ([]*Package, error) {
 	defer in.unpin()
 	if err := in.batch.Commit(ctx); err != nil {
 		return nil, err
 	}
-	return in.s.recordPackages(ctx, in.pkgs)
+	ps, err := in.s.recordPackages(ctx, in.pkgs)
+	if err == nil && then != nil {
+		err = then(ps)
+	}
+	return ps, err
 }
 
 // Abort drops whatever was not committed.

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync"
 
@@ -86,21 +87,29 @@ func (p *pins) hold(d storage.Digest) (release func()) {
 	}
 }
 
-// SweepBlob runs sweep, which decides whether to delete blob d and does
-// so, inside one database write transaction, with d held still: no pin of
-// d starts until sweep returns. Every writer records its references in
-// write transactions too, after pinning, so what sweep reads in tx (the
-// records, Pinned) cannot change before its delete. It returns what sweep
-// returns: whether d was deleted.
-func (s *Store) SweepBlob(d storage.Digest, sweep func(tx *bolt.Tx) (bool, error)) (bool, error) {
-	var deleted bool
+// SweepBlobs runs sweep for each blob of ds, which decides whether to
+// delete it and does so, inside one database write transaction (one
+// commit for the lot), with each blob held still from its turn on: no pin
+// of it starts until the transaction's function returns. Every writer
+// records its references in write transactions too, after pinning, so
+// what sweep reads in tx (the records, Pinned) cannot change before its
+// delete. It returns, per blob, what sweep returns: whether it was
+// deleted. The first error stops the batch; what was swept before it is
+// committed (its blobs are gone already), and the error is returned.
+func (s *Store) SweepBlobs(ds []storage.Digest, sweep func(tx *bolt.Tx, d storage.Digest) (bool, error)) ([]bool, error) {
+	deleted := make([]bool, len(ds))
+	var failed error
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		defer s.pins.hold(d)()
-		var err error
-		deleted, err = sweep(tx)
-		return err
+		for i, d := range ds {
+			release := s.pins.hold(d)
+			defer release()
+			if deleted[i], failed = sweep(tx, d); failed != nil {
+				break
+			}
+		}
+		return nil
 	})
-	return deleted, err
+	return deleted, errors.Join(err, failed)
 }
 
 // PutBlob stores a blob that nothing refers to yet (a disk file uploaded

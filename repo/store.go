@@ -133,15 +133,3 @@ func (s *Store) Ping() error {
 // DB returns the database, for the sub-packages of repo (repo/oci) that keep
 // their own buckets in it. Nothing outside repo uses it.
 func (s *Store) DB() *bolt.DB { return s.db }
-
-// EachPackageBlob calls fn with the blob digest of every package ever
-// recorded, whether or not a repository holds it now: garbage collection
-// counts them all as live.
-func (s *Store) EachPackageBlob(fn func(storage.Digest)) error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketPackages).ForEach(func(k, _ []byte) error {
-			fn(storage.Digest("sha256:" + string(k)))
-			return nil
-		})
-	})
-}

@@ -24,6 +24,26 @@ type GCReport struct {
 	Spared     int   `json:"spared"`      // unreferenced but within the grace period or being pushed
 	DryRun     bool  `json:"dry_run"`
 	Millis     int64 `json:"duration_ms"`
+	// Kinds is what was (would be) freed by kind: "deb", "manifest",
+	// "layer" (a layer or config an OCI repository linked) or "disk" (a blob
+	// no record names: a deleted image version's disk, an unrecorded upload).
+	Kinds map[string]GCKind `json:"kinds"`
+	// Freed lists, in a dry run, each blob that would be freed.
+	Freed []GCFreed `json:"freed,omitempty"`
+}
+
+// GCKind counts what a collection freed of one kind.
+type GCKind struct {
+	Count int   `json:"count"`
+	Bytes int64 `json:"bytes"`
+}
+
+// GCFreed is a blob a dry run would free, with why nothing keeps it.
+type GCFreed struct {
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+	Kind   string `json:"kind"`
+	Why    string `json:"why"`
 }
 
 // CollectGarbage runs a garbage collection on the server (admin) and

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ type fixture struct {
 	store *repo.Store
 	reg   *oci.Registry
 	blobs *storage.FS
+	root  string // the store's directory
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -40,7 +42,7 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, ctx: context.Background(), store: store, reg: reg, blobs: blobs}
+	return &fixture{t: t, ctx: context.Background(), store: store, reg: reg, blobs: blobs, root: dir}
 }
 
 func digest(b []byte) storage.Digest {
@@ -89,6 +91,25 @@ func (f *fixture) image(name, ref, seed string, reuse ...storage.Digest) (storag
 	return mf.Digest, blobs
 }
 
+// inRepo ingests a .deb and adds it to repository name (created if
+// need be): a listed repository version keeps it.
+func (f *fixture) inRepo(name string, deb []byte) *repo.Package {
+	f.t.Helper()
+	if _, err := f.store.GetRepo(name); err != nil {
+		if _, err := f.store.CreateRepo(repo.Repo{Name: name}); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	pkg, err := f.store.Ingest(f.ctx, bytes.NewReader(deb), "p.deb")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.store.Add(name, []string{pkg.SHA256}, false); err != nil {
+		f.t.Fatal(err)
+	}
+	return pkg
+}
+
 func (f *fixture) exists(d storage.Digest) bool {
 	_, err := f.blobs.Stat(f.ctx, d)
 	return err == nil
@@ -107,10 +128,7 @@ func TestCollect(t *testing.T) {
 		t.Fatal(err)
 	}
 	debBytes := debtest.Build(debtest.Spec{Name: "hello", Version: "1.0", Arch: "amd64"})
-	pkg, err := f.store.Ingest(f.ctx, bytes.NewReader(debBytes), "hello.deb")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pkg := f.inRepo("main", debBytes) // kept by the repository's version
 	diskBytes := []byte("a qcow2 disk of an image version")
 	disk, err := f.blobs.Put(f.ctx, bytes.NewReader(diskBytes), digest(diskBytes))
 	if err != nil {
@@ -161,6 +179,9 @@ func TestCollect(t *testing.T) {
 	}
 	if rep.Deleted != 2 || rep.FreedBytes != int64(len("pushed, never referenced"))+deletedSize.Size {
 		t.Errorf("report %+v", rep)
+	}
+	if want := map[string]gc.KindStat{gc.KindLayer: {1, int64(len("pushed, never referenced"))}, gc.KindManifest: {1, deletedSize.Size}}; !maps.Equal(rep.Kinds, want) {
+		t.Errorf("by kind %+v, want %+v", rep.Kinds, want)
 	}
 	if _, err := f.reg.StatBlob(f.ctx, "app", garbage); err == nil {
 		t.Errorf("the collected blob is still linked")

@@ -34,11 +34,8 @@ func TestSweepSeesRecordsCommittedAfterMark(t *testing.T) {
 	debBytes := debtest.Build(debtest.Spec{Name: "late", Version: "1.0"})
 	var pkg *repo.Package
 	rep, err := gc.Collect(f.ctx, f.store, f.reg, gc.Options{Now: later, AfterMark: func() {
-		var err error
-		if pkg, err = f.store.Ingest(f.ctx, bytes.NewReader(debBytes), "late.deb"); err != nil {
-			t.Error(err)
-		}
-		_, _, err = f.store.PushImage(f.ctx, repo.Image{Name: "base", Version: "1", OS: "debian", OSVersion: "12", Arch: "amd64",
+		pkg = f.inRepo("late", debBytes)
+		_, _, err := f.store.PushImage(f.ctx, repo.Image{Name: "base", Version: "1", OS: "debian", OSVersion: "12", Arch: "amd64",
 			Disks: []repo.Disk{{Filename: "disk.raw", Digest: disk, Size: int64(len(diskBytes))}}})
 		if err != nil {
 			t.Error(err)

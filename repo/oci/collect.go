@@ -86,3 +86,11 @@ func Unlink(tx *bolt.Tx, d storage.Digest) error {
 	}
 	return nil
 }
+
+// Linked reports whether some repository links blob d in tx, however long
+// ago: garbage collection names what it frees by it.
+func Linked(tx *bolt.Tx, d storage.Digest) bool {
+	prefix := key(string(d), "")
+	k, _ := tx.Bucket(bucketLinks).Cursor().Seek(prefix)
+	return k != nil && bytes.HasPrefix(k, prefix)
+}
