@@ -104,12 +104,13 @@ func (p *Publisher) prune(dist string, files []IndexFile, prev map[string]string
 	if err != nil || writeAtomic(filepath.Join(dist, generationsFile), data, newSyncSet(dist)) != nil {
 		return
 	}
-	if !trusted {
-		kept = nil
+	if !trusted { // only temp files: by-hash copies wait for a record to trust
+		removeDebris(dist, nil, now.Add(-keepFor))
+		return
 	}
 	for _, g := range gens[:cut] {
 		for name := range g.byHashNames() {
-			if trusted && !kept[name] {
+			if !kept[name] {
 				os.Remove(filepath.Join(dist, filepath.FromSlash(name)))
 			}
 		}
