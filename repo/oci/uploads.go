@@ -100,7 +100,7 @@ func (r *Registry) appendStaged(ctx context.Context, u *Upload, length int64, bo
 	if length >= 0 {
 		src = io.LimitReader(body, length)
 	}
-	n, err := io.Copy(f, ctxReader{ctx, src})
+	n, err := io.Copy(f, storage.ContextReader(ctx, src))
 	if err == nil && length >= 0 && n != length {
 		err = fmt.Errorf("%w: chunk declared %d bytes, sent %d", ErrUploadInvalid, length, n)
 	}
@@ -319,16 +319,3 @@ func CheckUploadID(id string) error {
 // lockSession serialises the requests of one session and returns the
 // unlock.
 func (r *Registry) lockSession(id string) func() { return r.sessions.lock(id) }
-
-// ctxReader stops a copy at the first read after ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
