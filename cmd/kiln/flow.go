@@ -43,7 +43,7 @@ func newRepoFlowCmd(g *globals, move bool) *cobra.Command {
 		},
 	}
 	flowFlags(cmd, &req.WithDeps, &req.IgnoreMissing)
-	cmd.Flags().BoolVar(&req.DryRun, "dry-run", false, "show what would be "+verb+"d, change nothing")
+	cmd.Flags().BoolVar(&req.DryRun, "dry-run", false, "show what would be "+map[bool]string{false: "copied", true: "moved"}[move]+", change nothing")
 	return cmd
 }
 
