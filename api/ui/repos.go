@@ -67,17 +67,16 @@ func (u *UI) repoPackages(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	ps, v, err := u.store.Contents(l.Name, version, match)
+	lo := (l.Paging.Page - 1) * l.Paging.Per
+	ps, total, v, err := u.store.ContentsPage(l.Name, version, match, lo, lo+l.Paging.Per)
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	l.Kind, l.Version = "repository", v
+	l.Kind, l.Version, l.Packages, l.Paging.Total = "repository", v, ps, total
 	if l.Repo.Mirror != nil {
 		l.Kind = "mirror"
 	}
-	lo, hi := l.Paging.window(len(ps))
-	l.Packages = ps[lo:hi]
 	u.render(w, r, http.StatusOK, "packages", l.Name, l)
 }
 
