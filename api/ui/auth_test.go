@@ -75,7 +75,9 @@ func TestAnonymousAndAPIClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var body struct{ Error struct{ Code, Message string } }
+	var body struct {
+		Error struct{ Code, Message string }
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 404 || body.Error.Code != "REPO_NOT_FOUND" {
 		t.Fatalf("JSON error: %d %v %+v", resp.StatusCode, err, body)
 	}
