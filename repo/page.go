@@ -11,17 +11,18 @@ import (
 )
 
 // ContentsPage returns the packages lo..hi-1 of a repository version
-// (latest when version < 0) in SortPackages' order, with the number of
-// packages that match (nil: all) and the version read.
+// (latest when version < 0) that match accepts (nil: all), in
+// SortPackages' order, with the number that match and the version read.
 //
-// The latest version with no filter is read from its current index,
-// which is keyed by identity and so already in name order: the page
-// costs a walk over the keys before it and the loading of its own
-// records, not the loading and sorting of the whole repository (a page
-// of 100,000 packages is read in milliseconds). Only the versions of one
-// name need sorting (Debian order is not byte order), so the name groups
-// that overlap the page are sorted, nothing else. Anything else is
-// Contents, then sliced.
+// The latest version is read from its current index, which is keyed by
+// identity and so already in name order: a page costs a walk over the
+// keys, not the loading and sorting of the whole repository (a page of
+// 100,000 packages is read in milliseconds). A query is tried on each
+// key's identity first; only a query that asks for another field loads
+// the records and control stanzas it needs. Only the versions of one name
+// need sorting (Debian order is not byte order), so the name groups that
+// overlap the page are sorted, nothing else. Older versions are Contents,
+// then sliced.
 func (s *Store) ContentsPage(name string, version int, match func(*Package) bool, lo, hi int) ([]*Package, int, int, error) {
 	var (
 		out   []*Package
@@ -33,12 +34,19 @@ func (s *Store) ContentsPage(name string, version int, match func(*Package) bool
 		if err != nil {
 			return err
 		}
-		if version, err = checkVersion(tx, meta, version); err != nil || match != nil || version != meta.Latest {
+		if version, err = checkVersion(tx, meta, version); err != nil || version != meta.Latest {
 			return err
 		}
-		fast, total = true, meta.Count
+		fast = true
 		cur := tx.Bucket(bucketRepo).Bucket([]byte(name)).Bucket(bucketCurrent)
-		out, err = packagesOf(tx, pageShas(cur, lo, hi), nil)
+		shas, n, err := pageShas(cur, lo, hi, keepKey(tx, match))
+		if err != nil {
+			return err
+		}
+		if total = n; match == nil {
+			total = meta.Count
+		}
+		out, err = packagesOf(tx, shas, nil)
 		return err
 	})
 	if err != nil || fast {
@@ -49,9 +57,34 @@ func (s *Store) ContentsPage(name string, version int, match func(*Package) bool
 	return all[lo:hi], len(all), version, err
 }
 
+// keepKey tells whether the package under an identity key (and sum)
+// matches: on the identity alone when the query needs no more, else on
+// its control stanza (Field reads nothing else).
+func keepKey(tx *bolt.Tx, match func(*Package) bool) func(k, sha []byte) (bool, error) {
+	if match == nil {
+		return nil
+	}
+	var p Package
+	return func(k, sha []byte) (bool, error) {
+		n, rest, _ := bytes.Cut(k, []byte{0})
+		v, a, _ := bytes.Cut(rest, []byte{0})
+		p = Package{Name: string(n), Version: string(v), Architecture: string(a), probing: true}
+		ok := match(&p)
+		if !p.missed {
+			return ok, nil
+		}
+		p.probing, p.SHA256 = false, string(sha)
+		if err := loadControl(tx, &p); err != nil {
+			return false, err
+		}
+		return match(&p), nil
+	}
+}
+
 // pageShas walks the identity-keyed index and returns the sums of the
-// entries lo..hi-1 in SortPackages' order.
-func pageShas(cur *bolt.Bucket, lo, hi int) []string {
+// entries lo..hi-1 that keep accepts (nil: all), in SortPackages' order,
+// and how many it accepts in all.
+func pageShas(cur *bolt.Bucket, lo, hi int, keep func(k, sha []byte) (bool, error)) ([]string, int, error) {
 	// Keys and values stay valid for the read transaction: the walk
 	// copies only the page's sums.
 	type ident struct{ key, sha []byte }
@@ -71,7 +104,18 @@ func pageShas(cur *bolt.Bucket, lo, hi int) []string {
 	}
 	var name []byte
 	c := cur.Cursor()
-	for k, v := c.First(); k != nil && groupStart < hi; k, v = c.Next() {
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if keep == nil && groupStart >= hi {
+			break // no filter: the caller knows the total
+		}
+		if keep != nil {
+			if ok, err := keep(k, v); err != nil || !ok {
+				if err != nil {
+					return nil, 0, err
+				}
+				continue
+			}
+		}
 		n, _, _ := bytes.Cut(k, []byte{0})
 		if !bytes.Equal(n, name) {
 			flush()
@@ -81,7 +125,7 @@ func pageShas(cur *bolt.Bucket, lo, hi int) []string {
 		pos++
 	}
 	flush()
-	return out
+	return out, pos, nil
 }
 
 // compareIdentity orders two identity keys (name, version, architecture)

@@ -88,6 +88,7 @@ func TestPages(t *testing.T) {
 		{"/ui/repos/stable", 200, []string{"hello", "1.1-1", "tool", "3 packages"}},
 		{"/ui/repos/stable?version=2", 200, []string{"1.0-1", "2 packages"}},
 		{"/ui/repos/stable?q=" + url.QueryEscape("hello (>= 1.1)"), 200, []string{"1 packages", "1.1-1"}},
+		{"/ui/repos/stable?q=" + url.QueryEscape("Priority (optional), !tool"), 200, []string{"2 packages", "1.0-1", "1.1-1"}},
 		{"/ui/repos/stable?per=1&page=2", 200, []string{"page 2 of 3", `rel="prev"`, `rel="next"`}},
 		{"/ui/repos/stable/versions", 200, []string{"diff with 2"}},
 		{"/ui/repos/stable/diff?from=2&to=3", 200, []string{`id="added-count">1<`, "1.1-1"}},
