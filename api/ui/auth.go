@@ -75,6 +75,10 @@ func (u *UI) loginForm(w http.ResponseWriter, r *http.Request) {
 // login checks the posted token and keeps it in the cookie; a bad token
 // is a 401 with the form again, and sets nothing.
 func (u *UI) login(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		u.fail(w, r, errCrossSite)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	secret := strings.TrimSpace(r.PostFormValue("token"))
 	next := safeNext(r.PostFormValue("next"))
@@ -90,6 +94,10 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		u.fail(w, r, errCrossSite)
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/ui/", HttpOnly: true,
 		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
@@ -104,4 +112,14 @@ func safeNext(next string) string {
 		return "/ui/"
 	}
 	return p.RequestURI()
+}
+
+var errCrossSite = &pageError{http.StatusForbidden, "FORBIDDEN", "a form of another site may not log in or out here"}
+
+// sameOrigin refuses a form posted from another site's page (login
+// CSRF: logging a person in under someone else's token). Browsers send
+// Origin on every POST; a request without it is no browser's form.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	return o == "" || o == baseURL(r)
 }

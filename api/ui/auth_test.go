@@ -23,6 +23,12 @@ func TestLogin(t *testing.T) {
 	if st, _, _ := e.get("/ui/repos", "not-a-token"); st != 401 {
 		t.Fatalf("bad cookie: %d", st)
 	}
+	req, _ := http.NewRequest("POST", e.url+"/ui/login", strings.NewReader(url.Values{"token": {e.read}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	if resp, err := noRedirect.Do(req); err != nil || resp.StatusCode != 403 || len(resp.Cookies()) != 0 {
+		t.Fatalf("cross-site login: %v %v", err, resp)
+	}
 	resp := e.post("/ui/login", url.Values{"token": {"wrong"}, "next": {"/ui/repos"}})
 	if resp.StatusCode != 401 || len(resp.Cookies()) != 0 {
 		t.Fatalf("bad token: %d, cookies %v", resp.StatusCode, resp.Cookies())
