@@ -112,7 +112,21 @@ func pushOCI(t testing.TB, url, token, name, tag string) string {
 	m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
 		"config": desc("application/vnd.oci.image.config.v1+json", cfg),
 		"layers": []any{desc("application/vnd.oci.image.layer.v1.tar", layer)}})
-	ociDo(t, "PUT", url+"/v2/"+name+"/manifests/"+tag, token, "application/vnd.oci.image.manifest.v1+json", m, 201)
+	const manifestType = "application/vnd.oci.image.manifest.v1+json"
+	ociDo(t, "PUT", url+"/v2/"+name+"/manifests/"+tag, token, manifestType, m, 201)
+	// an index that lists it for one platform, and an artifact that
+	// refers to it (a signature, say)
+	entry := desc(manifestType, m)
+	entry["platform"] = map[string]string{"os": "linux", "architecture": "arm64", "variant": "v8"}
+	index, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+		"manifests": []any{entry}})
+	ociDo(t, "PUT", url+"/v2/"+name+"/manifests/"+tag+"-multi", token, "application/vnd.oci.image.index.v1+json", index, 201)
+	empty := []byte("{}")
+	ociDo(t, "POST", url+"/v2/"+name+"/blobs/uploads/?digest="+digest(empty), token, "application/octet-stream", empty, 201)
+	sig, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": manifestType, "artifactType": "application/vnd.example.signature",
+		"config": desc("application/vnd.oci.empty.v1+json", empty), "layers": []any{desc("application/vnd.oci.empty.v1+json", empty)},
+		"subject": entry})
+	ociDo(t, "PUT", url+"/v2/"+name+"/manifests/"+digest(sig), token, manifestType, sig, 201)
 	return digest(m)
 }
 
