@@ -30,7 +30,7 @@ func (u *UI) ServeTree(w http.ResponseWriter, r *http.Request, clean string) boo
 		return false
 	}
 	dir := filepath.Join(u.cfg.PublicDir, filepath.FromSlash(clean))
-	ents, virtual, ok := readTree(dir, clean)
+	ents, ok := readTree(dir, clean)
 	if !ok {
 		return false
 	}
@@ -38,12 +38,7 @@ func (u *UI) ServeTree(w http.ResponseWriter, r *http.Request, clean string) boo
 		http.Redirect(w, r, r.URL.Path+"/", http.StatusMovedPermanently)
 		return true
 	}
-	h := w.Header()
-	h.Set("Content-Security-Policy", CSP)
-	h.Set("X-Content-Type-Options", "nosniff")
-	if virtual {
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	}
+	secure(w.Header())
 	u.render(w, r, http.StatusOK, "tree", "Index of "+clean, map[string]any{"Path": strings.TrimSuffix(clean, "/") + "/", "Entries": ents})
 	return true
 }
@@ -51,20 +46,20 @@ func (u *UI) ServeTree(w http.ResponseWriter, r *http.Request, clean string) boo
 // readTree lists dir; for a pool fan-out directory it folds files back
 // into their <sha256>/ directories, and for a <sha256> directory (which
 // is only in URLs) it lists the one file.
-func readTree(dir, clean string) (ents []entry, virtual bool, ok bool) {
+func readTree(dir, clean string) (ents []entry, ok bool) {
 	parent, base := path.Split(clean)
 	if d, err := storage.ParseDigest(storage.SHA256 + ":" + base); err == nil && isFan(parent) {
 		if files := poolFiles(filepath.Dir(dir), d.Hex()); len(files) > 0 {
-			return files, true, true
+			return files, true
 		}
 	}
 	fi, err := os.Stat(dir)
 	if err != nil || !fi.IsDir() {
-		return nil, false, false
+		return nil, false
 	}
 	des, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, false, false
+		return nil, false
 	}
 	fan := isFan(clean + "/")
 	for _, de := range des {
@@ -81,7 +76,7 @@ func readTree(dir, clean string) (ents []entry, virtual bool, ok bool) {
 		ents = append(ents, entryOf(de))
 	}
 	slices.SortFunc(ents, func(a, b entry) int { return strings.Compare(a.Name, b.Name) })
-	return ents, false, true
+	return ents, true
 }
 
 // isFan reports whether p (ending in /) is a pool fan-out directory:

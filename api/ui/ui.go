@@ -121,12 +121,15 @@ func (u *UI) routes() {
 // Content-Security-Policy (no script at all, styles from this server
 // only), no framing, no MIME sniffing.
 func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
+	secure(w.Header())
+	u.mux.ServeHTTP(w, r)
+}
+
+func secure(h http.Header) {
 	h.Set("Content-Security-Policy", CSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
-	u.mux.ServeHTTP(w, r)
 }
 
 // CSP is the policy of every page kiln renders.
