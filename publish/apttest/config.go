@@ -18,6 +18,8 @@ import (
 //	etc/keyring.gpg              the keyring given to New, if any
 //	state/lists/partial/         downloaded indexes
 //	state/status                 empty dpkg status: nothing installed
+//	state/info/ ...              dpkg's database, once Install ran
+//	target/                      the root Install unpacks packages into
 //	cache/archives/partial/      downloaded packages
 //	log/
 var dirs = []string{
