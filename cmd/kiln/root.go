@@ -19,6 +19,7 @@ type globals struct {
 	url    string
 	token  string
 	output string
+	caCert string
 }
 
 func newRootCmd(getenv func(string) string) *cobra.Command {
@@ -38,6 +39,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	g.flags.StringVar(&g.url, "url", defaultURL, "kiln server URL (env KILN_URL)")
 	g.flags.StringVar(&g.token, "token", "", "API token (env KILN_TOKEN)")
 	g.flags.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	g.flags.StringVar(&g.caCert, "ca-cert", "", "PEM file of a CA to trust for an https server, besides the system's (env KILN_CA_CERT)")
 	root.AddCommand(newVersionCmd(g), newTokenCmd(g), newRepoCmd(g), newMirrorCmd(g), newSnapshotCmd(g), newKeyCmd(g), newPublishCmd(g),
 		newImageCmd(g), newGroupCmd(g), newGCCmd(g), newFsckCmd(g), newBackupCmd(g), newRestoreCmd(getenv), newServeCmd(getenv))
 	return root
@@ -51,6 +53,9 @@ func (g *globals) resolve() error {
 	if v := g.getenv("KILN_TOKEN"); v != "" && !g.flags.Changed("token") {
 		g.token = v
 	}
+	if v := g.getenv("KILN_CA_CERT"); v != "" && !g.flags.Changed("ca-cert") {
+		g.caCert = v
+	}
 	if g.output != "text" && g.output != "json" {
 		return usageError{fmt.Errorf("--output must be text or json, not %q", g.output)}
 	}
@@ -60,7 +65,15 @@ func (g *globals) resolve() error {
 func (g *globals) json() bool { return g.output == "json" }
 
 func (g *globals) client() (*client.Client, error) {
-	return client.New(g.url, g.token, client.WithUserAgent("kiln/"+version()))
+	opts := []client.Option{client.WithUserAgent("kiln/" + version())}
+	if g.caCert != "" {
+		pool, err := client.CertPool(g.caCert)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-cert: %w", err)
+		}
+		opts = append(opts, client.WithRootCAs(pool))
+	}
+	return client.New(g.url, g.token, opts...)
 }
 
 // newNounCmd groups the verbs of one noun (`kiln repo ...`).

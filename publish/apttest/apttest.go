@@ -43,6 +43,13 @@ type Option func(*settings)
 type settings struct {
 	arches      []string // arches[0] is the native one
 	compression string   // "" leaves apt's own preference
+	caInfo      string   // "": apt trusts the system's CAs for https
+}
+
+// WithCAInfo makes apt trust, for https sources, the CA certificates of
+// the PEM file caFile instead of the system's (Acquire::https::CAInfo).
+func WithCAInfo(caFile string) Option {
+	return func(s *settings) { s.caInfo = caFile }
 }
 
 // WithCompression makes apt prefer one form of the indexes: "xz", "gz" or
