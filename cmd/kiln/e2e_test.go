@@ -28,7 +28,7 @@ func liveServer(t *testing.T, extra ...string) (map[string]string, string) {
 
 // liveServerAt is liveServer for a server that speaks scheme (http, or
 // https with --tls-cert in extra), waited for with hc.
-func liveServerAt(t *testing.T, scheme string, hc *http.Client, extra ...string) (map[string]string, string) {
+func liveServerAt(t testing.TB, scheme string, hc *http.Client, extra ...string) (map[string]string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	addr := freeAddr(t)

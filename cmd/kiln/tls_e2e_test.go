@@ -30,7 +30,7 @@ type testCA struct {
 	file string // its certificate, PEM
 }
 
-func newTestCA(t *testing.T, name string) *testCA {
+func newTestCA(t testing.TB, name string) *testCA {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
@@ -50,7 +50,7 @@ func newTestCA(t *testing.T, name string) *testCA {
 // serial given, to certFile and keyFile. pad > 0 pads each file to pad
 // bytes (PEM readers skip the trailing blanks), so two issues differ in
 // content only.
-func (ca *testCA) issue(t *testing.T, certFile, keyFile string, serial int64, pad int) {
+func (ca *testCA) issue(t testing.TB, certFile, keyFile string, serial int64, pad int) {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "kiln"},
@@ -66,7 +66,7 @@ func (ca *testCA) issue(t *testing.T, certFile, keyFile string, serial int64, pa
 	writePEM(t, keyFile, "PRIVATE KEY", kder, pad)
 }
 
-func writePEM(t *testing.T, path, kind string, der []byte, pad int) {
+func writePEM(t testing.TB, path, kind string, der []byte, pad int) {
 	t.Helper()
 	b := pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der})
 	if pad > 0 {
@@ -87,7 +87,7 @@ func trusting(ca *testCA) *http.Client {
 // tlsServer runs kiln serve with a certificate of a fresh test CA and
 // returns the CLI's environment (KILN_CA_CERT set), the CA and the
 // certificate and key files the server reads.
-func tlsServer(t *testing.T) (env map[string]string, ca *testCA, certFile, keyFile string) {
+func tlsServer(t testing.TB) (env map[string]string, ca *testCA, certFile, keyFile string) {
 	t.Helper()
 	ca = newTestCA(t, "kiln test CA")
 	dir := t.TempDir()
