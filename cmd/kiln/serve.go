@@ -126,6 +126,7 @@ func tlsListener(ctx context.Context, ops opsConfig, log *slog.Logger) (func(net
 	}
 	certs, err := api.NewCertReloader(ops.TLSCert, ops.TLSKey, log)
 	if err != nil {
+		signal.Stop(hup)
 		return nil, fmt.Errorf("tls-cert: %w", err)
 	}
 	go onHUP(ctx, hup, func() { certs.ReloadAndLog("SIGHUP") })
