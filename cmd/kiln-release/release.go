@@ -50,6 +50,9 @@ func release(out, arch, goVersion, prebuilt string) (string, error) {
 		return "", err
 	}
 	info := packageInfo(root, bin, arch, debVersion)
+	if os.Getenv("SOURCE_DATE_EPOCH") == "" {
+		info.MTime = commitTime(root, bin) // nfpm stamps every file with it: the same commit packs the same bytes
+	}
 	path := filepath.Join(out, deb.Default.ConventionalFileName(info))
 	return path, writeDeb(info, path)
 }
@@ -125,6 +128,27 @@ func gitPseudoVersion(root string) (string, error) {
 		v += "+dirty"
 	}
 	return v, nil
+}
+
+// commitTime is the time of the commit bin was built from, as the
+// toolchain recorded it or, failing that, as git says; zero (nfpm then
+// takes the current time) when neither knows.
+func commitTime(root, bin string) time.Time {
+	if bi, err := buildinfo.ReadFile(bin); err == nil {
+		for _, s := range bi.Settings {
+			if t, err := time.Parse(time.RFC3339, s.Value); s.Key == "vcs.time" && err == nil {
+				return t
+			}
+		}
+	}
+	var sec int64
+	if out, err := exec.Command("git", "-C", root, "log", "-1", "--format=%ct").Output(); err == nil {
+		fmt.Sscanf(string(out), "%d", &sec)
+	}
+	if sec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
 }
 
 var goVersionRE = regexp.MustCompile(`^v(\d+\.\d+\.\d+)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$`)

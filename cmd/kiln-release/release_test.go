@@ -1,8 +1,14 @@
 package main
 
 import (
+	"crypto/sha256"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestDebianVersion: Go module versions become Debian versions that dpkg
@@ -34,6 +40,40 @@ func TestDebianVersion(t *testing.T) {
 		b, _ := DebianVersion(order[i])
 		if err := exec.Command("dpkg", "--compare-versions", a, "lt", b).Run(); err != nil {
 			t.Errorf("dpkg does not order %s before %s", a, b)
+		}
+	}
+}
+
+// TestReleaseReproducible: two packs of the same binary at the same commit
+// are the same bytes (every file is stamped with the commit's time), and
+// a dynamically linked binary is refused.
+func TestReleaseReproducible(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\nfunc main() {}\n"), 0o644)
+	bin := filepath.Join(dir, "kiln")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir, build.Env = dir, append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", "")
+	var sums []string
+	for _, out := range []string{t.TempDir(), t.TempDir()} {
+		path, err := release(out, "amd64", "v1.2.3", bin)
+		if err != nil || filepath.Base(path) != "kiln_1.2.3_amd64.deb" {
+			t.Fatalf("release: %q, %v", path, err)
+		}
+		data, _ := os.ReadFile(path)
+		sums = append(sums, fmt.Sprintf("%x", sha256.Sum256(data)))
+		time.Sleep(1100 * time.Millisecond) // a clock-stamped pack would differ now
+	}
+	if sums[0] != sums[1] {
+		t.Errorf("two packs differ: %s, %s", sums[0], sums[1])
+	}
+	if sh, err := exec.LookPath("sh"); err == nil {
+		if _, err := release(t.TempDir(), "amd64", "v1.2.3", sh); err == nil || !strings.Contains(err.Error(), "dynamically linked") {
+			t.Errorf("packing %s (dynamic): %v", sh, err)
 		}
 	}
 }
