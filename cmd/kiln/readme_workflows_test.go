@@ -102,8 +102,8 @@ func TestReadmeWorkflows(t *testing.T) {
 // server would, installs myapp with the real apt-get and dpkg into a
 // throw-away root.
 func runFleetWorkflow(t *testing.T, work string, env map[string]string) {
-	if _, err := exec.LookPath("unshare"); err != nil || os.Geteuid() != 0 {
-		t.Skip("the fleet server's commands write /etc/apt: they run as root in a mount namespace (unshare, util-linux)")
+	if out, err := exec.Command("unshare", "--mount", "--propagation", "private", "true").CombinedOutput(); err != nil || os.Geteuid() != 0 {
+		t.Skipf("the fleet server's commands write /etc/apt: they run as root in a private mount namespace, which unshare (util-linux) cannot make here: %v %s", err, out)
 	}
 	script := strings.ReplaceAll(readmeWorkflow(t, "fleet"), "http://repo:8080", env["KILN_URL"])
 	root := t.TempDir()
