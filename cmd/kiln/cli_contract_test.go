@@ -158,6 +158,7 @@ func TestCompletionFromServer(t *testing.T) {
 		{[]string{"image", "promote", "web-base", ""}, "2026.11.01-1 2026.11.21-3"},
 		{[]string{"key", "export", ""}, "release"},
 		{[]string{"group", "show", ""}, "myapp-prod-v001"},
+		{[]string{"group", "record", "myapp-prod-v002", "--image", ""}, "web-base@2026.11.01-1 web-base@2026.11.21-3"},
 		{[]string{"repo", "show", "stable", ""}, ""},
 	} {
 		got, directive := complete(t, env, tc.args...)

@@ -99,6 +99,9 @@ var completeArgs = map[string]struct {
 var completeFlags = map[string]map[string]names{
 	"kiln snapshot create": {"from": sourceNames},
 	"kiln publish create":  {"sign": signNames},
+	"kiln image push":      {"base": imageRefs},
+	"kiln group record":    {"image": imageRefs},
+	"kiln group which":     {"image": imageRefs},
 }
 
 // setCompletions attaches the server-backed completions of the tables to
@@ -217,6 +220,15 @@ func imageVersions(ctx context.Context, c *client.Client, args []string) ([]stri
 		return nil, err
 	}
 	return collect(is.Images, func(i client.Image) string { return i.Version }), nil
+}
+
+// imageRefs are every image version as NAME@VERSION (--image, --base).
+func imageRefs(ctx context.Context, c *client.Client, _ []string) ([]string, error) {
+	is, err := c.ListImages(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	return collect(is.Images, func(i client.Image) string { return i.Name + "@" + i.Version }), nil
 }
 
 func groupNames(ctx context.Context, c *client.Client, _ []string) ([]string, error) {
