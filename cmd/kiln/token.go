@@ -40,6 +40,7 @@ func newTokenCreateCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&req.Scope, "scope", "", "scope: read, write or admin (required)")
+	requireFlags(cmd, "scope")
 	cmd.Flags().StringVar(&req.Name, "name", "", "a name to recognise the token by")
 	return cmd
 }
