@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -51,6 +52,24 @@ func TestLogin(t *testing.T) {
 	resp = e.post("/ui/logout", nil)
 	if c := resp.Cookies(); resp.StatusCode != 303 || len(c) != 1 || c[0].MaxAge >= 0 {
 		t.Fatalf("logout: %d %v", resp.StatusCode, c)
+	}
+}
+
+// TestLoginOverTLSIsSecure: a login that came over TLS sets a Secure
+// cookie, which browsers then send over TLS only.
+func TestLoginOverTLSIsSecure(t *testing.T) {
+	e := newEnv(t, false)
+	ts := httptest.NewTLSServer(e.h)
+	defer ts.Close()
+	c := ts.Client()
+	c.CheckRedirect = noRedirect.CheckRedirect
+	resp, err := c.PostForm(ts.URL+"/ui/login", url.Values{"token": {e.read}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ck := resp.Cookies(); resp.StatusCode != 303 || len(ck) != 1 || !ck[0].Secure || !ck[0].HttpOnly {
+		t.Fatalf("login over TLS: %d %+v", resp.StatusCode, ck)
 	}
 }
 

@@ -23,6 +23,7 @@ type env struct {
 	read  string
 	write string
 	cat   *uitest.Catalog
+	h     http.Handler
 }
 
 // newEnv runs the real server (api.New) on loopback, seeded with
@@ -42,10 +43,10 @@ func newEnv(t *testing.T, anonymous bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Config{Store: store, Registry: reg, PublicDir: filepath.Join(dir, "public"),
-		AnonymousRead: anonymous}))
+	h := api.New(api.Config{Store: store, Registry: reg, PublicDir: filepath.Join(dir, "public"), AnonymousRead: anonymous})
+	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); store.Close() })
-	e := &env{t: t, url: srv.URL}
+	e := &env{t: t, url: srv.URL, h: h}
 	_, admin, _ := store.CreateToken("admin", repo.ScopeAdmin)
 	_, e.read, _ = store.CreateToken("reader", repo.ScopeRead)
 	e.cat = uitest.Seed(t, srv.URL, admin)
