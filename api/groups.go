@@ -2,14 +2,12 @@ package api
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/gorilla/mux"
 
 	"github.com/kiln-repo/kiln/api/client"
 	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/repo/catalog"
-	"github.com/kiln-repo/kiln/storage"
 )
 
 // recordGroup answers 201 for a new group, 200 for the same record again,
@@ -114,38 +112,7 @@ func (s *Server) whichGroups(w http.ResponseWriter, r *http.Request) {
 
 func whichQuery(r *http.Request) (repo.WhichQuery, error) {
 	q := r.URL.Query()
-	wq := repo.WhichQuery{State: q.Get("state")}
-	given := 0
-	for _, k := range []string{"package", "image", "oci"} {
-		if q.Get(k) != "" {
-			given++
-		}
-	}
-	if given != 1 {
-		return wq, badRequest("which needs exactly one of package=NAME=VERSION, image=NAME@VERSION, oci=DIGEST")
-	}
-	if p := q.Get("package"); p != "" {
-		spec, err := catalog.ParsePackageSpec(p)
-		wq.Package = &spec
-		return wq, err
-	}
-	if img := q.Get("image"); img != "" {
-		ref, err := catalog.ParseImageRef(img)
-		wq.Image = ref.String()
-		return wq, err
-	}
-	d, err := ociDigest(q.Get("oci"))
-	wq.OCI = d
-	return wq, err
-}
-
-// ociDigest accepts a bare digest or a reference that pins one.
-func ociDigest(s string) (storage.Digest, error) {
-	if strings.Contains(s, "@") {
-		ref, err := catalog.ParseOCIRef(s)
-		return ref.Digest, err
-	}
-	return storage.ParseDigest(s)
+	return repo.NewWhichQuery(q.Get("package"), q.Get("image"), q.Get("oci"), q.Get("state"))
 }
 
 func (s *Server) diffGroups(w http.ResponseWriter, r *http.Request) {

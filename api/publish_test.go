@@ -184,7 +184,15 @@ func TestPublishedTreeServing(t *testing.T) {
 	if err := os.Rename(nested, flat); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/debian/", "/debian/dists/", "/api/v1/nothing", "/debian/../kiln.db"} {
+	// Directories are listed, as a Debian mirror lists them (issue 18).
+	for _, p := range []string{"/debian/", "/debian/dists/"} {
+		resp, _ := http.Get(e.srv.URL + p)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("%s: %d %s, want a listing", p, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	for _, p := range []string{"/debian/nothing/", "/api/v1/nothing", "/debian/../kiln.db"} {
 		resp, _ := http.Get(e.srv.URL + p)
 		resp.Body.Close()
 		if resp.StatusCode != 404 {

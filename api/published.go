@@ -37,13 +37,13 @@ func (s *Server) published() http.Handler {
 		}
 		f, err := openPublished(s.cfg.PublicDir, clean)
 		if err != nil {
-			writeError(w, errNotFound)
+			s.listOrNotFound(w, r, clean)
 			return
 		}
 		defer f.Close()
 		fi, err := f.Stat()
 		if err != nil || fi.IsDir() {
-			writeError(w, errNotFound)
+			s.listOrNotFound(w, r, clean)
 			return
 		}
 		h := w.Header()
@@ -52,6 +52,14 @@ func (s *Server) published() http.Handler {
 		h.Set("Cache-Control", cacheControl(clean))
 		http.ServeContent(w, r, "", lastModified(clean, fi), f)
 	})
+}
+
+// listOrNotFound answers a directory of a published tree with its
+// listing (the web catalog's), anything else with 404.
+func (s *Server) listOrNotFound(w http.ResponseWriter, r *http.Request, clean string) {
+	if s.ui == nil || !s.ui.ServeTree(w, r, clean) {
+		writeError(w, errNotFound)
+	}
 }
 
 // openPublished opens the file at URL path clean: for a pool URL the file

@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kiln-repo/kiln/api/ui"
 	"github.com/kiln-repo/kiln/publish"
 	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/repo/mirror"
@@ -65,6 +66,7 @@ type Server struct {
 	router    *mux.Router
 	now       func() time.Time
 	metrics   *metrics
+	ui        *ui.UI // the web catalog at /ui/ (nil: its templates failed to parse)
 }
 
 // New returns a server ready to be used as an http.Handler.
@@ -85,6 +87,7 @@ func New(cfg Config) *Server {
 	s.publisher = &publish.Publisher{Root: cfg.PublicDir, Blobs: cfg.Store.Blobs(), Indexer: ix,
 		AfterStage: cfg.AfterPublishStage, Log: cfg.Logger}
 	s.mirrors = mirror.NewUpdater(cfg.Store, cfg.Mirror)
+	s.ui = s.newUI()
 	s.metrics = newMetrics(cfg.Metrics)
 	s.registerGauges()
 	s.routes()
@@ -116,6 +119,11 @@ func (s *Server) routes() {
 	})
 	for _, rt := range s.table() {
 		r.Handle(rt.path, s.authorize(rt.scope, rt.handler)).Methods(rt.method).Name(rt.name)
+	}
+	if s.ui != nil {
+		r.Path("/").Methods("GET", "HEAD").Handler(http.RedirectHandler("/ui/", http.StatusFound)).Name("ui")
+		r.Path("/ui").Methods("GET", "HEAD").Handler(http.RedirectHandler("/ui/", http.StatusMovedPermanently)).Name("ui")
+		r.PathPrefix("/ui/").Handler(s.ui).Name("ui")
 	}
 	if s.cfg.PublicDir != "" {
 		r.PathPrefix("/").Methods("GET", "HEAD").Handler(s.published()).Name("published")

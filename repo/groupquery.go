@@ -23,6 +23,44 @@ type WhichQuery struct {
 	State   string
 }
 
+// NewWhichQuery reads a which question as people and URLs give it: exactly
+// one of pkg (NAME[:ARCH]=VERSION), image (NAME@VERSION) or oci (a digest,
+// or a reference that pins one), and an optional state filter.
+func NewWhichQuery(pkg, image, oci, state string) (WhichQuery, error) {
+	wq := WhichQuery{State: state}
+	given := 0
+	for _, v := range []string{pkg, image, oci} {
+		if v != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		return wq, fmt.Errorf("%w: which needs exactly one of package=NAME=VERSION, image=NAME@VERSION, oci=DIGEST", ErrInvalidArgument)
+	}
+	if pkg != "" {
+		spec, err := catalog.ParsePackageSpec(pkg)
+		wq.Package = &spec
+		return wq, err
+	}
+	if image != "" {
+		ref, err := catalog.ParseImageRef(image)
+		wq.Image = ref.String()
+		return wq, err
+	}
+	d, err := ociDigest(oci)
+	wq.OCI = d
+	return wq, err
+}
+
+// ociDigest accepts a bare digest or a reference that pins one.
+func ociDigest(s string) (storage.Digest, error) {
+	if strings.Contains(s, "@") {
+		ref, err := catalog.ParseOCIRef(s)
+		return ref.Digest, err
+	}
+	return storage.ParseDigest(s)
+}
+
 // WhichHit is a group and how it holds what was asked for.
 type WhichHit struct {
 	*GroupInfo

@@ -39,6 +39,9 @@ type Package struct {
 	// (WithControlTexts).
 	ControlText []byte    `json:"-"`
 	Created     time.Time `json:"created"`
+	// probing is set while matching tries a query on the identity alone
+	// (see matching); a Field beyond the identity then sets missed.
+	probing, missed bool
 }
 
 // Field returns a control field, case-insensitively, so queries can match
@@ -51,6 +54,10 @@ func (p *Package) Field(name string) (string, bool) {
 		return p.Version, true
 	case "architecture":
 		return p.Architecture, true
+	}
+	if p.probing {
+		p.missed = true
+		return "", false
 	}
 	return p.Control.Get(name)
 }
@@ -296,6 +303,14 @@ func matching(tx *bolt.Tx, match func(*Package) bool) func(*Package) (bool, erro
 	return func(p *Package) (bool, error) {
 		if match == nil {
 			return true, nil
+		}
+		// Most searches name packages: try the identity first, and load
+		// the control stanza only when the query asked for another field.
+		p.probing, p.missed = true, false
+		ok := match(p)
+		p.probing = false
+		if !p.missed {
+			return ok, nil
 		}
 		if err := loadControl(tx, p); err != nil {
 			return false, err

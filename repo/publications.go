@@ -46,7 +46,7 @@ var bucketPublications = []byte("publications")
 
 // ReservedPrefixes are kiln's own first path segments; no publication may
 // live under them.
-var ReservedPrefixes = []string{"api", "v2", "healthz", "readyz", "metrics", "debug"}
+var ReservedPrefixes = []string{"api", "v2", "healthz", "readyz", "metrics", "debug", "ui"}
 
 func pubKey(prefix, dist string) []byte { return []byte(prefix + "\x00" + dist) }
 
