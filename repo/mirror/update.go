@@ -169,8 +169,8 @@ func places(m *repo.Mirror) (dir, fileBase string) {
 }
 
 // indexes reads every stanza of the indexes the mirror covers.
-func (u *Updater) indexes(ctx context.Context, dir, fileBase string, rel *release, m *repo.Mirror) ([]remote, error) {
-	var all []remote
+func (u *Updater) indexes(ctx context.Context, dir, fileBase string, rel *release, m *repo.Mirror) ([]stanza, error) {
+	var all []stanza
 	for _, name := range indexNames(m) {
 		rs, err := u.fetchIndex(ctx, dir, rel, name, fileBase)
 		if err != nil {
@@ -197,22 +197,39 @@ func indexNames(m *repo.Mirror) []string {
 }
 
 // selectPackages applies the filter and the dependency closure, and keeps
-// one package per identity (the first listed) and per file.
-func (u *Updater) selectPackages(m *repo.Mirror, all []remote, res *Result) ([]remote, error) {
-	all = unique(all, m.Architectures)
+// one package per identity (the first listed) and per file. Without a
+// filter every stanza is parsed and checked; with one, only those selected
+// (see lite.go).
+func (u *Updater) selectPackages(m *repo.Mirror, all []stanza, res *Result) ([]remote, error) {
 	if m.Filter == "" {
-		return all, nil
+		rms := make([]remote, len(all))
+		err := parallel(len(all), func(i int) (err error) {
+			rms[i], err = all[i].full()
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return unique(rms, m.Architectures), nil
 	}
 	q, err := query.Parse(m.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("mirror filter: %w", err)
 	}
-	universe := make([]*repo.Package, len(all))
-	where := make(map[*repo.Package]remote, len(all))
+	lites := make([]remote, len(all))
+	matched := make([]bool, len(all))
+	_ = parallel(len(all), func(i int) error {
+		lites[i] = remote{p: all[i].lite(), at: i}
+		matched[i] = q.Match(rawPackage{&all[i]})
+		return nil
+	})
+	lites = unique(lites, m.Architectures)
+	universe := make([]*repo.Package, len(lites))
+	where := make(map[*repo.Package]int, len(lites))
 	var roots []*repo.Package
-	for i, rm := range all {
-		universe[i], where[rm.p] = rm.p, rm
-		if q.Match(rm.p) {
+	for i, rm := range lites {
+		universe[i], where[rm.p] = rm.p, rm.at
+		if matched[rm.at] {
 			roots = append(roots, rm.p)
 		}
 	}
@@ -224,8 +241,16 @@ func (u *Updater) selectPackages(m *repo.Mirror, all []remote, res *Result) ([]r
 		roots, res.Missing = c.Packages, c.Missing
 	}
 	out := make([]remote, len(roots))
-	for i, p := range roots {
-		out[i] = where[p]
+	err = parallel(len(roots), func(i int) (err error) {
+		l := roots[i]
+		if out[i], err = all[where[l]].full(); err == nil && out[i].p.Identity() != l.Identity() {
+			err = fmt.Errorf("%w: %s, stanza %d: read as %s_%s_%s", repo.ErrUpstream, all[where[l]].index, all[where[l]].n,
+				l.Name, l.Version, l.Architecture)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
