@@ -96,7 +96,9 @@ func newMirrorUpdateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.UpdateMirror(cmd.Context(), args[0])
+			bar := newMirrorBar(cmd.ErrOrStderr())
+			res, err := c.UpdateMirrorProgress(cmd.Context(), args[0], bar.update)
+			bar.end()
 			if err != nil {
 				return err
 			}

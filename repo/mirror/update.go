@@ -70,17 +70,22 @@ type Result struct {
 // Update fetches the mirror's upstream and records what it selects as the
 // mirror's new version. On any error nothing visible changes.
 func (u *Updater) Update(ctx context.Context, name string) (*Result, error) {
-	return u.run(ctx, name, false)
+	return u.run(ctx, name, false, nil)
+}
+
+// UpdateProgress is Update reporting in p how far it is.
+func (u *Updater) UpdateProgress(ctx context.Context, name string, p *Progress) (*Result, error) {
+	return u.run(ctx, name, false, p)
 }
 
 // Plan does what Update does up to the downloads: it fetches and verifies
 // the Release and indexes and selects, and reports in Downloaded and Bytes
 // what an update would fetch. It stores nothing. Change is nil.
 func (u *Updater) Plan(ctx context.Context, name string) (*Result, error) {
-	return u.run(ctx, name, true)
+	return u.run(ctx, name, true, nil)
 }
 
-func (u *Updater) run(ctx context.Context, name string, dry bool) (*Result, error) {
+func (u *Updater) run(ctx context.Context, name string, dry bool, p *Progress) (*Result, error) {
 	if err := u.claim(name); err != nil {
 		return nil, err
 	}
@@ -89,14 +94,14 @@ func (u *Updater) run(ctx context.Context, name string, dry bool) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	res, err := u.runMirror(ctx, r, dry)
+	res, err := u.runMirror(ctx, r, dry, p)
 	if err != nil {
 		return nil, fmt.Errorf("updating mirror %q: %w", name, err)
 	}
 	return res, nil
 }
 
-func (u *Updater) runMirror(ctx context.Context, r *repo.Repo, dry bool) (*Result, error) {
+func (u *Updater) runMirror(ctx context.Context, r *repo.Repo, dry bool, p *Progress) (*Result, error) {
 	m := r.Mirror
 	dir, fileBase := places(m)
 	rel, err := u.fetchRelease(ctx, dir, m)
@@ -107,6 +112,7 @@ func (u *Updater) runMirror(ctx context.Context, r *repo.Repo, dry bool) (*Resul
 	if fp == m.Fingerprint && !dry {
 		return &Result{Change: &repo.Change{Repo: r.Name, Version: r.Latest}, Selected: r.Count, Unchanged: true}, nil
 	}
+	p.setPhase("indexes")
 	all, err := u.indexes(ctx, dir, fileBase, rel, m)
 	if err != nil {
 		return nil, err
@@ -120,11 +126,12 @@ func (u *Updater) runMirror(ctx context.Context, r *repo.Repo, dry bool) (*Resul
 	if dry {
 		return res, u.plan(ctx, sel, res)
 	}
-	pkgs, unpin, err := u.download(ctx, sel, res)
+	pkgs, unpin, err := u.download(ctx, sel, res, p)
 	defer unpin()
 	if err != nil {
 		return nil, err
 	}
+	p.setPhase("record")
 	res.Change, err = u.store.SetMirrorContents(ctx, m.Name, fp, pkgs)
 	return res, err
 }
