@@ -32,22 +32,32 @@ type Options struct {
 	// Timeout is the longest upstream may keep kiln waiting for the next
 	// bytes (connect, headers or body): 30 s by default.
 	Timeout time.Duration
-	// Retries of a failed download (not of a 404): 3 by default.
+	// Retries of a failed download (not of a 404): 3 by default (0);
+	// none when negative.
 	Retries int
 	// Parallel downloads: 4 by default.
 	Parallel int
 }
 
+// DefaultOptions are the options an Updater takes for zero values.
+func DefaultOptions() Options {
+	return Options{Timeout: 30 * time.Second, Retries: 3, Parallel: 4}
+}
+
 // NewUpdater returns an Updater of store's mirrors.
 func NewUpdater(store *repo.Store, o Options) *Updater {
+	d := DefaultOptions()
 	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
+		o.Timeout = d.Timeout
 	}
-	if o.Retries <= 0 {
-		o.Retries = 3
+	switch {
+	case o.Retries == 0:
+		o.Retries = d.Retries
+	case o.Retries < 0:
+		o.Retries = 0
 	}
 	if o.Parallel <= 0 {
-		o.Parallel = 4
+		o.Parallel = d.Parallel
 	}
 	return &Updater{store: store, f: newFetcher(o.Timeout, o.Retries), parallel: o.Parallel, busy: map[string]bool{}}
 }
