@@ -8,6 +8,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -91,6 +92,19 @@ func TestMirrorUpdateProgress(t *testing.T) {
 	}
 	if dl := events[len(events)-1]; dl.Total != 2 || dl.Done != 2 || dl.TotalBytes != size || dl.DoneBytes != size {
 		t.Fatalf("progress %+v; want at last 2 of 2 .debs, %d bytes, downloaded", events, size)
+	}
+
+	// On a terminal (script(1) gives the CLI one), a bar over the bytes.
+	if _, err := exec.LookPath("script"); err == nil {
+		env2, _ := liveServer(t)
+		mustRun(t, env2, "mirror", "create", "deb", px.URL+"/debian", "bookworm", "--keyring", keyFile)
+		cmd := exec.Command("script", "-qec", kilnBinary(t)+" mirror update deb", "/dev/null")
+		cmd.Env = append(os.Environ(), "KILN_URL="+env2["KILN_URL"], "KILN_TOKEN="+env2["KILN_TOKEN"], "TERM=xterm")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "downloading 2 .debs") || !strings.Contains(string(out), "100%") ||
+			!strings.Contains(string(out), "mirror deb: version 1,") {
+			t.Fatalf("mirror update on a terminal: %v\n%q", err, out)
+		}
 	}
 
 	// Without the stream (an older client): one JSON answer.

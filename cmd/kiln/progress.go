@@ -129,6 +129,11 @@ func (b *mirrorBar) update(p client.MirrorProgress) {
 	if b == nil {
 		return
 	}
+	if p.Phase == "record" && b.phase != "download" && p.TotalBytes > 0 {
+		dl := p
+		dl.Phase = "download" // done between two reports: show it done
+		b.update(dl)
+	}
 	if p.Phase != b.phase {
 		b.end()
 		b.phase = p.Phase
