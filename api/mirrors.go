@@ -1,7 +1,10 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -108,18 +111,96 @@ func (s *Server) dropMirror(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// updateMirror runs the whole update within the request; the client waits.
+// updateMirror runs the whole update within the request. A client that
+// accepts application/x-ndjson gets, once the upstream's Release is verified
+// and something is new, a 200 and a stream of JSON lines: progress lines
+// (at most 4 a second, and one a second while nothing moves, which keeps
+// proxies from cutting the connection), then the result or the error as it
+// would have been answered. Errors found before (an unknown mirror, one being
+// updated, a bad signature) are answered with their status, as without the
+// stream.
 func (s *Server) updateMirror(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["mirror"]
-	res, err := s.mirrors.Update(r.Context(), name)
-	if err != nil {
-		s.fail(w, err)
+	stream := strings.Contains(r.Header.Get("Accept"), client.NDJSON)
+	p := mirror.NewProgress()
+	done := make(chan updateOutcome, 1)
+	go func() {
+		res, err := s.mirrors.UpdateProgress(r.Context(), name, p)
+		done <- updateOutcome{res, err}
+	}()
+	var o updateOutcome
+	select {
+	case o = <-done:
+	case <-p.Started():
+		if !stream {
+			o = <-done
+			break
+		}
+		s.streamUpdate(w, name, p, done)
 		return
 	}
+	if o.err != nil {
+		s.fail(w, o.err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wireUpdate(name, o.res))
+}
+
+type updateOutcome struct {
+	res *mirror.Result
+	err error
+}
+
+// streamUpdate writes the NDJSON stream of an update under way.
+func (s *Server) streamUpdate(w http.ResponseWriter, name string, p *mirror.Progress, done <-chan updateOutcome) {
+	w.Header().Set("Content-Type", client.NDJSON)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no") // nginx: pass each line on
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	send := func(ev client.MirrorUpdateEvent) {
+		enc.Encode(ev) // a client gone cancels the update through its context
+		rc.Flush()
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var last mirror.ProgressState
+	lastSent := time.Time{}
+	sendState := func(st mirror.ProgressState) {
+		last, lastSent = st, time.Now()
+		send(client.MirrorUpdateEvent{Progress: &client.MirrorProgress{Phase: st.Phase, Total: st.Total,
+			Done: st.Done, TotalBytes: st.TotalBytes, DoneBytes: st.DoneBytes}})
+	}
+	for {
+		select {
+		case o := <-done:
+			if st := p.State(); st != last {
+				sendState(st) // where it ended, even if it ended between ticks
+			}
+			if o.err != nil {
+				e := s.toAPIError(o.err)
+				send(client.MirrorUpdateEvent{Status: e.status, Error: &client.Error{Code: e.code, Message: e.message,
+					RequestID: w.Header().Get("X-Request-Id")}})
+				return
+			}
+			send(client.MirrorUpdateEvent{Result: wireUpdate(name, o.res)})
+			return
+		case <-tick.C:
+			st := p.State()
+			if st == last && time.Since(lastSent) < time.Second {
+				continue
+			}
+			sendState(st)
+		}
+	}
+}
+
+func wireUpdate(name string, res *mirror.Result) *client.MirrorUpdateResponse {
 	c := res.Change
-	writeJSON(w, http.StatusOK, client.MirrorUpdateResponse{Mirror: name, Version: c.Version, Changed: c.Changed,
+	return &client.MirrorUpdateResponse{Mirror: name, Version: c.Version, Changed: c.Changed,
 		Added: wirePackages(c.Added), Removed: wirePackages(c.Removed), Upstream: res.Upstream,
-		Selected: res.Selected, Downloaded: res.Downloaded, Bytes: res.Bytes, Missing: res.Missing, Unchanged: res.Unchanged})
+		Selected: res.Selected, Downloaded: res.Downloaded, Bytes: res.Bytes, Missing: res.Missing, Unchanged: res.Unchanged}
 }
 
 func wireMirror(r *repo.Repo) client.Mirror {

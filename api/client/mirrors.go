@@ -2,8 +2,12 @@ package client
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -64,6 +68,29 @@ type MirrorUpdateResponse struct {
 	Unchanged bool `json:"unchanged,omitempty"`
 }
 
+// NDJSON is the media type of a stream of JSON values, one a line.
+const NDJSON = "application/x-ndjson"
+
+// MirrorProgress is how far an update is: Phase "indexes" (fetching and
+// reading them), "download" (Done of Total .debs, DoneBytes of TotalBytes)
+// or "record".
+type MirrorProgress struct {
+	Phase      string `json:"phase"`
+	Total      int64  `json:"total"`
+	Done       int64  `json:"done"`
+	TotalBytes int64  `json:"total_bytes"`
+	DoneBytes  int64  `json:"done_bytes"`
+}
+
+// MirrorUpdateEvent is one line of an update's NDJSON stream: progress,
+// then the result or the error (with the HTTP status it stands for).
+type MirrorUpdateEvent struct {
+	Progress *MirrorProgress       `json:"progress,omitempty"`
+	Result   *MirrorUpdateResponse `json:"result,omitempty"`
+	Error    *Error                `json:"error,omitempty"`
+	Status   int                   `json:"status,omitempty"`
+}
+
 // CreateMirror records a mirror; UpdateMirror fills it.
 func (c *Client) CreateMirror(ctx context.Context, m Mirror) (*Mirror, error) {
 	return c.mirrorCall(ctx, http.MethodPost, m, "mirrors")
@@ -107,6 +134,55 @@ func (c *Client) UpdateMirror(ctx context.Context, name string) (*MirrorUpdateRe
 		return nil, err
 	}
 	return callFor[MirrorUpdateResponse](ctx, c, http.MethodPost, u, nil)
+}
+
+// UpdateMirrorProgress is UpdateMirror calling progress (which may be nil)
+// as the server reports how far the update is. It waits as long as the
+// update takes: the server streams its progress.
+func (c *Client) UpdateMirrorProgress(ctx context.Context, name string, progress func(MirrorProgress)) (*MirrorUpdateResponse, error) {
+	u, err := c.endpoint(nil, "mirrors", name, "update")
+	if err != nil {
+		return nil, err
+	}
+	req, err := c.newRequest(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", NDJSON+", application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, c.transportError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, decodeError(resp)
+	}
+	dec := json.NewDecoder(resp.Body)
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), NDJSON) {
+		var out MirrorUpdateResponse
+		if err := dec.Decode(&out); err != nil {
+			return nil, fmt.Errorf("decoding answer of %s %s: %w", req.Method, req.URL.Path, err)
+		}
+		return &out, nil
+	}
+	for {
+		var ev MirrorUpdateEvent
+		if err := dec.Decode(&ev); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, fmt.Errorf("reading the progress of %s %s: %w", req.Method, req.URL.Path, err)
+		}
+		switch {
+		case ev.Error != nil:
+			ev.Error.Status = ev.Status
+			return nil, ev.Error
+		case ev.Result != nil:
+			return ev.Result, nil
+		case ev.Progress != nil && progress != nil:
+			progress(*ev.Progress)
+		}
+	}
 }
 
 // DropMirror deletes a mirror; without force the server refuses while a

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kiln-repo/kiln/api"
+	"github.com/kiln-repo/kiln/repo/mirror"
 )
 
 // serveConfig is the server's settings.
@@ -32,13 +33,24 @@ type serveConfig struct {
 	IdleTimeout     time.Duration
 	Storage         storageConfig
 	Ops             opsConfig
-	crashAt         string // KILN_TEST_CRASH_AT: see crashAt
+	Mirror          mirror.Options // mirror updates: parallel downloads, upstream timeout, retries
+	crashAt         string         // KILN_TEST_CRASH_AT: see crashAt
 }
 
 // limits are the server's connection limits (api.Limits).
 func (c serveConfig) limits() api.Limits {
 	return api.Limits{MaxConns: c.MaxConnections, MaxHeaderBytes: int(c.MaxHeaderSize),
 		HeaderTimeout: c.HeaderTimeout, BodyTimeout: c.BodyTimeout, IdleTimeout: c.IdleTimeout}
+}
+
+// mirrorOptions are the mirror settings as mirror.NewUpdater takes them
+// (where 0 retries means the default, and a negative number none).
+func (c serveConfig) mirrorOptions() mirror.Options {
+	o := c.Mirror
+	if o.Retries == 0 {
+		o.Retries = -1
+	}
+	return o
 }
 
 // defaults is the embedded configuration: it needs nothing. Under systemd
@@ -54,7 +66,7 @@ func defaults(getenv func(string) string) serveConfig {
 		ShutdownTimeout: 30 * time.Second, UploadExpiry: 24 * time.Hour,
 		MaxConnections: l.MaxConns, MaxHeaderSize: int64(l.MaxHeaderBytes), HeaderTimeout: l.HeaderTimeout,
 		BodyTimeout: l.BodyTimeout, IdleTimeout: l.IdleTimeout, Storage: storageConfig{Kind: "fs"},
-		Ops: opsConfig{LogFormat: "text", LogLevel: slog.LevelInfo}}
+		Ops: opsConfig{LogFormat: "text", LogLevel: slog.LevelInfo}, Mirror: mirror.DefaultOptions()}
 }
 
 // setting is one server setting: its flag, its environment variable and
@@ -96,6 +108,9 @@ var settings = append([]setting{
 	{"header-timeout", "KILN_HEADER_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.HeaderTimeout })},
 	{"body-timeout", "KILN_BODY_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.BodyTimeout })},
 	{"idle-timeout", "KILN_IDLE_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.IdleTimeout })},
+	{"mirror-parallel", "KILN_MIRROR_PARALLEL", wholeNumber(1, 64, func(c *serveConfig) *int { return &c.Mirror.Parallel })},
+	{"mirror-timeout", "KILN_MIRROR_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.Mirror.Timeout })},
+	{"mirror-retries", "KILN_MIRROR_RETRIES", wholeNumber(0, 20, func(c *serveConfig) *int { return &c.Mirror.Retries })},
 }, append(storageSettings, opsSettings...)...)
 
 // positiveDuration applies a duration of more than zero to the field that
@@ -104,6 +119,19 @@ func positiveDuration(field func(*serveConfig) *time.Duration) func(*serveConfig
 	return func(c *serveConfig, v string) (err error) {
 		*field(c), err = parseDuration(v, true)
 		return err
+	}
+}
+
+// wholeNumber applies a whole number from lo to hi to the field that field
+// picks.
+func wholeNumber(lo, hi int, field func(*serveConfig) *int) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("not a whole number from %d to %d", lo, hi)
+		}
+		*field(c) = n
+		return nil
 	}
 }
 
@@ -145,6 +173,9 @@ func addServeFlags(cmd *cobra.Command) {
 	f.String("header-timeout", d.HeaderTimeout.String(), "time a client has to send a request's headers (env KILN_HEADER_TIMEOUT)")
 	f.String("body-timeout", d.BodyTimeout.String(), "longest wait for the next byte of a request body; a slow upload that keeps sending never times out (env KILN_BODY_TIMEOUT)")
 	f.String("idle-timeout", d.IdleTimeout.String(), "how long a keep-alive connection may wait for its next request (env KILN_IDLE_TIMEOUT)")
+	f.String("mirror-parallel", strconv.Itoa(d.Mirror.Parallel), "mirror update: .debs downloaded at once, 1 to 64 (env KILN_MIRROR_PARALLEL)")
+	f.String("mirror-timeout", d.Mirror.Timeout.String(), "mirror update: longest wait for an upstream's next bytes (env KILN_MIRROR_TIMEOUT)")
+	f.String("mirror-retries", strconv.Itoa(d.Mirror.Retries), "mirror update: retries of a failed upstream download (not a 404), 0 to 20 (env KILN_MIRROR_RETRIES)")
 	addStorageFlags(f)
 	addOpsFlags(f)
 }

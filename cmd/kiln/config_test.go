@@ -251,3 +251,35 @@ func TestServeAppliesLimits(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestServeConfigMirror: the mirror settings' defaults, their layers, the
+// refusal of values out of range, and 0 retries meaning none.
+func TestServeConfigMirror(t *testing.T) {
+	load := func(args []string, env map[string]string) (serveConfig, error) {
+		cmd := &cobra.Command{}
+		addServeFlags(cmd)
+		if err := cmd.ParseFlags(args); err != nil {
+			t.Fatal(err)
+		}
+		return loadServeConfig(cmd.Flags(), func(k string) string { return env[k] }, "")
+	}
+	cfg, err := load(nil, nil)
+	if o := cfg.mirrorOptions(); err != nil || o.Parallel != 4 || o.Timeout != 30*time.Second || o.Retries != 3 {
+		t.Fatalf("defaults: %+v %v", o, err)
+	}
+	cfg, err = load([]string{"--mirror-parallel", "16"}, map[string]string{"KILN_MIRROR_PARALLEL": "8",
+		"KILN_MIRROR_TIMEOUT": "2m", "KILN_MIRROR_RETRIES": "0"})
+	if o := cfg.mirrorOptions(); err != nil || o.Parallel != 16 || o.Timeout != 2*time.Minute || o.Retries >= 0 {
+		t.Fatalf("set: %+v %v", o, err)
+	}
+	for _, bad := range [][]string{{"--mirror-parallel", "0"}, {"--mirror-parallel", "65"}, {"--mirror-retries", "-1"},
+		{"--mirror-retries", "many"}, {"--mirror-timeout", "0s"}, {"--mirror-timeout", "soon"}} {
+		if _, err := load(bad, nil); err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%v: %v; want an error naming the flag", bad, err)
+		}
+	}
+	code, _, stderr := kiln(nil, "serve", "--mirror-parallel", "0", "--data", t.TempDir())
+	if code == 0 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "mirror-parallel") {
+		t.Fatalf("serve --mirror-parallel 0: exit %d, %q", code, stderr)
+	}
+}

@@ -89,14 +89,16 @@ func newMirrorCreateCmd(g *globals) *cobra.Command {
 func newMirrorUpdateCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "update NAME",
-		Short: "Fetch the upstream, verify it and record what it selects as the mirror's new version",
+		Short: "Fetch the upstream, verify it and record what it selects as the mirror's new version (a progress bar on a terminal)",
 		Args:  nArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			res, err := c.UpdateMirror(cmd.Context(), args[0])
+			bar := newMirrorBar(cmd.ErrOrStderr())
+			res, err := c.UpdateMirrorProgress(cmd.Context(), args[0], bar.update)
+			bar.end()
 			if err != nil {
 				return err
 			}

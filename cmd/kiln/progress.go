@@ -11,6 +11,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"github.com/kiln-repo/kiln/api/client"
 )
 
 // progress reports `kiln repo add` as it goes: a bar over bytes uploaded on
@@ -103,5 +105,65 @@ func (p *barProgress) end() {
 	sort.Strings(parts)
 	if len(parts) > 0 {
 		fmt.Fprintln(p.w, strings.Join(parts, ", "))
+	}
+}
+
+// mirrorBar draws the progress of `kiln mirror update` on a terminal: a
+// spinner while the indexes are read, then a bar over the bytes of the
+// .debs to fetch. Elsewhere (CI logs, a pipe) it draws nothing.
+type mirrorBar struct {
+	w     io.Writer
+	phase string
+	bar   *progressbar.ProgressBar
+}
+
+func newMirrorBar(w io.Writer) *mirrorBar {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return &mirrorBar{w: w}
+	}
+	return nil
+}
+
+// update shows p; a nil bar does nothing.
+func (b *mirrorBar) update(p client.MirrorProgress) {
+	if b == nil {
+		return
+	}
+	if p.Phase == "record" && b.phase != "download" && p.TotalBytes > 0 {
+		dl := p
+		dl.Phase = "download" // done between two reports: show it done
+		b.update(dl)
+	}
+	if p.Phase != b.phase {
+		b.end()
+		b.phase = p.Phase
+		opts := []progressbar.Option{progressbar.OptionSetWriter(b.w), progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(100 * time.Millisecond), progressbar.OptionSetRenderBlankState(true)}
+		switch {
+		case p.Phase == "download" && p.TotalBytes > 0:
+			b.bar = progressbar.NewOptions64(p.TotalBytes, append(opts,
+				progressbar.OptionSetDescription(fmt.Sprintf("downloading %d .debs", p.Total)),
+				progressbar.OptionShowBytes(true), progressbar.OptionShowTotalBytes(true))...)
+		case p.Phase == "indexes":
+			b.bar = progressbar.NewOptions64(-1, append(opts, progressbar.OptionSetDescription("reading the indexes"),
+				progressbar.OptionSpinnerType(14))...)
+		case p.Phase == "record":
+			b.bar = progressbar.NewOptions64(-1, append(opts, progressbar.OptionSetDescription("recording the new version"),
+				progressbar.OptionSpinnerType(14))...)
+		}
+	}
+	if b.bar != nil && p.Phase == "download" {
+		_ = b.bar.Set64(min(p.DoneBytes, p.TotalBytes))
+	} else if b.bar != nil {
+		_ = b.bar.Add(1) // turns the spinner
+	}
+}
+
+// end leaves the last bar drawn where it stopped.
+func (b *mirrorBar) end() {
+	if b != nil && b.bar != nil {
+		_ = b.bar.Exit()
+		fmt.Fprintln(b.w)
+		b.bar = nil
 	}
 }

@@ -78,7 +78,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		AnonymousRead: cfg.AnonymousRead, Logger: log, Version: version(),
 		PublicDir: filepath.Join(cfg.Data, "public"), KeySecret: secret, Registry: reg,
 		AfterPublishStage: crashAt(cfg.crashAt), Limits: cfg.limits(), BlobRedirect: cfg.Storage.redirectTTL(),
-		Metrics: newMetricsRegistry()})
+		Metrics: newMetricsRegistry(), Mirror: cfg.mirrorOptions()})
 	if err := handler.Recover(); err != nil {
 		return fmt.Errorf("recovering published trees: %w", err)
 	}

@@ -57,3 +57,21 @@ func TestDebianIndex(t *testing.T) {
 		t.Fatalf("a plan recorded version %d", r.Latest)
 	}
 }
+
+// BenchmarkDebianPlan: fetch, verify, parse and select (with deps) the real
+// bookworm main index, as a filtered mirror update does before downloading.
+func BenchmarkDebianPlan(b *testing.B) {
+	u := debianUpstream(b)
+	kr, err := os.ReadFile("/usr/share/keyrings/debian-archive-keyring.gpg")
+	if err != nil {
+		b.Skip(err)
+	}
+	k := newKiln(b, mirror.Options{Timeout: 30 * time.Second})
+	k.create(b, repo.Mirror{Name: "bookworm", URL: u.URL, Distribution: "bookworm", Architectures: []string{"amd64"},
+		Keyrings: [][]byte{kr}, Filter: "Priority (required)", WithDeps: true})
+	for b.Loop() {
+		if _, err := k.up.Plan(context.Background(), "bookworm"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -23,11 +23,17 @@ import (
 //
 // The blobs it fetches are pinned against garbage collection (repo.Store.Pin)
 // until the caller, having recorded them, calls unpin.
-func (u *Updater) download(ctx context.Context, sel []remote, res *Result) (pkgs []*repo.Package, unpin func(), err error) {
+func (u *Updater) download(ctx context.Context, sel []remote, res *Result, p *Progress) (pkgs []*repo.Package, unpin func(), err error) {
 	todo, err := u.unheld(ctx, sel)
 	if err != nil {
 		return nil, func() {}, err
 	}
+	var bytes int64
+	for _, rm := range todo {
+		bytes += rm.p.Size
+	}
+	p.plan(len(todo), bytes)
+	p.setPhase("download")
 	unpins := make([]func(), len(todo))
 	for i, rm := range todo {
 		unpins[i] = u.store.Pin(rm.p.Digest())
@@ -37,7 +43,7 @@ func (u *Updater) download(ctx context.Context, sel []remote, res *Result) (pkgs
 			f()
 		}
 	}
-	if err := u.fetchAll(ctx, todo, res); err != nil {
+	if err := u.fetchAll(ctx, todo, res, p); err != nil {
 		return nil, unpin, err
 	}
 	out := make([]*repo.Package, len(sel))
@@ -95,7 +101,7 @@ const commitEvery = 256
 // the rest from starting, but lets those under way finish; every verified
 // .deb is committed to the blob store, even when the update fails or is
 // cancelled, so the next update need not fetch it again.
-func (u *Updater) fetchAll(ctx context.Context, todo []remote, res *Result) error {
+func (u *Updater) fetchAll(ctx context.Context, todo []remote, res *Result, p *Progress) error {
 	var wg sync.WaitGroup
 	var n, bytes atomic.Int64
 	var first atomic.Pointer[error]
@@ -103,10 +109,14 @@ func (u *Updater) fetchAll(ctx context.Context, todo []remote, res *Result) erro
 	jobs := make(chan remote)
 	for range min(u.parallel, len(todo)) {
 		wg.Go(func() {
-			w := &worker{u: u, keep: context.WithoutCancel(ctx)}
+			w := &worker{u: u, keep: context.WithoutCancel(ctx), p: p}
 			defer w.close(fail)
 			for rm := range jobs {
 				fetched, err := w.fetch(ctx, rm)
+				p.fetched()
+				if err == nil && !fetched {
+					p.read(rm.p.Size) // held from an interrupted update
+				}
 				if err != nil {
 					fail(err)
 					continue
@@ -140,6 +150,7 @@ type worker struct {
 	keep  context.Context // for commits: not cancelled with the update
 	batch storage.Batch
 	n     int
+	p     *Progress
 }
 
 func (w *worker) commit() error {
@@ -172,9 +183,10 @@ func (w *worker) fetch(ctx context.Context, rm remote) (fetched bool, err error)
 	}
 	err = u.f.get(ctx, rm.url, func(r io.Reader) error {
 		h := md5.New()
-		_, err := w.batch.Put(ctx, &sized{r: io.TeeReader(r, h), left: p.Size, url: rm.url}, p.Digest())
+		_, err := w.batch.Put(ctx, &sized{r: io.TeeReader(r, h), left: p.Size, url: rm.url, p: w.p}, p.Digest())
 		if errors.Is(err, storage.ErrDigestMismatch) || errors.Is(err, errSize) {
-			return finalError{fmt.Errorf("%w: %s_%s_%s (%s): bytes do not match the index: %w",
+			// %v: an upstream's fault (502), not a client's digest mismatch (400)
+			return finalError{fmt.Errorf("%w: %s_%s_%s (%s): bytes do not match the index: %v",
 				repo.ErrUpstream, p.Name, p.Version, p.Architecture, rm.url, err)}
 		}
 		if err == nil {
@@ -221,10 +233,12 @@ type sized struct {
 	r    io.Reader
 	left int64
 	url  string
+	p    *Progress
 }
 
 func (s *sized) Read(b []byte) (int, error) {
 	n, err := s.r.Read(b)
+	s.p.read(int64(n))
 	s.left -= int64(n)
 	if s.left < 0 {
 		return n, fmt.Errorf("%w: more bytes than the index's Size", errSize)

@@ -146,9 +146,15 @@ func (r *watchedReader) Read(b []byte) (int, error) {
 // getBytes fetches a small file (a Release, an index) whole, at most limit
 // bytes.
 func (f *fetcher) getBytes(ctx context.Context, url string, limit int64) ([]byte, error) {
+	return f.getSized(ctx, url, limit, 0)
+}
+
+// getSized is getBytes of a file expected to be size bytes long (0:
+// unknown), read into one buffer of that size.
+func (f *fetcher) getSized(ctx context.Context, url string, limit, size int64) ([]byte, error) {
 	var out []byte
 	err := f.get(ctx, url, func(r io.Reader) error {
-		b, err := io.ReadAll(io.LimitReader(r, limit+1))
+		b, err := readAll(io.LimitReader(r, limit+1), min(size, limit)+1)
 		if err != nil {
 			return fmt.Errorf("%w: %s: %w", repo.ErrUpstream, url, err)
 		}
@@ -159,4 +165,22 @@ func (f *fetcher) getBytes(ctx context.Context, url string, limit int64) ([]byte
 		return nil
 	})
 	return out, err
+}
+
+// readAll is io.ReadAll into a buffer of capacity hint to begin with.
+func readAll(r io.Reader, hint int64) ([]byte, error) {
+	b := make([]byte, 0, max(hint, 512))
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package mirror
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -30,14 +29,37 @@ const maxIndex = 512 << 20
 type remote struct {
 	p   *repo.Package
 	url string
+	at  int // for a light view: its stanza's place in the list read
+}
+
+// maxPlainIndex caps an index once decompressed (Debian's largest is
+// about 90 MiB), against a decompression bomb.
+const maxPlainIndex = 2 << 30
+
+// stanza is one paragraph of an upstream index, unparsed: para is a slice
+// of the decompressed index.
+type stanza struct {
+	para     []byte
+	n        int    // its number in the index, from 1
+	index    string // the index's name, as fetched (Packages.xz)
+	fileBase string // what its Filename is relative to
+}
+
+// full parses s into the package kiln would keep (see parseRemote).
+func (s stanza) full() (remote, error) {
+	rm, err := parseRemote(s.para, s.fileBase)
+	if err != nil {
+		return remote{}, fmt.Errorf("%w: %s, stanza %d: %w", repo.ErrUpstream, s.index, s.n, err)
+	}
+	return rm, nil
 }
 
 // fetchIndex gets the Packages index at rel (without extension) under
 // dirURL, in the first form the Release lists (.xz, .gz, plain) that the
 // upstream has (a Release may list forms a mirror leaves out), checks its
-// size and SHA256 and parses it; fileBase is what an upstream Filename is
-// relative to.
-func (u *Updater) fetchIndex(ctx context.Context, dirURL string, rel *release, name, fileBase string) ([]remote, error) {
+// size and SHA256, decompresses it and cuts it into stanzas; fileBase is
+// what an upstream Filename is relative to.
+func (u *Updater) fetchIndex(ctx context.Context, dirURL string, rel *release, name, fileBase string) ([]stanza, error) {
 	var missing error
 	for _, ext := range []string{".xz", ".gz", ""} {
 		sum, ok := rel.files[name+ext]
@@ -48,7 +70,7 @@ func (u *Updater) fetchIndex(ctx context.Context, dirURL string, rel *release, n
 		if rel.byHash {
 			at = path.Join(path.Dir(name), "by-hash", "SHA256", sum.sha256)
 		}
-		data, err := u.f.getBytes(ctx, dirURL+at, maxIndex)
+		data, err := u.f.getSized(ctx, dirURL+at, maxIndex, sum.size)
 		if errors.Is(err, errNotFound) {
 			missing = err
 			continue
@@ -60,7 +82,15 @@ func (u *Updater) fetchIndex(ctx context.Context, dirURL string, rel *release, n
 			return nil, fmt.Errorf("%w: %s: size %d and sha256 %x do not match the Release (%d, %s)",
 				repo.ErrUpstream, dirURL+at, len(data), got, sum.size, sum.sha256)
 		}
-		return parseIndex(data, ext, name, fileBase)
+		plain := data
+		if ext != "" {
+			// The Release usually lists the plain index too: its size
+			// is the buffer's.
+			if plain, err = decompress(data, ext, rel.files[name].size); err != nil {
+				return nil, fmt.Errorf("%w: %s%s: %w", repo.ErrUpstream, name, ext, err)
+			}
+		}
+		return paragraphs(plain, name+ext, fileBase), nil
 	}
 	if missing != nil {
 		return nil, missing
@@ -68,73 +98,61 @@ func (u *Updater) fetchIndex(ctx context.Context, dirURL string, rel *release, n
 	return nil, fmt.Errorf("%w: the Release lists no %s index (.xz, .gz or plain)", repo.ErrUpstream, name)
 }
 
-func decompress(data []byte, ext string) (io.Reader, error) {
+// decompress returns the whole of a compressed index, expected to be
+// about hint bytes long.
+func decompress(data []byte, ext string, hint int64) ([]byte, error) {
+	var r io.Reader
+	var err error
 	switch ext {
 	case ".xz":
-		return xz.NewReader(bytes.NewReader(data))
+		r, err = xz.NewReader(bytes.NewReader(data))
 	case ".gz":
-		return gzip.NewReader(bytes.NewReader(data))
+		r, err = gzip.NewReader(bytes.NewReader(data))
+	default:
+		return nil, fmt.Errorf("unknown compression %q", ext)
 	}
-	return bytes.NewReader(data), nil
-}
-
-// parseIndex reads every stanza of an index.
-func parseIndex(data []byte, ext, name, fileBase string) ([]remote, error) {
-	r, err := decompress(data, ext)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s%s: %w", repo.ErrUpstream, name, ext, err)
-	}
-	var out []remote
-	err = eachParagraph(r, func(n int, para []byte) error {
-		rm, err := parseRemote(para, fileBase)
-		if err != nil {
-			return fmt.Errorf("%w: %s%s, stanza %d: %w", repo.ErrUpstream, name, ext, n, err)
-		}
-		out = append(out, rm)
-		return nil
-	})
 	if err != nil {
 		return nil, err
+	}
+	if hint <= 0 || hint > maxPlainIndex {
+		hint = int64(len(data)) * 8
+	}
+	out, err := readAll(io.LimitReader(r, maxPlainIndex+1), hint)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > maxPlainIndex {
+		return nil, fmt.Errorf("larger than %d MiB once decompressed", maxPlainIndex>>20)
 	}
 	return out, nil
 }
 
-// eachParagraph calls fn with each blank-line separated paragraph of r,
-// numbered from 1.
-func eachParagraph(r io.Reader, fn func(n int, para []byte) error) error {
-	br := bufio.NewReaderSize(r, 1<<16)
-	var para []byte
-	n := 0
-	flush := func() error {
-		if len(bytes.TrimSpace(para)) == 0 {
-			para = para[:0]
-			return nil
+// paragraphs cuts an index into its blank-line separated stanzas. A line
+// holding only spaces and tabs is blank; one with a CR is not (the stanza
+// check refuses it).
+func paragraphs(data []byte, index, fileBase string) []stanza {
+	var out []stanza
+	start, blank := 0, true // start of the paragraph; whether it is all blank so far
+	for off := 0; off < len(data); {
+		end := bytes.IndexByte(data[off:], '\n')
+		next := off + end + 1
+		if end < 0 {
+			next = len(data)
 		}
-		n++
-		err := fn(n, para)
-		para = para[:0]
-		return err
-	}
-	for {
-		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			para = append(para, line...)
-			continue
-		}
-		if len(bytes.Trim(line, " \t\n")) == 0 { // a CR makes no blank line: the stanza check refuses it
-			if ferr := flush(); ferr != nil {
-				return ferr
+		if len(bytes.Trim(data[off:next], " \t\n")) == 0 {
+			if !blank && len(bytes.TrimSpace(data[start:off])) > 0 {
+				out = append(out, stanza{para: data[start:off], n: len(out) + 1, index: index, fileBase: fileBase})
 			}
+			start, blank = next, true
 		} else {
-			para = append(para, line...)
+			blank = false
 		}
-		if err == io.EOF {
-			return flush()
-		}
-		if err != nil {
-			return fmt.Errorf("%w: reading index: %w", repo.ErrUpstream, err)
-		}
+		off = next
 	}
+	if !blank && len(bytes.TrimSpace(data[start:])) > 0 {
+		out = append(out, stanza{para: data[start:], n: len(out) + 1, index: index, fileBase: fileBase})
+	}
+	return out
 }
 
 // parseRemote turns one upstream stanza into a package to mirror. The

@@ -32,22 +32,32 @@ type Options struct {
 	// Timeout is the longest upstream may keep kiln waiting for the next
 	// bytes (connect, headers or body): 30 s by default.
 	Timeout time.Duration
-	// Retries of a failed download (not of a 404): 3 by default.
+	// Retries of a failed download (not of a 404): 3 by default (0);
+	// none when negative.
 	Retries int
 	// Parallel downloads: 4 by default.
 	Parallel int
 }
 
+// DefaultOptions are the options an Updater takes for zero values.
+func DefaultOptions() Options {
+	return Options{Timeout: 30 * time.Second, Retries: 3, Parallel: 4}
+}
+
 // NewUpdater returns an Updater of store's mirrors.
 func NewUpdater(store *repo.Store, o Options) *Updater {
+	d := DefaultOptions()
 	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
+		o.Timeout = d.Timeout
 	}
-	if o.Retries <= 0 {
-		o.Retries = 3
+	switch {
+	case o.Retries == 0:
+		o.Retries = d.Retries
+	case o.Retries < 0:
+		o.Retries = 0
 	}
 	if o.Parallel <= 0 {
-		o.Parallel = 4
+		o.Parallel = d.Parallel
 	}
 	return &Updater{store: store, f: newFetcher(o.Timeout, o.Retries), parallel: o.Parallel, busy: map[string]bool{}}
 }
@@ -70,17 +80,22 @@ type Result struct {
 // Update fetches the mirror's upstream and records what it selects as the
 // mirror's new version. On any error nothing visible changes.
 func (u *Updater) Update(ctx context.Context, name string) (*Result, error) {
-	return u.run(ctx, name, false)
+	return u.run(ctx, name, false, nil)
+}
+
+// UpdateProgress is Update reporting in p how far it is.
+func (u *Updater) UpdateProgress(ctx context.Context, name string, p *Progress) (*Result, error) {
+	return u.run(ctx, name, false, p)
 }
 
 // Plan does what Update does up to the downloads: it fetches and verifies
 // the Release and indexes and selects, and reports in Downloaded and Bytes
 // what an update would fetch. It stores nothing. Change is nil.
 func (u *Updater) Plan(ctx context.Context, name string) (*Result, error) {
-	return u.run(ctx, name, true)
+	return u.run(ctx, name, true, nil)
 }
 
-func (u *Updater) run(ctx context.Context, name string, dry bool) (*Result, error) {
+func (u *Updater) run(ctx context.Context, name string, dry bool, p *Progress) (*Result, error) {
 	if err := u.claim(name); err != nil {
 		return nil, err
 	}
@@ -89,14 +104,14 @@ func (u *Updater) run(ctx context.Context, name string, dry bool) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	res, err := u.runMirror(ctx, r, dry)
+	res, err := u.runMirror(ctx, r, dry, p)
 	if err != nil {
 		return nil, fmt.Errorf("updating mirror %q: %w", name, err)
 	}
 	return res, nil
 }
 
-func (u *Updater) runMirror(ctx context.Context, r *repo.Repo, dry bool) (*Result, error) {
+func (u *Updater) runMirror(ctx context.Context, r *repo.Repo, dry bool, p *Progress) (*Result, error) {
 	m := r.Mirror
 	dir, fileBase := places(m)
 	rel, err := u.fetchRelease(ctx, dir, m)
@@ -107,6 +122,7 @@ func (u *Updater) runMirror(ctx context.Context, r *repo.Repo, dry bool) (*Resul
 	if fp == m.Fingerprint && !dry {
 		return &Result{Change: &repo.Change{Repo: r.Name, Version: r.Latest}, Selected: r.Count, Unchanged: true}, nil
 	}
+	p.setPhase("indexes")
 	all, err := u.indexes(ctx, dir, fileBase, rel, m)
 	if err != nil {
 		return nil, err
@@ -120,11 +136,12 @@ func (u *Updater) runMirror(ctx context.Context, r *repo.Repo, dry bool) (*Resul
 	if dry {
 		return res, u.plan(ctx, sel, res)
 	}
-	pkgs, unpin, err := u.download(ctx, sel, res)
+	pkgs, unpin, err := u.download(ctx, sel, res, p)
 	defer unpin()
 	if err != nil {
 		return nil, err
 	}
+	p.setPhase("record")
 	res.Change, err = u.store.SetMirrorContents(ctx, m.Name, fp, pkgs)
 	return res, err
 }
@@ -169,8 +186,8 @@ func places(m *repo.Mirror) (dir, fileBase string) {
 }
 
 // indexes reads every stanza of the indexes the mirror covers.
-func (u *Updater) indexes(ctx context.Context, dir, fileBase string, rel *release, m *repo.Mirror) ([]remote, error) {
-	var all []remote
+func (u *Updater) indexes(ctx context.Context, dir, fileBase string, rel *release, m *repo.Mirror) ([]stanza, error) {
+	var all []stanza
 	for _, name := range indexNames(m) {
 		rs, err := u.fetchIndex(ctx, dir, rel, name, fileBase)
 		if err != nil {
@@ -197,22 +214,39 @@ func indexNames(m *repo.Mirror) []string {
 }
 
 // selectPackages applies the filter and the dependency closure, and keeps
-// one package per identity (the first listed) and per file.
-func (u *Updater) selectPackages(m *repo.Mirror, all []remote, res *Result) ([]remote, error) {
-	all = unique(all, m.Architectures)
+// one package per identity (the first listed) and per file. Without a
+// filter every stanza is parsed and checked; with one, only those selected
+// (see lite.go).
+func (u *Updater) selectPackages(m *repo.Mirror, all []stanza, res *Result) ([]remote, error) {
 	if m.Filter == "" {
-		return all, nil
+		rms := make([]remote, len(all))
+		err := parallel(len(all), func(i int) (err error) {
+			rms[i], err = all[i].full()
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return unique(rms, m.Architectures), nil
 	}
 	q, err := query.Parse(m.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("mirror filter: %w", err)
 	}
-	universe := make([]*repo.Package, len(all))
-	where := make(map[*repo.Package]remote, len(all))
+	lites := make([]remote, len(all))
+	matched := make([]bool, len(all))
+	_ = parallel(len(all), func(i int) error {
+		lites[i] = remote{p: all[i].lite(), at: i}
+		matched[i] = q.Match(rawPackage{&all[i]})
+		return nil
+	})
+	lites = unique(lites, m.Architectures)
+	universe := make([]*repo.Package, len(lites))
+	where := make(map[*repo.Package]int, len(lites))
 	var roots []*repo.Package
-	for i, rm := range all {
-		universe[i], where[rm.p] = rm.p, rm
-		if q.Match(rm.p) {
+	for i, rm := range lites {
+		universe[i], where[rm.p] = rm.p, rm.at
+		if matched[rm.at] {
 			roots = append(roots, rm.p)
 		}
 	}
@@ -224,8 +258,16 @@ func (u *Updater) selectPackages(m *repo.Mirror, all []remote, res *Result) ([]r
 		roots, res.Missing = c.Packages, c.Missing
 	}
 	out := make([]remote, len(roots))
-	for i, p := range roots {
-		out[i] = where[p]
+	err = parallel(len(roots), func(i int) (err error) {
+		l := roots[i]
+		if out[i], err = all[where[l]].full(); err == nil && out[i].p.Identity() != l.Identity() {
+			err = fmt.Errorf("%w: %s, stanza %d: read as %s_%s_%s", repo.ErrUpstream, all[where[l]].index, all[where[l]].n,
+				l.Name, l.Version, l.Architecture)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
