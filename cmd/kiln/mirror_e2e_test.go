@@ -16,7 +16,8 @@ import (
 // TestMirrorAgainstKiln mirrors a signed tree that one kiln publishes into
 // another, with a filter and --with-deps, snapshots and publishes the
 // mirror, and has the real apt-get resolve and fetch a package with its
-// dependencies from that publication; repo add into the mirror is refused.
+// dependencies from that publication, then install them into an isolated
+// root; repo add into the mirror is refused.
 func TestMirrorAgainstKiln(t *testing.T) {
 	up, _ := liveServer(t)
 	build := t.TempDir()
@@ -84,6 +85,12 @@ func TestMirrorAgainstKiln(t *testing.T) {
 		expectDownload(t, apt, "app", want["app_1.0-1"])
 		expectDownload(t, apt, "libfoo", want["libfoo_2.1-1"])
 		expectDownload(t, apt, "postfix", want["postfix_3.7-1"])
+		out, err = apt.Install("app")
+		for _, p := range []string{"app (1.0-1)", "libfoo (2.1-1)", "postfix (3.7-1)"} {
+			if err != nil || !strings.Contains(out, "Setting up "+p) {
+				t.Fatalf("%s: apt-get install app did not set up %s: %v\n%s", prefix, p, err, out)
+			}
+		}
 	}
 }
 
