@@ -30,6 +30,7 @@ type serveConfig struct {
 	HeaderTimeout   time.Duration
 	BodyTimeout     time.Duration
 	IdleTimeout     time.Duration
+	GCInterval      time.Duration // 0: no scheduled gc
 	Storage         storageConfig
 	Ops             opsConfig
 	crashAt         string // KILN_TEST_CRASH_AT: see crashAt
@@ -96,6 +97,10 @@ var settings = append([]setting{
 	{"header-timeout", "KILN_HEADER_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.HeaderTimeout })},
 	{"body-timeout", "KILN_BODY_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.BodyTimeout })},
 	{"idle-timeout", "KILN_IDLE_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.IdleTimeout })},
+	{"gc-interval", "KILN_GC_INTERVAL", func(c *serveConfig, v string) (err error) {
+		c.GCInterval, err = parseDuration(v, false)
+		return err
+	}},
 }, append(storageSettings, opsSettings...)...)
 
 // positiveDuration applies a duration of more than zero to the field that
@@ -145,6 +150,7 @@ func addServeFlags(cmd *cobra.Command) {
 	f.String("header-timeout", d.HeaderTimeout.String(), "time a client has to send a request's headers (env KILN_HEADER_TIMEOUT)")
 	f.String("body-timeout", d.BodyTimeout.String(), "longest wait for the next byte of a request body; a slow upload that keeps sending never times out (env KILN_BODY_TIMEOUT)")
 	f.String("idle-timeout", d.IdleTimeout.String(), "how long a keep-alive connection may wait for its next request (env KILN_IDLE_TIMEOUT)")
+	f.String("gc-interval", "0s", "run gc (default grace) this often while serving, e.g. 24h; 0s: never (env KILN_GC_INTERVAL)")
 	addStorageFlags(f)
 	addOpsFlags(f)
 }

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kiln-repo/kiln/repo/deb/debtest"
+)
+
+// TestServeConfigGCInterval: --gc-interval, KILN_GC_INTERVAL and the
+// gc_interval key take a duration; 0s (the default) means never; a
+// negative or unreadable one is refused naming where it was given.
+func TestServeConfigGCInterval(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kiln.json")
+	os.WriteFile(file, []byte(`{"gc_interval": "24h"}`), 0o644)
+	for _, c := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{"default", nil, nil, 0},
+		{"file", nil, map[string]string{"KILN_CONFIG": file}, 24 * time.Hour},
+		{"env beats file", nil, map[string]string{"KILN_CONFIG": file, "KILN_GC_INTERVAL": "6h"}, 6 * time.Hour},
+		{"flag beats env", []string{"--gc-interval", "0s"}, map[string]string{"KILN_GC_INTERVAL": "6h"}, 0},
+	} {
+		cfg, err := loadConfig(t, c.args, c.env, "")
+		if err != nil || cfg.GCInterval != c.want {
+			t.Errorf("%s: %v %v, want %v", c.name, cfg.GCInterval, err, c.want)
+		}
+	}
+	for _, bad := range []string{"-1h", "daily"} {
+		_, err := loadConfig(t, nil, map[string]string{"KILN_GC_INTERVAL": bad}, "")
+		if err == nil || !strings.Contains(err.Error(), "KILN_GC_INTERVAL") {
+			t.Errorf("gc interval %q: %v", bad, err)
+		}
+	}
+	code, _, stderr := kiln(nil, "serve", "--gc-interval", "soon", "--data", t.TempDir())
+	if code == 0 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "--gc-interval") {
+		t.Errorf("serve --gc-interval soon: %d %q", code, stderr)
+	}
+}
+
+// TestServeGCInterval runs the kiln binary with KILN_GC_INTERVAL=300ms:
+// gc runs on its own, again and again, each run logged and counted in
+// kiln_gc_runs_total, and the default grace (an hour) spares a fresh
+// orphan.
+func TestServeGCInterval(t *testing.T) {
+	dir, addr, maddr := t.TempDir(), freeAddr(t), freeAddr(t)
+	p := startProc(t, dir, addr, "KILN_GC_INTERVAL=300ms", "KILN_METRICS_LISTEN="+maddr)
+	env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": readToken(t, dir)}
+	mustRun(t, env, "repo", "create", "stable")
+	debs := t.TempDir()
+	writeDeb(t, debs, debtest.Spec{Name: "hello", Version: "1.0", Arch: "amd64"})
+	mustRun(t, env, "repo", "add", "stable", filepath.Join(debs, "hello_1.0_amd64.deb"))
+	mustRun(t, env, "repo", "remove", "stable", "hello")
+	blobs := countBlobs(t, dir)
+	runs := regexp.MustCompile(`(?m)^kiln_gc_runs_total (\d+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	for n := 0; n < 3; {
+		if time.Now().After(deadline) {
+			t.Fatalf("kiln_gc_runs_total %d after 20s; log:\n%s", n, p.log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+		resp, err := http.Get("http://" + maddr + "/metrics")
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if m := runs.FindSubmatch(body); m != nil {
+			n, _ = strconv.Atoi(string(m[1]))
+		}
+	}
+	log := p.log.String()
+	if !strings.Contains(log, "scheduled gc") || strings.Count(log, "garbage collected") < 3 {
+		t.Errorf("scheduled runs not logged:\n%s", log)
+	}
+	if strings.Contains(log, "level=ERROR") {
+		t.Errorf("errors logged:\n%s", log)
+	}
+	if n := countBlobs(t, dir); n != blobs || n == 0 {
+		t.Errorf("%d blobs after scheduled gc, %d before: the grace should spare a fresh orphan", n, blobs)
+	}
+}
