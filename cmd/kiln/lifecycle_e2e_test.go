@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiln-repo/kiln/api/client"
 	"github.com/kiln-repo/kiln/repo/deb/debtest"
 )
 
@@ -88,5 +90,46 @@ func TestServeGCInterval(t *testing.T) {
 	}
 	if n := countBlobs(t, dir); n != blobs || n == 0 {
 		t.Errorf("%d blobs after scheduled gc, %d before: the grace should spare a fresh orphan", n, blobs)
+	}
+}
+
+// TestRepoAddRetriesAfterGCFreedOrphan: the server holds an orphan .deb
+// (its repository deleted), so `repo add` skips uploading it; gc frees it
+// right before the add (the hook sits exactly in that window). The add
+// then uploads the bytes again and succeeds, and the stored blob is the
+// file's sha256.
+func TestRepoAddRetriesAfterGCFreedOrphan(t *testing.T) {
+	env, dir := liveServer(t)
+	build := t.TempDir()
+	sha := writeDeb(t, build, debtest.Spec{Name: "orphan", Version: "1.0", Arch: "amd64"})
+	mustRun(t, env, "repo", "create", "old")
+	mustRun(t, env, "repo", "add", "old", build)
+	mustRun(t, env, "repo", "delete", "old")
+	mustRun(t, env, "repo", "create", "stable")
+	time.Sleep(1100 * time.Millisecond) // past a grace of 0s by the store's clock
+	c, err := client.New(env["KILN_URL"], env["KILN_TOKEN"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr, stdout strings.Builder
+	freed := 0
+	a := &adder{c: c, repo: "stable", opts: addOptions{jobs: 1}, stdout: &stdout, stderr: &stderr,
+		prog: newProgress(&stderr), uploader: map[string]*addFile{},
+		beforeAdd: func() {
+			if freed == 0 {
+				freed = gcJSON(t, env).Kinds["deb"].Count
+			}
+		}}
+	if err := a.run(context.Background(), []string{build}); err != nil {
+		t.Fatalf("add after gc freed the orphan: %v\n%s", err, stderr.String())
+	}
+	if freed != 1 || !strings.Contains(stderr.String(), "skipped (already stored)") {
+		t.Fatalf("the window was not hit: gc freed %d .debs; %s", freed, stderr.String())
+	}
+	if got := blobSum(t, dir, sha); got != sha {
+		t.Errorf("stored sum %q, want %s", got, sha)
+	}
+	if out := mustRun(t, env, "repo", "show", "stable"); !strings.Contains(out, "orphan") {
+		t.Errorf("repo show stable: %s", out)
 	}
 }
