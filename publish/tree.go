@@ -173,7 +173,8 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	// The publish is recorded: from here on nothing may undo it. A journal
 	// left behind is finished by Recover at the next start.
 	j.finish()
-	p.prune(dist, files, j.previous, in.Now)
+	kept := p.prune(dist, in.Pub.Generation, files, j.previous, in.Now)
+	p.prunePool(in.Pub.Prefix, dist, in.Components, in.Pub.Generation, kept)
 	return nil
 }
 
