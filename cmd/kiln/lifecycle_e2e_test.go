@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kiln-repo/kiln/api/client"
+	"github.com/kiln-repo/kiln/publish/apttest"
 	"github.com/kiln-repo/kiln/repo/deb/debtest"
 )
 
@@ -132,4 +133,44 @@ func TestRepoAddRetriesAfterGCFreedOrphan(t *testing.T) {
 	if out := mustRun(t, env, "repo", "show", "stable"); !strings.Contains(out, "orphan") {
 		t.Errorf("repo show stable: %s", out)
 	}
+}
+
+// TestAptMidUpdatePoolShrinks: a package removed from a publication keeps
+// its pool file while a kept generation lists it, so the real apt-get
+// that read the old index (no update since) still downloads it,
+// byte-identical; once generation 1 is no longer among the 20 kept
+// (KeepMax) its pool file is gone, the current package's is not, and a fresh apt-get
+// installs the current version.
+func TestAptMidUpdatePoolShrinks(t *testing.T) {
+	env, dir := liveServer(t)
+	v1, v2 := t.TempDir(), t.TempDir()
+	sha1 := writeDeb(t, v1, debtest.Spec{Name: "app", Version: "1.0", Arch: "amd64"})
+	sha2 := writeDeb(t, v2, debtest.Spec{Name: "app", Version: "2.0", Arch: "amd64"})
+	mustRun(t, env, "repo", "create", "stable")
+	mustRun(t, env, "repo", "add", "stable", v1)
+	mustRun(t, env, "publish", "create", "--prefix", "debian", "--distribution", "bookworm",
+		"--component", "main=stable", "--arch", "amd64", "--sign", "none")
+	line := "deb [trusted=yes] " + env["KILN_URL"] + "/debian bookworm main"
+	old := apttest.New(t, line, nil)
+	expectUpdated(t, old)
+	mustRun(t, env, "repo", "remove", "stable", "app")
+	mustRun(t, env, "repo", "add", "stable", v2)
+	mustRun(t, env, "publish", "update", "debian", "bookworm")
+	expectDownload(t, old, "app=1.0", sha1) // its index is the old one
+	pool := func(sha string) bool {
+		m, _ := filepath.Glob(filepath.Join(dir, "public", "debian", "pool", sha[:2], sha+"_*.deb"))
+		return len(m) == 1
+	}
+	for i := range 19 { // generations 2..20: the 20 kept include generation 1, which lists it
+		if !pool(sha1) {
+			t.Fatalf("pool file of app 1.0 gone after %d more publishes: a kept generation lists it", i)
+		}
+		mustRun(t, env, "publish", "update", "debian", "bookworm")
+	}
+	if pool(sha1) || !pool(sha2) {
+		t.Fatalf("generation 21 (1 no longer kept): app 1.0 pooled %v (want false), app 2.0 pooled %v (want true)", pool(sha1), pool(sha2))
+	}
+	fresh := apttest.New(t, line, nil)
+	expectUpdated(t, fresh)
+	expectDownload(t, fresh, "app", sha2)
 }
