@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -173,4 +174,134 @@ func TestAptMidUpdatePoolShrinks(t *testing.T) {
 	fresh := apttest.New(t, line, nil)
 	expectUpdated(t, fresh)
 	expectDownload(t, fresh, "app", sha2)
+}
+
+// TestNightly60Days is the nightly-build scenario of issue 14 at small
+// size: 60 days, each adding a new build of 50 packages to a repository
+// with --keep-per-package 3 --keep-versions 10, a publication updated and
+// gc run (grace 0s) every day. The blob store and the published pool stay
+// bounded; the day-5 builds a live package-set group lists and a day-5
+// image version a live group was built from stay byte-identical until the
+// groups are destroyed, then gc frees them; the real apt-get installs each
+// kept version.
+func TestNightly60Days(t *testing.T) {
+	if os.Getenv("KILN_TEST_NIGHTLY60") == "" {
+		t.Skip("5.5 minutes under -race on a shared 2-core machine: set KILN_TEST_NIGHTLY60=1 to run it")
+	}
+	const days, pkgs = 60, 50
+	env, dir := liveServer(t)
+	mustRun(t, env, "repo", "create", "nightly", "--keep-per-package", "3", "--keep-versions", "10")
+	built := map[int][]string{} // day -> sha256 of each package's build
+	maxBlobs, maxPool, maxBytes := 0, 0, int64(0)
+	start := time.Now()
+	var gcMillis []int64
+	for day := 1; day <= days; day++ {
+		build := t.TempDir()
+		for p := range pkgs {
+			built[day] = append(built[day], writeDeb(t, build, nightlySpec(p, day)))
+		}
+		mustRun(t, env, "repo", "add", "nightly", build)
+		if day == 1 {
+			mustRun(t, env, "publish", "create", "--prefix", "nightly", "--distribution", "dev",
+				"--component", "main=nightly", "--arch", "amd64", "--sign", "none")
+		} else {
+			mustRun(t, env, "publish", "update", "nightly", "dev")
+		}
+		if day == 5 {
+			recordDay5(t, env)
+		}
+		gcMillis = append(gcMillis, gcJSON(t, env).Millis)
+		n, size := blobUsage(t, dir)
+		maxBlobs, maxBytes = max(maxBlobs, n), max(maxBytes, size)
+		maxPool = max(maxPool, len(poolFiles(t, dir, "nightly")))
+	}
+	// Kept versions name at most the 3 builds of each package in each of
+	// 10 versions, 12 per package; 20 day-5 builds are deployed; gc frees
+	// orphans once the file clock (1s) says they are old, so a day or two
+	// of orphans may wait. Without retention it would be 3000.
+	if bound := pkgs*12 + 20 + 2*pkgs; maxBlobs > bound {
+		t.Errorf("blob store peaked at %d blobs, bound %d", maxBlobs, bound)
+	}
+	// The pool holds what the 20 kept generations list: 150 now and 50
+	// more per older generation.
+	if bound := 3*pkgs + 20*pkgs; maxPool > bound {
+		t.Errorf("pool peaked at %d files, bound %d", maxPool, bound)
+	}
+	t.Logf("60 days in %v: blob store peak %d blobs, %d bytes; pool peak %d files; gc ms per day %v",
+		time.Since(start).Round(time.Millisecond), maxBlobs, maxBytes, maxPool, gcMillis)
+	for i, sha := range built[5][:20] {
+		if got := blobSum(t, dir, sha); got != sha {
+			t.Errorf("day-5 build of app%d, deployed: stored sum %q", i, got)
+		}
+	}
+	apt := apttest.New(t, "deb [trusted=yes] "+env["KILN_URL"]+"/nightly dev main", nil)
+	expectUpdated(t, apt)
+	for day := days - 2; day <= days; day++ { // the 3 kept builds, oldest first: each an upgrade
+		var specs []string
+		for p := range pkgs {
+			s := nightlySpec(p, day)
+			specs = append(specs, s.Name+"="+s.Version)
+		}
+		if out, err := apt.Install(strings.Join(specs, " ")); err != nil {
+			t.Fatalf("apt-get install the day-%d builds: %v\n%s", day, err, out)
+		}
+	}
+	mustRun(t, env, "group", "event", "app-prod-v005", "destroyed")
+	mustRun(t, env, "group", "event", "web-prod-v005", "destroyed")
+	time.Sleep(1100 * time.Millisecond)
+	gcJSON(t, env)
+	for i, sha := range built[5][:20] {
+		if got := blobSum(t, dir, sha); got != "" {
+			t.Errorf("day-5 build of app%d outlived its groups", i)
+		}
+	}
+}
+
+func nightlySpec(p, day int) debtest.Spec {
+	return debtest.Spec{Name: fmt.Sprintf("app%d", p), Version: fmt.Sprintf("1.0+%d", day), Arch: "amd64", DataSize: 1024}
+}
+
+// recordDay5 records a package-set group listing the day-5 builds of
+// app0..app9, and an image version baked with those of app10..app19 that
+// another group was built from.
+func recordDay5(t *testing.T, env map[string]string) {
+	dir := t.TempDir()
+	list := func(name string, from, to int) string {
+		var b strings.Builder
+		for p := from; p < to; p++ {
+			s := nightlySpec(p, 5)
+			fmt.Fprintf(&b, "%s\t%s\t%s\n", s.Name, s.Version, s.Arch)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	mustRun(t, env, "group", "record", "app-prod-v005", "--packages", list("group.txt", 0, 10))
+	mustRun(t, env, "image", "push", "web", "--version", "5", "--os", "debian", "--os-version", "12", "--arch", "amd64",
+		"--artifact", "aws:us-east-1:ami-0web5", "--packages", list("image.txt", 10, 20))
+	mustRun(t, env, "group", "record", "web-prod-v005", "--image", "web@5")
+}
+
+// blobUsage counts the blobs under the data directory and their bytes.
+func blobUsage(t *testing.T, dir string) (n int, size int64) {
+	filepath.WalkDir(filepath.Join(dir, "blobs"), func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				n, size = n+1, size+info.Size()
+			}
+		}
+		return nil
+	})
+	return n, size
+}
+
+// poolFiles lists the .deb files in a prefix's published pool.
+func poolFiles(t *testing.T, dir, prefix string) []string {
+	m, err := filepath.Glob(filepath.Join(dir, "public", prefix, "pool", "*", "*.deb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
