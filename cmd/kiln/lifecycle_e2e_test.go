@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -304,4 +305,97 @@ func poolFiles(t *testing.T, dir, prefix string) []string {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestGCRaceClientsPublishesCranePushes runs `kiln gc --grace 0s` in a
+// loop for 8 seconds while 16 clients add packages, publishes run and
+// crane pushes images, all against a real server. Afterwards every blob
+// of every acknowledged add and push is stored with its sha256.
+func TestGCRaceClientsPublishesCranePushes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("8 seconds of load")
+	}
+	cr := newTool(t, clientBinary(t, "crane", "go install github.com/google/go-containerregistry/cmd/crane@v0.22.1"))
+	env, dir := liveServer(t)
+	host := strings.TrimPrefix(env["KILN_URL"], "http://")
+	cr.must("auth", "login", host, "-u", "ci", "-p", env["KILN_TOKEN"])
+	mustRun(t, env, "repo", "create", "race")
+	mustRun(t, env, "publish", "create", "--prefix", "race", "--distribution", "dev",
+		"--component", "main=race", "--arch", "amd64", "--sign", "none")
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var mu sync.Mutex
+	acked := map[string]string{} // sha256 hex -> what acknowledged it
+	var n struct{ adds, publishes, pushes, gcs, refused int }
+	ack := func(what string, shas ...string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range shas {
+			acked[s] = what
+		}
+	}
+	count := func(c *int) { mu.Lock(); *c++; mu.Unlock() }
+	loop := func(wg *sync.WaitGroup, fn func(i int)) {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				fn(i)
+			}
+		})
+	}
+	var wg sync.WaitGroup
+	for w := range 16 {
+		build := t.TempDir()
+		loop(&wg, func(i int) {
+			spec := debtest.Spec{Name: fmt.Sprintf("c%d", w), Version: fmt.Sprintf("1.0+%d", i), Arch: "amd64", DataSize: 2048}
+			sha := writeDeb(t, build, spec)
+			path := filepath.Join(build, fmt.Sprintf("%s_%s_%s.deb", spec.Name, spec.Version, spec.Arch))
+			if code, _, _ := runIn(ctx, env, "repo", "add", "race", path); code == 0 {
+				ack("repo add "+path, sha)
+				count(&n.adds)
+			} else {
+				count(&n.refused)
+			}
+			os.Remove(path)
+		})
+	}
+	loop(&wg, func(int) {
+		if code, _, _ := runIn(ctx, env, "publish", "update", "race", "dev"); code == 0 {
+			count(&n.publishes)
+		}
+	})
+	loop(&wg, func(i int) {
+		l := newLayout(t)
+		l.topIndex(l.image(fmt.Sprintf("arch%d", i), 4096+i))
+		ref := fmt.Sprintf("%s/race/img:%d", host, i)
+		if _, err := cr.run("push", "--insecure", "--index", l.dir, ref); err == nil {
+			for d := range l.blobs {
+				ack("crane push "+ref, strings.TrimPrefix(d, "sha256:"))
+			}
+			count(&n.pushes)
+		}
+	})
+	loop(&wg, func(int) {
+		if code, _, _ := runIn(ctx, env, "gc", "--grace", "0s"); code == 0 {
+			count(&n.gcs)
+		}
+	})
+	time.Sleep(8 * time.Second)
+	close(stop)
+	wg.Wait()
+	t.Logf("%d adds (%d refused), %d publishes, %d crane pushes, %d collections; %d blobs acknowledged",
+		n.adds, n.refused, n.publishes, n.pushes, n.gcs, len(acked))
+	for sha, what := range acked {
+		if got := blobSum(t, dir, sha); got != sha {
+			t.Errorf("%s: blob %s stored as %q", what, sha, got)
+		}
+	}
+	if n.gcs < 2 || n.adds == 0 || n.pushes == 0 || n.publishes == 0 || n.refused > 0 {
+		t.Errorf("too little happened, or adds refused: %+v", n)
+	}
+	mustRun(t, env, "publish", "update", "race", "dev") // the last state publishes whole
 }
