@@ -3,9 +3,11 @@ package publish
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/kiln-repo/kiln/repo"
@@ -16,13 +18,13 @@ import (
 // distributions live: a file goes once no distribution of the prefix lists
 // it in a generation it still keeps (see prune). It lives beside pool/:
 //
-//	Root/<prefix>/.kiln-pool.json   {"pool/ab/<sha>_<name>.deb": {"<dist>": 0 | generation it left in}}
+//	Root/<prefix>/.kiln-pool   one line per file and distribution: "pool/ab/<sha>_<name>.deb <dist> <0 | generation it left in>"
 //
 // 0 means the distribution's newest recorded generation lists the file;
 // otherwise it is the number of the first generation that did not. That
 // generation and every later one leave the file out, so the distribution
 // needs it only while it keeps an older generation.
-const poolFile = ".kiln-pool.json"
+const poolFile = ".kiln-pool"
 
 type poolRecord map[string]map[string]int // pool file -> dist -> generation it left in (0: listed)
 
@@ -38,9 +40,16 @@ func (p *Publisher) prunePool(prefix, dist string, comps map[string][]*repo.Pack
 		return // unnumbered: no way to tell generations apart
 	}
 	base := filepath.Join(p.Root, filepath.FromSlash(prefix))
-	rec, err := readPoolRecord(base)
-	if err != nil {
-		return // a record not read whole: remove nothing on a guess
+	rec := p.poolRecs[prefix]
+	if rec == nil {
+		var err error
+		if rec, err = readPoolRecord(base); err != nil {
+			return // a record not read whole: remove nothing on a guess
+		}
+		if p.poolRecs == nil {
+			p.poolRecs = map[string]poolRecord{}
+		}
+		p.poolRecs[prefix] = rec
 	}
 	name := filepath.Base(dist)
 	listed := map[string]bool{}
@@ -65,9 +74,8 @@ func (p *Publisher) prunePool(prefix, dist string, comps map[string][]*repo.Pack
 	if !changed {
 		return
 	}
-	if data, err := json.Marshal(rec); err == nil {
-		writeAtomic(filepath.Join(base, poolFile), data, newSyncSet(base))
-	}
+	// No barrier: a record lost in a crash only means fewer files removed.
+	writeAtomic(filepath.Join(base, poolFile), rec.marshal(), newSyncSet(base))
 }
 
 // note records that dist's generation gen lists exactly listed, and
@@ -149,7 +157,44 @@ func readPoolRecord(base string) (poolRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rec, json.Unmarshal(data, &rec)
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
+		if len(f) != 3 || !strings.HasSuffix(line, "\n") {
+			return nil, fmt.Errorf("%s: bad line %q", poolFile, line)
+		}
+		gen, err := strconv.Atoi(f[2])
+		if err != nil || gen < 0 {
+			return nil, fmt.Errorf("%s: bad line %q", poolFile, line)
+		}
+		if rec[f[0]] == nil {
+			rec[f[0]] = map[string]int{}
+		}
+		rec[f[0]][f[1]] = gen
+	}
+	return rec, nil
+}
+
+// marshal writes the record as readPoolRecord reads it. Pool file and
+// distribution names hold no white space (checkPoolNames, checkIndexNames).
+func (rec poolRecord) marshal() []byte {
+	n := 0
+	for file, by := range rec {
+		for dist := range by {
+			n += len(file) + len(dist) + 13
+		}
+	}
+	b := make([]byte, 0, n)
+	for file, by := range rec {
+		for dist, gen := range by {
+			b = append(b, file...)
+			b = append(b, ' ')
+			b = append(b, dist...)
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, int64(gen), 10)
+			b = append(b, '\n')
+		}
+	}
+	return b
 }
 
 // forgetPooled drops a removed pool file from what the publisher believes

@@ -105,14 +105,16 @@ func TestPoolPruneTrustsOnlyAWholeRecord(t *testing.T) {
 	cur := debs(t, p.pt, debtest.Spec{Name: "app", Version: "2.0"})[0]
 	p.publish("bookworm", old)
 	rec := filepath.Join(p.pt.Root, "debian", poolFile)
-	if err := os.WriteFile(rec, []byte(`{"pool/`), 0o644); err != nil {
+	if err := os.WriteFile(rec, []byte("pool/x bookworm"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	p.pt.poolRecs = nil // as after a restart
 	for range 3 {
 		p.publish("bookworm", cur)
 	}
 	p.want(old, true, "record unreadable")
 	os.Remove(rec)
+	p.pt.poolRecs = nil
 	p.publish("bookworm", old)
 	for range 3 {
 		p.publish("bookworm", cur)
