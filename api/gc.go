@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -32,23 +33,33 @@ func (s *Server) collectGarbage(w http.ResponseWriter, r *http.Request) {
 		}
 		opts.Grace = g
 	}
-	if s.cfg.Registry == nil {
-		s.fail(w, errNoGC)
-		return
-	}
-	if !s.gcMu.TryLock() {
-		s.fail(w, errGCRunning)
-		return
-	}
-	defer s.gcMu.Unlock()
-	rep, err := gc.Collect(r.Context(), s.store, s.cfg.Registry, opts)
+	rep, err := s.CollectGarbage(r.Context(), opts)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	s.metrics.collected(rep)
-	s.log.Info("garbage collected", "deleted", rep.Deleted, "freed_bytes", rep.FreedBytes, "spared", rep.Spared, "dry_run", rep.DryRun)
 	writeJSON(w, http.StatusOK, gcReport(rep))
+}
+
+// CollectGarbage runs one collection (one at a time: a second one, or an
+// fsck, gets GC_RUNNING), counts it in the metrics and logs it. The
+// handler and `kiln serve --gc-interval` both come here.
+func (s *Server) CollectGarbage(ctx context.Context, opts gc.Options) (*gc.Report, error) {
+	if s.cfg.Registry == nil {
+		return nil, errNoGC
+	}
+	if !s.gcMu.TryLock() {
+		return nil, errGCRunning
+	}
+	defer s.gcMu.Unlock()
+	rep, err := gc.Collect(ctx, s.store, s.cfg.Registry, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics.collected(rep)
+	s.log.Info("garbage collected", "deleted", rep.Deleted, "freed_bytes", rep.FreedBytes, "spared", rep.Spared,
+		"dry_run", rep.DryRun, "millis", rep.Duration.Milliseconds())
+	return rep, nil
 }
 
 func gcReport(rep *gc.Report) client.GCReport {

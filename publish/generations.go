@@ -18,8 +18,9 @@ import (
 const generationsFile = ".kiln-generations.json"
 
 type generation struct {
-	Published time.Time   `json:"published"`
-	Files     []indexSums `json:"files"`
+	Generation int         `json:"generation,omitempty"` // 0: recorded before numbers were
+	Published  time.Time   `json:"published"`
+	Files      []indexSums `json:"files"`
 }
 
 type indexSums struct {
@@ -60,7 +61,10 @@ func (g generation) byHashNames() map[string]bool {
 // unreadable record, or a crash between the previous publish's commit and
 // its prune, which left that generation served but unrecorded) this round
 // removes only temp files, and the next, with a whole record, catches up.
-func (p *Publisher) prune(dist string, files []IndexFile, prev map[string]string, now time.Time) {
+//
+// It returns what the distribution keeps now, for the pool (prunePool):
+// ok only when the record was trusted and written.
+func (p *Publisher) prune(dist string, gen int, files []IndexFile, prev map[string]string, now time.Time) keptSince {
 	keep, keepFor, keepMax := p.Keep, p.KeepFor, p.KeepMax
 	if keep <= 0 {
 		keep = 5
@@ -78,10 +82,10 @@ func (p *Publisher) prune(dist string, files []IndexFile, prev map[string]string
 			gens = nil // start over: nothing is removed on a guess
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return
+		return keptSince{}
 	}
 	trusted := endsWith(gens, prev)
-	cur := generation{Published: now}
+	cur := generation{Generation: gen, Published: now}
 	for i := range files {
 		cur.Files = append(cur.Files, indexSums{Path: files[i].Path, Sums: files[i].Sums()})
 	}
@@ -102,11 +106,11 @@ func (p *Publisher) prune(dist string, files []IndexFile, prev map[string]string
 	data, err := json.Marshal(gens[cut:])
 	// No barrier: a record lost in a crash only means fewer copies pruned.
 	if err != nil || writeAtomic(filepath.Join(dist, generationsFile), data, newSyncSet(dist)) != nil {
-		return
+		return keptSince{}
 	}
 	if !trusted { // only temp files: by-hash copies wait for a record to trust
 		removeDebris(dist, nil, now.Add(-keepFor))
-		return
+		return keptSince{}
 	}
 	for _, g := range gens[:cut] {
 		for name := range g.byHashNames() {
@@ -116,6 +120,7 @@ func (p *Publisher) prune(dist string, files []IndexFile, prev map[string]string
 		}
 	}
 	removeDebris(dist, kept, now.Add(-keepFor))
+	return keptSince{oldest: gens[cut].Generation, ok: gens[cut].Generation != 0}
 }
 
 // endsWith reports whether the record's last generation is the one whose

@@ -56,8 +56,9 @@ type Publisher struct {
 	// Log, when set, gets one line per publish with the time its steps took.
 	Log *slog.Logger
 
-	mu     sync.Mutex                 // one writer at a time
-	pooled map[string]map[string]bool // prefix -> sha256s linked into its pool
+	mu       sync.Mutex                 // one writer at a time
+	pooled   map[string]map[string]bool // prefix -> sha256s linked into its pool
+	poolRecs map[string]poolRecord      // prefix -> its pool record as read or last written (prunePool)
 }
 
 // Input is one distribution to write.
@@ -173,7 +174,8 @@ func (p *Publisher) Write(ctx context.Context, in Input) (err error) {
 	// The publish is recorded: from here on nothing may undo it. A journal
 	// left behind is finished by Recover at the next start.
 	j.finish()
-	p.prune(dist, files, j.previous, in.Now)
+	kept := p.prune(dist, in.Pub.Generation, files, j.previous, in.Now)
+	p.prunePool(in.Pub.Prefix, dist, in.Components, in.Pub.Generation, kept)
 	return nil
 }
 
@@ -536,5 +538,6 @@ func (p *Publisher) dropEmptyPrefix(prefix string) error {
 		return nil
 	}
 	delete(p.pooled, prefix)
+	delete(p.poolRecs, prefix)
 	return removeTree(base)
 }

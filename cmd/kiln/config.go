@@ -31,6 +31,7 @@ type serveConfig struct {
 	HeaderTimeout   time.Duration
 	BodyTimeout     time.Duration
 	IdleTimeout     time.Duration
+	GCInterval      time.Duration // 0: no scheduled gc
 	Storage         storageConfig
 	Ops             opsConfig
 	Mirror          mirror.Options // mirror updates: parallel downloads, upstream timeout, retries
@@ -111,6 +112,10 @@ var settings = append([]setting{
 	{"mirror-parallel", "KILN_MIRROR_PARALLEL", wholeNumber(1, 64, func(c *serveConfig) *int { return &c.Mirror.Parallel })},
 	{"mirror-timeout", "KILN_MIRROR_TIMEOUT", positiveDuration(func(c *serveConfig) *time.Duration { return &c.Mirror.Timeout })},
 	{"mirror-retries", "KILN_MIRROR_RETRIES", wholeNumber(0, 20, func(c *serveConfig) *int { return &c.Mirror.Retries })},
+	{"gc-interval", "KILN_GC_INTERVAL", func(c *serveConfig, v string) (err error) {
+		c.GCInterval, err = parseDuration(v, false)
+		return err
+	}},
 }, append(storageSettings, opsSettings...)...)
 
 // positiveDuration applies a duration of more than zero to the field that
@@ -176,6 +181,7 @@ func addServeFlags(cmd *cobra.Command) {
 	f.String("mirror-parallel", strconv.Itoa(d.Mirror.Parallel), "mirror update: .debs downloaded at once, 1 to 64 (env KILN_MIRROR_PARALLEL)")
 	f.String("mirror-timeout", d.Mirror.Timeout.String(), "mirror update: longest wait for an upstream's next bytes (env KILN_MIRROR_TIMEOUT)")
 	f.String("mirror-retries", strconv.Itoa(d.Mirror.Retries), "mirror update: retries of a failed upstream download (not a 404), 0 to 20 (env KILN_MIRROR_RETRIES)")
+	f.String("gc-interval", "0s", "run gc (default grace) this often while serving, e.g. 24h; 0s: never (env KILN_GC_INTERVAL)")
 	addStorageFlags(f)
 	addOpsFlags(f)
 }

@@ -59,6 +59,10 @@ type adder struct {
 
 	mu       sync.Mutex
 	uploader map[string]*addFile // sha256 -> the file that uploads it
+
+	// beforeAdd, when a test sets it, runs between the uploads and the
+	// add: where a concurrent gc may free an orphan the server said it held.
+	beforeAdd func()
 }
 
 func (a *adder) run(ctx context.Context, paths []string) error {
@@ -80,7 +84,49 @@ func (a *adder) run(ctx context.Context, paths []string) error {
 		return err
 	}
 	ch, err := a.add(ctx, files)
+	for try := 0; try < addRetries && isCode(err, "PACKAGE_NOT_FOUND"); try++ {
+		if err = a.reupload(ctx, files); err == nil {
+			ch, err = a.add(ctx, files)
+		}
+	}
 	return a.report(files, ch, err)
+}
+
+// addRetries bounds how often an add goes again after gc freed a package
+// it counted on; each retry uploads the freed files, which gc then spares
+// for its grace period, so one retry is enough unless gc runs with no grace.
+const addRetries = 3
+
+// isCode reports whether err is the server's error with that code.
+func isCode(err error, code string) bool {
+	var ae *client.Error
+	return errors.As(err, &ae) && ae.Code == code
+}
+
+// reupload uploads, once per content, the files whose bytes the server no
+// longer holds: gc freed an orphan between the lookup and the add.
+func (a *adder) reupload(ctx context.Context, files []*addFile) error {
+	held, err := a.c.LookupPackages(ctx, distinctSHAs(files, (*addFile).good))
+	if err != nil {
+		return err
+	}
+	gone := map[string]bool{}
+	for _, f := range files {
+		gone[f.sha256] = f.good()
+	}
+	for _, sha := range held {
+		gone[sha] = false
+	}
+	for _, f := range files {
+		if !gone[f.sha256] {
+			continue
+		}
+		gone[f.sha256] = false
+		if err := a.upload(ctx, f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // handleChunk hashes a chunk of files, asks the server which it holds and
@@ -280,6 +326,9 @@ func (a *adder) add(ctx context.Context, files []*addFile) (*client.ChangeRespon
 	shas := distinctSHAs(files, (*addFile).good)
 	if len(shas) == 0 {
 		return nil, nil
+	}
+	if a.beforeAdd != nil {
+		a.beforeAdd()
 	}
 	ch, err := a.c.AddPackages(ctx, a.repo, shas, a.opts.forceReplace)
 	return ch, aboutRepo(a.repo, err)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kiln-repo/kiln/api"
 	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/gc"
 	"github.com/kiln-repo/kiln/repo/oci"
 )
 
@@ -97,6 +98,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(secure(handler.Listener(ln))) }()
 	go expireUploads(ctx, reg, cfg.UploadExpiry, log)
+	if cfg.GCInterval > 0 {
+		go collectEvery(ctx, handler, cfg.GCInterval, log)
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -162,6 +166,26 @@ func expireUploads(ctx context.Context, reg *oci.Registry, expiry time.Duration,
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// collectEvery runs gc with the default grace every interval until ctx is
+// done; the first run is one interval after start, so a restart loop does
+// not turn into a gc loop. A run that finds another gc or an fsck busy is
+// skipped, not queued.
+func collectEvery(ctx context.Context, h *api.Server, every time.Duration, log *slog.Logger) {
+	log.Info("scheduled gc", "every", every, "grace", gc.DefaultGrace)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := h.CollectGarbage(ctx, gc.Options{Grace: gc.DefaultGrace}); err != nil && ctx.Err() == nil {
+			log.Error("scheduled gc", "err", err)
 		}
 	}
 }
