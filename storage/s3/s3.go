@@ -256,15 +256,26 @@ func notFound(err error) error {
 }
 
 // unavailable marks an error of the network (no answer from the service,
-// not an S3 error and not a cancellation) with storage.ErrUnavailable,
-// keeping err for errors.Is.
+// not an S3 error and not a cancellation) with storage.ErrUnavailable, and
+// a refusal (credentials that may not do this, a bucket gone) with
+// storage.ErrRefused, keeping err for errors.Is.
 func unavailable(err error) error {
+	if err != nil && refused[minio.ToErrorResponse(err).Code] {
+		return fmt.Errorf("%w: %w", storage.ErrRefused, err)
+	}
 	var ne net.Error
 	if err == nil || minio.ToErrorResponse(err).Code != "" || !errors.As(err, &ne) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
+}
+
+// refused are the S3 error codes that say the service will not do what
+// kiln asks until its configuration changes.
+var refused = map[string]bool{
+	"AccessDenied": true, "InvalidAccessKeyId": true, "SignatureDoesNotMatch": true,
+	"ExpiredToken": true, "InvalidToken": true, "NoSuchBucket": true,
 }
 
 // Stat implements storage.Blobs.
