@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/kiln-repo/kiln/repo/deb/debtest"
@@ -204,4 +205,47 @@ func postBlobBody(t *testing.T, base, token, name string, data []byte) (int, str
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// TestS3BucketGone: when the bucket is removed under a running server, an
+// upload and a `repo add` fail with 503 STORAGE_REFUSED and one error
+// line, the database keeps only what it had, and once the bucket is back
+// the retried add succeeds.
+func TestS3BucketGone(t *testing.T) {
+	srv := s3test.Start(t)
+	bucket := srv.NewBucket()
+	mc := srv.Client()
+	dir := t.TempDir()
+	p := startProc(t, dir, freeAddr(t), s3Env(srv, bucket)...)
+	token := readToken(t, dir)
+	env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": token}
+	v1 := t.TempDir()
+	sum1 := writeDeb(t, v1, debtest.Spec{Name: "myapp", Version: "1.0", Arch: "amd64"})
+	mustRun(t, env, "repo", "create", "stable")
+
+	if err := mc.RemoveBucketWithOptions(t.Context(), bucket, minio.RemoveBucketOptions{ForceDelete: true}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runIn(context.Background(), env, "repo", "add", "stable", v1)
+	t.Logf("repo add with the bucket gone: exit %d: %s", code, strings.TrimSpace(stderr))
+	if code != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "STORAGE_REFUSED") {
+		t.Fatalf("repo add with the bucket gone: exit %d, stderr %q", code, stderr)
+	}
+	if status, body := postBlobBody(t, p.url, token, "myapp/big", debtest.Content(1<<20)); status != http.StatusServiceUnavailable {
+		t.Fatalf("push with the bucket gone: %d %s, want 503", status, body)
+	}
+	if got := showJSON(t, env, "stable"); len(got) != 0 {
+		t.Fatalf("repository with the bucket gone: %v", got)
+	}
+
+	if err := mc.MakeBucket(t.Context(), bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, env, "repo", "add", "stable", v1)
+	if got := showJSON(t, env, "stable"); got["myapp_1.0_amd64"] != sum1 {
+		t.Fatalf("repository after the retried add: %v", got)
+	}
+	if _, ok := objectBytes(t, mc, bucket, blobKey(sum1)); !ok {
+		t.Fatal("the retried package is not in the bucket")
+	}
 }
