@@ -117,6 +117,11 @@ var codes = []errorCode{
 // cannot be reached; the endpoint and the detail go to the log only.
 const unavailableMessage = "the blob store is unavailable; nothing was stored, retry later"
 
+// refusedMessage is what a client learns when the blob store refuses kiln
+// (credentials that may not write the bucket, a bucket gone): the server's
+// operator must act before a retry can succeed.
+const refusedMessage = "the blob store refused the request (its credentials, policy or bucket; see the server log); nothing was stored"
+
 // toAPIError classifies err. Unknown errors are 500s whose detail goes to
 // the log, not to the client.
 func (s *Server) toAPIError(err error) *apiError {
@@ -137,6 +142,10 @@ func (s *Server) toAPIError(err error) *apiError {
 	if errors.Is(err, storage.ErrUnavailable) {
 		s.log.Error("blob store unavailable", "err", err)
 		return newError(http.StatusServiceUnavailable, "STORAGE_UNAVAILABLE", unavailableMessage)
+	}
+	if errors.Is(err, storage.ErrRefused) {
+		s.log.Error("blob store refused", "err", err)
+		return newError(http.StatusServiceUnavailable, "STORAGE_REFUSED", refusedMessage)
 	}
 	s.log.Error("internal error", "err", err)
 	return newError(http.StatusInternalServerError, "INTERNAL", "internal server error (see the server log)")

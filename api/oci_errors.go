@@ -65,6 +65,10 @@ func (s *Server) toOCIError(err error) *ociError {
 		s.log.Error("blob store unavailable", "err", err)
 		return &ociError{http.StatusServiceUnavailable, "UNAVAILABLE", unavailableMessage}
 	}
+	if errors.Is(err, storage.ErrRefused) {
+		s.log.Error("blob store refused", "err", err)
+		return &ociError{http.StatusServiceUnavailable, "UNAVAILABLE", refusedMessage}
+	}
 	s.log.Error("internal error", "err", err)
 	return &ociError{http.StatusInternalServerError, "UNKNOWN", "internal server error (see the server log)"}
 }

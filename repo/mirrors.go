@@ -169,7 +169,7 @@ func getMirror(tx *bolt.Tx, name string) (*Repo, error) {
 // the only write an update makes: before it, nothing of the update is
 // visible. Two packages of one identity with other bytes are a conflict.
 func (s *Store) SetMirrorContents(ctx context.Context, name, fingerprint string, pkgs []*Package) (*Change, error) {
-	if _, err := s.recordPackages(ctx, pkgs); err != nil {
+	if _, err := s.recordPackages(ctx, pkgs, true); err != nil {
 		return nil, err
 	}
 	return s.updateRepoAs(MirrorKey(name), true, func(rt *repoTx) error {

@@ -93,10 +93,13 @@ func (s *Store) Ingest(ctx context.Context, r io.Reader, filename string) (*Pack
 // aborted. With a backend that cannot batch, a blob is visible the moment
 // it is received, a little before it is pinned: if a collection takes it
 // then, the record's check (recordPackages) fails the ingest rather than
-// record a package without its bytes.
+// record a package without its bytes. With a backend that batches, every
+// blob is pinned before it is visible, so the check (one request per blob
+// on S3, in the write transaction) is not needed.
 type Ingester struct {
 	s      *Store
 	batch  storage.Batch
+	check  bool // whether recordPackages checks each blob is stored
 	pkgs   []*Package
 	unpins []func()
 }
@@ -104,7 +107,8 @@ type Ingester struct {
 // NewIngester starts an ingest. Call Commit to keep what was added, and
 // Abort (deferred) to drop it otherwise.
 func (s *Store) NewIngester() *Ingester {
-	return &Ingester{s: s, batch: storage.NewBatch(s.blobs)}
+	_, batched := s.blobs.(storage.Batcher)
+	return &Ingester{s: s, batch: storage.NewBatch(s.blobs), check: !batched}
 }
 
 // Add streams one .deb into the batch. The control member, at the head of
@@ -208,7 +212,7 @@ func (in *Ingester) CommitThen(ctx context.Context, then func([]*Package) error)
 	if err := in.batch.Commit(ctx); err != nil {
 		return nil, err
 	}
-	ps, err := in.s.recordPackages(ctx, in.pkgs)
+	ps, err := in.s.recordPackages(ctx, in.pkgs, in.check)
 	if err == nil && then != nil {
 		err = then(ps)
 	}
@@ -231,16 +235,18 @@ func (in *Ingester) unpin() {
 // recordPackages stores each package unless one with its sha256 exists, and
 // returns the stored ones. bbolt's Batch coalesces concurrent ingests into
 // one transaction (and one fsync). Each blob is checked stored in that
-// transaction: a collection deletes blobs in write transactions too, so a
-// blob seen here stays stored once its record is committed.
-func (s *Store) recordPackages(ctx context.Context, ps []*Package) ([]*Package, error) {
+// transaction when check is set: a collection deletes blobs in write
+// transactions too, so a blob seen here stays stored once its record is
+// committed. Writers whose blobs were pinned before they became visible
+// need no check.
+func (s *Store) recordPackages(ctx context.Context, ps []*Package, check bool) ([]*Package, error) {
 	var stored []*Package
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		stored = make([]*Package, len(ps)) // Batch may run this more than once
 		b := tx.Bucket(bucketPackages)
 		for i, p := range ps {
-			if _, err := s.blobs.Stat(ctx, p.Digest()); err != nil {
-				return fmt.Errorf("recording %s: its blob went before its record was committed; upload it again: %w", p.Filename, err)
+			if err := s.checkStored(ctx, p, check); err != nil {
+				return err
 			}
 			stored[i] = p
 			if old := b.Get([]byte(p.SHA256)); old != nil {
@@ -258,6 +264,17 @@ func (s *Store) recordPackages(ctx context.Context, ps []*Package) ([]*Package, 
 		return nil, fmt.Errorf("recording packages: %w", err)
 	}
 	return stored, nil
+}
+
+// checkStored fails when check is set and p's blob is not stored.
+func (s *Store) checkStored(ctx context.Context, p *Package, check bool) error {
+	if !check {
+		return nil
+	}
+	if _, err := s.blobs.Stat(ctx, p.Digest()); err != nil {
+		return fmt.Errorf("recording %s: its blob went before its record was committed; upload it again: %w", p.Filename, err)
+	}
+	return nil
 }
 
 // GetPackage returns the package with the given sha256 (hex), with its

@@ -17,4 +17,10 @@ var (
 	// down or cut off): nothing was changed, and the same call can be
 	// retried later.
 	ErrUnavailable = errors.New("blob store unavailable")
+
+	// ErrRefused means the backend answered but refused the request: its
+	// credentials may not read or write there (a read-only key, an expired
+	// session) or the bucket is gone. Nothing was changed; the operator
+	// must fix the backend's configuration before a retry can succeed.
+	ErrRefused = errors.New("blob store refused the request")
 )

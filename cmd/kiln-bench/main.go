@@ -28,6 +28,12 @@
 // single-stream push and pull of a 256 MiB blob (monolithic and in 8 MiB
 // chunks or ranges) and 1 MiB pulls by 8 concurrent clients, as MiB/s with
 // the kiln/distribution ratio.
+//
+//	go run ./cmd/kiln-bench registry -storage s3 [-redirect]
+//
+// The same with both servers on one MinIO on loopback (kiln serve --storage
+// s3, distribution's s3 driver), each in its own bucket; -redirect has
+// both answer blob GETs with 307 to a presigned URL.
 package main
 
 import (
@@ -38,7 +44,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: kiln-bench ingest|publish [-n N] [-versions V] [-rounds R] [-tools LIST] [-keep] | mirror [-n N] [-stanzas S] [-rounds R] [-only TEXT] [-keep] | registry [-keep] [-only TEXT]")
+		fmt.Fprintln(os.Stderr, "usage: kiln-bench ingest|publish [-n N] [-versions V] [-rounds R] [-tools LIST] [-keep] | mirror [-n N] [-stanzas S] [-rounds R] [-only TEXT] [-keep] | registry [-keep] [-only TEXT] [-storage fs|s3] [-redirect]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -79,8 +85,10 @@ func main() {
 		fs := flag.NewFlagSet("registry", flag.ExitOnError)
 		keep := fs.Bool("keep", false, "keep the work directory")
 		only := fs.String("only", "", "run only the figures whose name contains this")
+		storage := fs.String("storage", "fs", "where both servers keep blobs: fs, or s3 (one MinIO on loopback, distribution's s3 driver)")
+		redirect := fs.Bool("redirect", false, "with -storage s3: pulls answer 307 to a presigned URL (kiln --s3-redirect, distribution's redirect)")
 		fs.Parse(os.Args[2:])
-		if err := runRegistry(*keep, *only); err != nil {
+		if err := runRegistry(*keep, *only, *storage, *redirect); err != nil {
 			fmt.Fprintln(os.Stderr, "kiln-bench:", err)
 			os.Exit(1)
 		}

@@ -38,7 +38,7 @@ type registryTarget struct {
 	pid                    int
 }
 
-func runRegistry(keep bool, only string) error {
+func runRegistry(keep bool, only, storage string, redirect bool) error {
 	work, err := os.MkdirTemp("", "kiln-bench-registry-")
 	if err != nil {
 		return err
@@ -50,12 +50,25 @@ func runRegistry(keep bool, only string) error {
 	if err != nil {
 		return err
 	}
-	kiln, err := startKilnRegistry(kilnBin, filepath.Join(work, "kiln-data"))
+	var bucket *benchS3 // nil: both on the filesystem
+	switch storage {
+	case "fs":
+	case "s3":
+		if bucket, err = startMinio(filepath.Join(work, "minio")); err != nil {
+			return err
+		}
+		defer bucket.stop()
+		bucket.redirect = redirect
+		fmt.Printf("both servers on MinIO at %s (redirects to presigned URLs: %t)\n", bucket.endpoint, redirect)
+	default:
+		return fmt.Errorf("-storage %q: fs or s3", storage)
+	}
+	kiln, err := startKilnRegistry(kilnBin, filepath.Join(work, "kiln-data"), bucket)
 	if err != nil {
 		return err
 	}
 	defer kiln.stop()
-	dist, err := startDistribution(filepath.Join(work, "distribution"))
+	dist, err := startDistribution(filepath.Join(work, "distribution"), bucket)
 	if err != nil {
 		return err
 	}
@@ -94,6 +107,23 @@ func runRegistry(keep bool, only string) error {
 			return t.pull("bench/big", cur, chunkSize)
 		}},
 		{name: "pull 1 MiB x 8 clients", bytes: clients * smallGets * smallBlob, setup: pushSmall, run: pullSmall},
+		{name: "crane push 256 MiB image", bytes: bigBlob, prep: func(round int) {
+			if err := writeImageLayout(filepath.Join(work, "image"), variant(big, 200+round)); err != nil {
+				panic(err)
+			}
+		}, run: func(t *registryTarget, round int) error {
+			return craneRun(t, work, "push", filepath.Join(work, "image"), imageRef(t, fmt.Sprint("r", round)))
+		}},
+		{name: "crane pull 256 MiB image", bytes: bigBlob, setup: func(t *registryTarget) error {
+			if err := writeImageLayout(filepath.Join(work, "image"), variant(big, 300)); err != nil {
+				return err
+			}
+			return craneRun(t, work, "push", filepath.Join(work, "image"), imageRef(t, "pull"))
+		}, run: func(t *registryTarget, _ int) error {
+			out := filepath.Join(work, "pulled")
+			defer os.RemoveAll(out)
+			return craneRun(t, work, "pull", "--format", "oci", imageRef(t, "pull"), out)
+		}},
 	}
 	figures = slices.DeleteFunc(figures, func(f figure) bool { return !strings.Contains(f.name, only) })
 	if err := measure(figures, kiln, dist); err != nil {
@@ -178,12 +208,16 @@ func digestOf(b []byte) string {
 	return "sha256:" + hex.EncodeToString(s[:])
 }
 
-func startKilnRegistry(bin, data string) (*registryTarget, error) {
+func startKilnRegistry(bin, data string, bucket *benchS3) (*registryTarget, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	srv := exec.Command(bin, "serve", "--data", data, "--listen", addr, "--max-upload-size", "1GiB")
+	if bucket != nil {
+		args, env := bucket.kilnArgs()
+		srv.Args, srv.Env = append(srv.Args, args...), env
+	}
 	if err := srv.Start(); err != nil {
 		return nil, err
 	}
@@ -201,8 +235,9 @@ func startKilnRegistry(bin, data string) (*registryTarget, error) {
 		http: benchClient(), stop: stop, pid: srv.Process.Pid}, nil
 }
 
-// startDistribution runs Debian's docker-registry on a temp directory.
-func startDistribution(dir string) (*registryTarget, error) {
+// startDistribution runs Debian's docker-registry on a temp directory, or
+// on the bucket when there is one.
+func startDistribution(dir string, bucket *benchS3) (*registryTarget, error) {
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
 		return nil, fmt.Errorf("docker-registry not installed (apt-get install docker-registry): %w", err)
@@ -215,12 +250,21 @@ func startDistribution(dir string) (*registryTarget, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	yml := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n",
-		filepath.Join(dir, "root"), addr)
+	storage := fmt.Sprintf("storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n", filepath.Join(dir, "root"))
+	if bucket != nil {
+		storage = bucket.distributionStorage()
+	}
+	yml := fmt.Sprintf("version: 0.1\nlog:\n  level: error\n%shttp:\n  addr: %s\n", storage, addr)
 	if err := os.WriteFile(conf, []byte(yml), 0o644); err != nil {
 		return nil, err
 	}
 	srv := exec.Command(bin, "serve", conf)
+	if bucket != nil {
+		// The AWS SDK of distribution 2.8 panics at start when AWS_CA_BUNDLE
+		// is set ("HTTPClient's transport unsupported type"); the endpoint is
+		// plain HTTP on loopback and needs no CA.
+		srv.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_CA_BUNDLE=") })
+	}
 	if err := srv.Start(); err != nil {
 		return nil, err
 	}
@@ -238,7 +282,15 @@ func startDistribution(dir string) (*registryTarget, error) {
 }
 
 func benchClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * clients, DisableCompression: true}}
+	// A redirect to a presigned URL carries its own authorization: the
+	// registry's must not go along (S3 refuses two), as Docker's client does.
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * clients, DisableCompression: true},
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Host != via[0].URL.Host {
+				req.Header.Del("Authorization")
+			}
+			return nil
+		}}
 }
 
 func (t *registryTarget) do(method, u string, body io.Reader, size int64, hdr map[string]string, want int) (*http.Response, error) {

@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/kiln-repo/kiln/repo/deb/debtest"
 	"github.com/kiln-repo/kiln/storage/s3/s3test"
@@ -115,5 +119,133 @@ func TestS3MinioKilledMidUpload(t *testing.T) {
 	mustRun(t, env, "repo", "add", "stable", v2)
 	if got := showJSON(t, env, "stable"); got["myapp_2.0_amd64"] != sum2 {
 		t.Fatalf("repository after the retried add: %v", got)
+	}
+}
+
+// readOnlyEnv returns credentials for srv that may read and list bucket
+// but not write to it: a session (STS AssumeRole) whose policy allows
+// only reads, as an operator's read-only key would.
+func readOnlyEnv(t *testing.T, srv *s3test.Server, bucket string) []string {
+	t.Helper()
+	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
+		`"Action":["s3:GetObject","s3:ListBucket","s3:ListBucketMultipartUploads","s3:GetBucketLocation"],`+
+		`"Resource":["arn:aws:s3:::%s","arn:aws:s3:::%s/*"]}]}`, bucket, bucket)
+	creds, err := credentials.NewSTSAssumeRole("http://"+srv.Endpoint, credentials.STSAssumeRoleOptions{
+		AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey, Policy: policy, DurationSeconds: 3600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := creds.Get()
+	if err != nil {
+		t.Fatalf("assuming a read-only role: %v", err)
+	}
+	return []string{"AWS_ACCESS_KEY_ID=" + v.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + v.SecretAccessKey, "AWS_SESSION_TOKEN=" + v.SessionToken}
+}
+
+// TestS3BucketUnwritable: on a bucket its credentials may read but not
+// write, kiln keeps what is stored, refuses an upload and a `repo add`
+// with a 5xx and one error line, leaves nothing half-written, and once
+// it runs with credentials that may write, the retries succeed.
+func TestS3BucketUnwritable(t *testing.T) {
+	srv := s3test.Start(t)
+	bucket := srv.NewBucket()
+	mc := srv.Client()
+	dir := t.TempDir()
+	p := startProc(t, dir, freeAddr(t), s3Env(srv, bucket)...)
+	env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": readToken(t, dir)}
+	v1, v2 := t.TempDir(), t.TempDir()
+	sum1 := writeDeb(t, v1, debtest.Spec{Name: "myapp", Version: "1.0", Arch: "amd64"})
+	sum2 := writeDeb(t, v2, debtest.Spec{Name: "myapp", Version: "2.0", Arch: "amd64"})
+	mustRun(t, env, "repo", "create", "stable")
+	mustRun(t, env, "repo", "add", "stable", v1)
+	acked, _ := objectBytes(t, mc, bucket, blobKey(sum1))
+
+	p = p.restart(t, dir, s3Env(srv, bucket, readOnlyEnv(t, srv, bucket)...)...)
+	token := readToken(t, dir)
+	code, _, stderr := runIn(context.Background(), env, "repo", "add", "stable", v2)
+	t.Logf("repo add on a read-only bucket: exit %d: %s", code, strings.TrimSpace(stderr))
+	if code != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "STORAGE_REFUSED") {
+		t.Fatalf("repo add on a read-only bucket: exit %d, stderr %q", code, stderr)
+	}
+	for _, size := range []int{1 << 20, 20 << 20} { // one PUT; a multipart upload
+		big := debtest.Content(size)
+		status, body := postBlobBody(t, p.url, token, "myapp/big", big)
+		t.Logf("push of %d bytes on a read-only bucket: %d %s", size, status, body)
+		if status != http.StatusServiceUnavailable || !strings.Contains(body, "refused") {
+			t.Fatalf("push of %d bytes on a read-only bucket: %d %s, want a 503 that says refused", size, status, body)
+		}
+		if _, ok := objectBytes(t, mc, bucket, blobKey(digestOf(big))); ok {
+			t.Fatal("the refused blob is visible")
+		}
+	}
+	if got := showJSON(t, env, "stable"); len(got) != 1 || got["myapp_1.0_amd64"] != sum1 {
+		t.Fatalf("repository on a read-only bucket: %v", got)
+	}
+
+	p.restart(t, dir, s3Env(srv, bucket)...)
+	if got, ok := objectBytes(t, mc, bucket, blobKey(sum1)); !ok || !bytes.Equal(got, acked) {
+		t.Fatal("the package acknowledged before is gone or changed")
+	}
+	mustRun(t, env, "repo", "add", "stable", v2)
+	if got := showJSON(t, env, "stable"); got["myapp_2.0_amd64"] != sum2 {
+		t.Fatalf("repository after the retried add: %v", got)
+	}
+}
+
+// postBlobBody pushes data in one request and returns the status and body.
+func postBlobBody(t *testing.T, base, token, name string, data []byte) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/v2/%s/blobs/uploads/?digest=%s", base, name, digestOf(data)), bytes.NewReader(data))
+	req.SetBasicAuth("ci", token)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// TestS3BucketGone: when the bucket is removed under a running server, an
+// upload and a `repo add` fail with 503 STORAGE_REFUSED and one error
+// line, the database keeps only what it had, and once the bucket is back
+// the retried add succeeds.
+func TestS3BucketGone(t *testing.T) {
+	srv := s3test.Start(t)
+	bucket := srv.NewBucket()
+	mc := srv.Client()
+	dir := t.TempDir()
+	p := startProc(t, dir, freeAddr(t), s3Env(srv, bucket)...)
+	token := readToken(t, dir)
+	env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": token}
+	v1 := t.TempDir()
+	sum1 := writeDeb(t, v1, debtest.Spec{Name: "myapp", Version: "1.0", Arch: "amd64"})
+	mustRun(t, env, "repo", "create", "stable")
+
+	if err := mc.RemoveBucketWithOptions(t.Context(), bucket, minio.RemoveBucketOptions{ForceDelete: true}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runIn(context.Background(), env, "repo", "add", "stable", v1)
+	t.Logf("repo add with the bucket gone: exit %d: %s", code, strings.TrimSpace(stderr))
+	if code != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "STORAGE_REFUSED") {
+		t.Fatalf("repo add with the bucket gone: exit %d, stderr %q", code, stderr)
+	}
+	if status, body := postBlobBody(t, p.url, token, "myapp/big", debtest.Content(1<<20)); status != http.StatusServiceUnavailable {
+		t.Fatalf("push with the bucket gone: %d %s, want 503", status, body)
+	}
+	if got := showJSON(t, env, "stable"); len(got) != 0 {
+		t.Fatalf("repository with the bucket gone: %v", got)
+	}
+
+	if err := mc.MakeBucket(t.Context(), bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, env, "repo", "add", "stable", v1)
+	if got := showJSON(t, env, "stable"); got["myapp_1.0_amd64"] != sum1 {
+		t.Fatalf("repository after the retried add: %v", got)
+	}
+	if _, ok := objectBytes(t, mc, bucket, blobKey(sum1)); !ok {
+		t.Fatal("the retried package is not in the bucket")
 	}
 }

@@ -26,30 +26,46 @@ func (s *Store) Put(ctx context.Context, r io.Reader, expected storage.Digest) (
 }
 
 func (s *Store) put(ctx context.Context, r io.Reader, expected storage.Digest) (storage.Descriptor, error) {
-	alg, err := storage.PutAlgorithm(expected)
+	up, n, last, err := s.receive(ctx, r, expected)
 	if err != nil {
 		return storage.Descriptor{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return storage.Descriptor{}, err
-	}
-	bufp := parts.Get().(*[]byte)
-	defer parts.Put(bufp)
-	up := &upload{s: s, src: storage.ContextReader(ctx, r), buf: *bufp, h: storage.NewHash(alg), alg: alg, expected: expected}
-	n, last, err := up.next()
-	if err != nil {
-		return storage.Descriptor{}, err
-	}
+	defer up.release()
 	if last {
 		return up.putWhole(ctx, up.buf[:n])
 	}
 	return up.putParts(ctx, up.buf[:n])
 }
 
+// receive starts reading r for a Put and reads its first part into the
+// upload's buffer; last says the stream ended within it. The caller calls
+// release when done with the upload.
+func (s *Store) receive(ctx context.Context, r io.Reader, expected storage.Digest) (up *upload, n int, last bool, err error) {
+	alg, err := storage.PutAlgorithm(expected)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, false, err
+	}
+	bufp := parts.Get().(*[]byte)
+	up = &upload{s: s, src: storage.ContextReader(ctx, r), bufp: bufp, buf: *bufp, h: storage.NewHash(alg), alg: alg, expected: expected}
+	n, last, err = up.next()
+	if err != nil {
+		up.release()
+		return nil, 0, false, err
+	}
+	return up, n, last, nil
+}
+
+// release returns the upload's buffer to the pool.
+func (u *upload) release() { parts.Put(u.bufp) }
+
 // upload is one Put's stream, read a part at a time into buf.
 type upload struct {
 	s        *Store
 	src      io.Reader
+	bufp     *[]byte
 	buf      []byte
 	h        hash.Hash
 	alg      string
@@ -89,14 +105,8 @@ func (u *upload) putWhole(ctx context.Context, data []byte) (storage.Descriptor,
 	if err != nil {
 		return desc, err
 	}
-	k := u.s.keyOf(desc.Digest)
-	payload := desc.Digest.Hex()
-	if u.alg != storage.SHA256 {
-		payload = sha256Hex(data)
-	}
-	_, err = u.s.core.PutObject(ctx, u.s.bucket, k, bytes.NewReader(data), int64(len(data)), "", payload, objectOptions())
-	if err != nil {
-		return storage.Descriptor{}, fmt.Errorf("storing %s: %w", desc.Digest, unavailable(err))
+	if err := u.s.putKnown(ctx, desc.Digest, data); err != nil {
+		return storage.Descriptor{}, err
 	}
 	return desc, nil
 }
@@ -126,16 +136,9 @@ func (u *upload) putParts(ctx context.Context, first []byte) (storage.Descriptor
 			_ = u.s.core.AbortMultipartUpload(context.WithoutCancel(ctx), u.s.bucket, key, id)
 		}
 	}()
-	done, err := u.sendParts(ctx, key, id, first)
+	desc, err := u.sendVerified(ctx, key, id, first)
 	if err != nil {
 		return storage.Descriptor{}, err
-	}
-	desc, err := u.verified()
-	if err != nil {
-		return storage.Descriptor{}, err
-	}
-	if _, err := u.s.core.CompleteMultipartUpload(ctx, u.s.bucket, key, id, done, objectOptions()); err != nil {
-		return storage.Descriptor{}, fmt.Errorf("completing upload: %w", unavailable(err))
 	}
 	completed = true
 	if u.expected == "" {
@@ -188,11 +191,7 @@ func (u *upload) sendParts(ctx context.Context, key, id string, chunk []byte) ([
 // and removes it.
 func (s *Store) moveStaged(ctx context.Context, staging string, d storage.Digest) error {
 	defer s.core.RemoveObject(context.WithoutCancel(ctx), s.bucket, staging, minio.RemoveObjectOptions{})
-	dst := minio.CopyDestOptions{Bucket: s.bucket, Object: s.keyOf(d)}
-	if _, err := s.core.Client.ComposeObject(ctx, dst, minio.CopySrcOptions{Bucket: s.bucket, Object: staging}); err != nil {
-		return fmt.Errorf("storing %s: %w", d, unavailable(err))
-	}
-	return nil
+	return s.copyStaged(ctx, staging, d)
 }
 
 func randomName() string {

@@ -32,6 +32,11 @@
 //
 // Memory per Put is one part buffer, whatever the blob's size.
 //
+// The store is a storage.Batcher (see batch.go): an ingest of many small
+// blobs holds them in memory (48 MiB for all batches together) or stages
+// them under uploads/, and its Commit sends them with 16 requests at once
+// instead of one round trip after another.
+//
 // PutTime is the object's LastModified: a Put of a blob stored already
 // writes it again, which renews it, as FS renews its file.
 package s3
@@ -51,6 +56,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/kiln-repo/kiln/storage"
 )
@@ -80,6 +86,8 @@ type Store struct {
 	// upload is between the two when RemoveStale looks.
 	starting sync.RWMutex
 	active   sync.Map // upload IDs and staging keys of Puts in progress
+
+	batchMem *semaphore.Weighted // bytes batches may hold in memory (see batch)
 }
 
 var (
@@ -116,7 +124,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3: endpoint %q: %w", cfg.Endpoint, err)
 	}
-	s := &Store{core: minio.Core{Client: c}, bucket: cfg.Bucket, prefix: cleanPrefix(cfg.Prefix)}
+	s := &Store{core: minio.Core{Client: c}, bucket: cfg.Bucket, prefix: cleanPrefix(cfg.Prefix), batchMem: semaphore.NewWeighted(batchMemory)}
 	if err := s.check(ctx, cfg.Endpoint); err != nil {
 		return nil, err
 	}
@@ -248,15 +256,26 @@ func notFound(err error) error {
 }
 
 // unavailable marks an error of the network (no answer from the service,
-// not an S3 error and not a cancellation) with storage.ErrUnavailable,
-// keeping err for errors.Is.
+// not an S3 error and not a cancellation) with storage.ErrUnavailable, and
+// a refusal (credentials that may not do this, a bucket gone) with
+// storage.ErrRefused, keeping err for errors.Is.
 func unavailable(err error) error {
+	if err != nil && refused[minio.ToErrorResponse(err).Code] {
+		return fmt.Errorf("%w: %w", storage.ErrRefused, err)
+	}
 	var ne net.Error
 	if err == nil || minio.ToErrorResponse(err).Code != "" || !errors.As(err, &ne) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
+}
+
+// refused are the S3 error codes that say the service will not do what
+// kiln asks until its configuration changes.
+var refused = map[string]bool{
+	"AccessDenied": true, "InvalidAccessKeyId": true, "SignatureDoesNotMatch": true,
+	"ExpiredToken": true, "InvalidToken": true, "NoSuchBucket": true,
 }
 
 // Stat implements storage.Blobs.
