@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/kiln-repo/kiln/api/client"
 	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/repo/catalog"
+	"github.com/kiln-repo/kiln/repo/query"
 	"github.com/kiln-repo/kiln/storage"
 )
 
@@ -107,6 +109,9 @@ func (s *Server) whichGroups(w http.ResponseWriter, r *http.Request) {
 	for _, h := range hits {
 		g := wireGroup(h.GroupInfo)
 		g.Via = h.Via
+		if h.Package != nil {
+			g.Carries = &client.InstalledPackage{Name: h.Package.Name, Version: h.Package.Version, Architecture: h.Package.Architecture}
+		}
 		out.Groups = append(out.Groups, g)
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -122,12 +127,10 @@ func whichQuery(r *http.Request) (repo.WhichQuery, error) {
 		}
 	}
 	if given != 1 {
-		return wq, badRequest("which needs exactly one of package=NAME=VERSION, image=NAME@VERSION, oci=DIGEST")
+		return wq, badRequest("which needs exactly one of package=NAME=VERSION or a query (NAME (<< V)), image=NAME@VERSION, oci=DIGEST")
 	}
 	if p := q.Get("package"); p != "" {
-		spec, err := catalog.ParsePackageSpec(p)
-		wq.Package = &spec
-		return wq, err
+		return packageQuestion(p, wq)
 	}
 	if img := q.Get("image"); img != "" {
 		ref, err := catalog.ParseImageRef(img)
@@ -137,6 +140,31 @@ func whichQuery(r *http.Request) (repo.WhichQuery, error) {
 	d, err := ociDigest(q.Get("oci"))
 	wq.OCI = d
 	return wq, err
+}
+
+// packageQuestion reads NAME[:ARCH]=VERSION (an exact version, answered
+// by one seek) or else a query of the package query language.
+func packageQuestion(p string, wq repo.WhichQuery) (repo.WhichQuery, error) {
+	if spec, err := catalog.ParsePackageSpec(p); err == nil {
+		wq.Package = &spec
+		return wq, nil
+	}
+	var err error
+	wq.Range, err = query.Parse(p)
+	return wq, err
+}
+
+// packageQuery reads a query of the package query language, or
+// NAME[:ARCH]=VERSION as the query it means.
+func packageQuery(p string) (query.Query, error) {
+	if spec, err := catalog.ParsePackageSpec(p); err == nil {
+		q := fmt.Sprintf("%s (= %s)", spec.Name, spec.Version)
+		if spec.Architecture != "" {
+			q += fmt.Sprintf(", Architecture (%s)", spec.Architecture)
+		}
+		return query.Parse(q)
+	}
+	return query.Parse(p)
 }
 
 // ociDigest accepts a bare digest or a reference that pins one.

@@ -179,3 +179,30 @@ func (s *Server) findImage(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, client.FindResponse{ID: f.Artifact.ID, Provider: f.Artifact.Provider,
 		Region: f.Artifact.Region, Channel: f.Channel, Image: wireImage(f.Image)})
 }
+
+// whichImages takes ?package=QUERY (`openssl (<< 3.0.13-1~deb12u1)`, or
+// NAME[:ARCH]=VERSION) and lists the image versions that baked in a
+// package it matches, with the version each carries.
+func (s *Server) whichImages(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Query().Get("package")
+	if p == "" {
+		s.fail(w, badRequest("which needs package=QUERY, e.g. openssl (<< 3.0.13-1~deb12u1)"))
+		return
+	}
+	q, err := packageQuery(p)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	hits, err := s.store.ImagesWith(q)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := client.ImageHitsResponse{Images: make([]client.ImageHit, len(hits)), Total: len(hits)}
+	for i, h := range hits {
+		out.Images[i] = client.ImageHit{Image: h.Image, Revoked: h.Revoked,
+			Package: client.InstalledPackage{Name: h.Package.Name, Version: h.Package.Version, Architecture: h.Package.Architecture}}
+	}
+	writeJSON(w, http.StatusOK, out)
+}

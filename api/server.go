@@ -200,6 +200,8 @@ func (s *Server) catalogTable() []route {
 		{"disk-upload", "POST", "/api/v1/disks", w, s.uploadDisk},
 		{"image-list", "GET", "/api/v1/images", r, s.listImages},
 		{"image-push", "POST", "/api/v1/images", w, s.pushImage},
+		// no GET img route exists, so "which" shadows no image name
+		{"image-which", "GET", "/api/v1/images/which", r, s.whichImages},
 		{"image-get", "GET", ver, r, s.getImage},
 		{"image-delete", "DELETE", ver, w, s.deleteImage},
 		{"image-revoke", "POST", ver + "/revoke", w, s.revokeImage},

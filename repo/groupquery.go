@@ -10,14 +10,17 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/kiln-repo/kiln/repo/catalog"
+	"github.com/kiln-repo/kiln/repo/query"
 	"github.com/kiln-repo/kiln/storage"
 )
 
 // WhichQuery asks which groups were built from something: exactly one of
-// a package version, an image version (name@version) or an OCI manifest
+// a package version, a package range (the query language: `openssl (<<
+// 3.0.13-1~deb12u1)`), an image version (name@version) or an OCI manifest
 // digest; State filters (a state or StateActive).
 type WhichQuery struct {
 	Package *catalog.PackageSpec
+	Range   query.Query
 	Image   string
 	OCI     storage.Digest
 	State   string
@@ -27,6 +30,8 @@ type WhichQuery struct {
 type WhichHit struct {
 	*GroupInfo
 	Via string `json:"via"`
+	// Package is the version the group carries, for package questions.
+	Package *catalog.Package `json:"package,omitempty"`
 }
 
 // Which answers "which groups contain openssl 3.0.11-1~deb12u1?": through
@@ -43,6 +48,8 @@ func (s *Store) Which(q WhichQuery) ([]WhichHit, error) {
 		switch {
 		case q.Package != nil:
 			hits, err = whichPackage(tx, *q.Package)
+		case q.Range != nil:
+			hits, err = whichRange(tx, q.Range)
 		case q.Image != "":
 			hits, err = groupsVia(tx, "image:"+q.Image, "image "+q.Image)
 			if err == nil && len(hits) == 0 {
@@ -89,6 +96,9 @@ func whichPackage(tx *bolt.Tx, spec catalog.PackageSpec) ([]WhichHit, error) {
 		more, err := usersToGroups(tx, user, pkg)
 		if err != nil {
 			return nil, err
+		}
+		for i := range more {
+			more[i].Package = &catalog.Package{Name: spec.Name, Version: spec.Version, Architecture: arch}
 		}
 		hits = append(hits, more...)
 	}

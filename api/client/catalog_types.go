@@ -196,6 +196,9 @@ type Group struct {
 	Updated    time.Time     `json:"updated"`
 	Events     []GroupEvent  `json:"events,omitempty"`
 	Via        string        `json:"via,omitempty"`
+	// Carries is, in answers to a package question, the version the group
+	// carries.
+	Carries *InstalledPackage `json:"carries,omitempty"`
 }
 
 // GroupArtifact is what a group was built from; Kind is image, oci or
@@ -234,7 +237,22 @@ type GroupFilter struct {
 	App, Cluster, State, OlderThan string
 }
 
-// WhichQuery asks which groups hold Package (name[:arch]=version), Image
+// ImageHit is an image version that baked in a package a query matched.
+type ImageHit struct {
+	Image   string           `json:"image"`
+	Package InstalledPackage `json:"package"`
+	Revoked bool             `json:"revoked"`
+}
+
+// ImageHitsResponse answers GET /api/v1/images/which?package=QUERY.
+type ImageHitsResponse struct {
+	Images []ImageHit `json:"images"`
+	Total  int        `json:"total"`
+}
+
+// WhichQuery asks which groups hold Package (name[:arch]=version, or a
+// query: `openssl (<< 3.0.13-1~deb12u1)`, `openssl (>= 3), openssl (<< 3.1)`,
+// `openssl | libssl3`), Image
 // (name@version) or OCI (a digest or digest reference); State filters
 // (active, enabled, disabled, destroyed).
 type WhichQuery struct {
