@@ -110,6 +110,7 @@ func checkWhichDiffDrift(t *testing.T, env map[string]string) {
 	if got := names(run("group", "which", "--oci", "sha256:"+strings.Repeat("c0", 32), "-o", "json")); got != "myapp-canary-v012" {
 		t.Fatalf("which oci: %q", got)
 	}
+	checkWhichRange(t, env)
 	run("group", "event", "myapp-prod-v003", "destroyed")
 	if got := names(run("group", "which", "--package", "openssl=3.0.11-1~deb12u1", "--state", "active", "-o", "json")); got != "myapp-prod-v004" {
 		t.Fatalf("blast radius: %q", got)
@@ -139,6 +140,29 @@ func checkWhichDiffDrift(t *testing.T, env map[string]string) {
 	}
 	if gl := decode[client.GroupsResponse](t, run("group", "list", "--cluster", "myapp-prod", "--older-than", "30d", "-o", "json")); len(gl.Groups) != 0 {
 		t.Fatalf("groups recorded just now are not 30 days old: %+v", gl)
+	}
+}
+
+// checkWhichRange asks what an advisory asks: which groups and images carry
+// openssl below the fixed version, in Debian order (~deb12u sorts low).
+func checkWhichRange(t *testing.T, env map[string]string) {
+	run := func(args ...string) string { t.Helper(); return mustRun(t, env, args...) }
+	gr := decode[client.GroupsResponse](t, run("group", "which", "--package", "openssl (<< 3.0.11-1~deb12u1)", "-o", "json"))
+	if len(gr.Groups) != 1 || gr.Groups[0].Name != "myapp-prod-v003" || gr.Groups[0].Carries == nil || gr.Groups[0].Carries.Version != "3.0.9-1~deb12u3" {
+		t.Fatalf("which openssl below the fix: %+v", gr)
+	}
+	out := run("group", "which", "--package", "openssl (>= 3.0.9), openssl (<< 3.0.12) | curl")
+	for _, want := range []string{"VERSION", "myapp-prod-v003  enabled  us-east-1  openssl  3.0.9-1~deb12u3", "myapp-prod-v004  enabled  us-east-1  openssl  3.0.11-1~deb12u1", "myapp-prod-v004  enabled  us-east-1  curl"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("which with a range and alternatives: %q lacks %q", out, want)
+		}
+	}
+	ih := decode[client.ImageHitsResponse](t, run("image", "which", "--package", "openssl (<< 3.0.11-1~deb12u1)", "-o", "json"))
+	if ih.Total != 1 || ih.Images[0].Image != "web-base@2026.11.14-1" || ih.Images[0].Package.Version != "3.0.9-1~deb12u3" || !ih.Images[0].Revoked {
+		t.Fatalf("image which: %+v", ih)
+	}
+	if out := run("image", "which", "--package", "openssl"); !strings.Contains(out, "web-base@2026.11.21-3  openssl  3.0.11-1~deb12u1  amd64  false") {
+		t.Fatalf("image which text: %q", out)
 	}
 }
 
@@ -177,6 +201,9 @@ func checkCatalogBadInput(t *testing.T, env map[string]string, platform []string
 		{"GROUP_CONFLICT", []string{"group", "record", "myapp-prod-v004", "--image", "debian-12-base@2026.11.01-1"}},
 		{"GROUP_NOT_FOUND", []string{"group", "show", "myapp-prod-v999"}},
 		{"IMAGE_NOT_FOUND", []string{"group", "which", "--image", "web-base@2099.01.01-1"}},
+		{"INVALID_QUERY", []string{"group", "which", "--package", "openssl (<< 3.0"}},
+		{"BAD_REQUEST", []string{"group", "which", "--package", "Version (<< 3)"}},
+		{"INVALID_QUERY", []string{"image", "which", "--package", "openssl (< 3.0)"}},
 		{"GROUP_DESTROYED", []string{"group", "event", "myapp-prod-v003", "enabled"}},
 		{"INVALID_PACKAGE_LIST", []string{"group", "drift", "myapp-prod-v004", "--from-host", badList}},
 	} {
