@@ -92,15 +92,12 @@ func whichPackage(tx *bolt.Tx, spec catalog.PackageSpec) ([]WhichHit, error) {
 		if spec.Architecture != "" && arch != spec.Architecture {
 			continue
 		}
-		pkg := fmt.Sprintf("%s %s %s", spec.Name, spec.Version, arch)
-		more, err := usersToGroups(tx, user, pkg)
+		p := catalog.Package{Name: spec.Name, Version: spec.Version, Architecture: arch}
+		more, err := usersToGroups(tx, user, pkgText(p))
 		if err != nil {
 			return nil, err
 		}
-		for i := range more {
-			more[i].Package = &catalog.Package{Name: spec.Name, Version: spec.Version, Architecture: arch}
-		}
-		hits = append(hits, more...)
+		hits = append(hits, carrying(more, p)...)
 	}
 	return hits, nil
 }

@@ -76,18 +76,48 @@ func eachPackageUser(tx *bolt.Tx, q query.Query, fn func(p catalog.Package, user
 }
 
 // whichRange answers which groups hold a package q matches, each hit
-// naming the version it carries.
+// naming the version it carries. Groups built from a matching image are
+// found by one walk over the image targets that anything references
+// (a few per group) rather than one lookup per matching image: an old
+// openssl can be in thousands of image versions, few of them deployed.
 func whichRange(tx *bolt.Tx, q query.Query) ([]WhichHit, error) {
+	images := map[string][]catalog.Package{}
 	var hits []WhichHit
 	err := eachPackageUser(tx, q, func(p catalog.Package, user string) error {
-		more, err := usersToGroups(tx, user, fmt.Sprintf("%s %s %s", p.Name, p.Version, p.Architecture))
-		for i := range more {
-			more[i].Package = &catalog.Package{Name: p.Name, Version: p.Version, Architecture: p.Architecture}
+		if ref, ok := strings.CutPrefix(user, "image/"); ok {
+			images[ref] = append(images[ref], p)
+			return nil
 		}
-		hits = append(hits, more...)
+		more, err := usersToGroups(tx, user, pkgText(p))
+		hits = append(hits, carrying(more, p)...)
 		return err
 	})
-	return hits, err
+	if err != nil || len(images) == 0 {
+		return hits, err
+	}
+	prefix := []byte("image:")
+	c := tx.Bucket(bucketRefs).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		ref := string(k[len(prefix):])
+		for _, p := range images[ref] {
+			more, err := groupsVia(tx, string(k), "image "+ref+" has "+pkgText(p))
+			if err != nil {
+				return nil, err
+			}
+			hits = append(hits, carrying(more, p)...)
+		}
+	}
+	return hits, nil
+}
+
+func pkgText(p catalog.Package) string { return p.Name + " " + p.Version + " " + p.Architecture }
+
+// carrying sets, on each hit, the package version it carries.
+func carrying(hits []WhichHit, p catalog.Package) []WhichHit {
+	for i := range hits {
+		hits[i].Package = &catalog.Package{Name: p.Name, Version: p.Version, Architecture: p.Architecture}
+	}
+	return hits
 }
 
 // ImageHit is an image version and a package it baked in that a query
