@@ -94,12 +94,36 @@ func (s *Server) revokeImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := mux.Vars(r)
-	img, err := s.store.RevokeImage(v["name"], v["version"], req.Reason)
+	imgs, err := s.store.RevokeImageTree(v["name"], v["version"], req.Reason, req.Descendants)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wireImage(img))
+	writeJSON(w, http.StatusOK, wireRevoke(imgs))
+}
+
+func (s *Server) restoreImage(w http.ResponseWriter, r *http.Request) {
+	var req client.RestoreRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.fail(w, err)
+		return
+	}
+	v := mux.Vars(r)
+	imgs, err := s.store.RestoreImage(v["name"], v["version"], req.Descendants)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wireRevoke(imgs))
+}
+
+// wireRevoke: imgs[0] is the version named, the rest its descendants.
+func wireRevoke(imgs []*repo.Image) client.RevokeResponse {
+	out := client.RevokeResponse{Image: wireImage(imgs[0])}
+	for _, img := range imgs[1:] {
+		out.Descendants = append(out.Descendants, wireImage(img))
+	}
+	return out
 }
 
 func (s *Server) imageOutdated(w http.ResponseWriter, r *http.Request) {
@@ -110,6 +134,9 @@ func (s *Server) imageOutdated(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := client.Outdated{Image: o.Image, Outdated: o.IsOutdated(), Base: []client.BaseMove{}, Packages: wireChanges(o.Packages)}
+	if o.RevokedBase != nil {
+		out.RevokedBase = &client.RevokedBase{Image: o.RevokedBase.Image, Reason: o.RevokedBase.Reason}
+	}
 	for _, m := range o.Base {
 		out.Base = append(out.Base, client.BaseMove{Channel: m.Channel, Built: m.Built, Now: m.Now})
 	}

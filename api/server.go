@@ -205,6 +205,7 @@ func (s *Server) catalogTable() []route {
 		{"image-get", "GET", ver, r, s.getImage},
 		{"image-delete", "DELETE", ver, w, s.deleteImage},
 		{"image-revoke", "POST", ver + "/revoke", w, s.revokeImage},
+		{"image-restore", "POST", ver + "/restore", w, s.restoreImage},
 		{"image-outdated", "GET", ver + "/outdated", r, s.imageOutdated},
 		{"image-find", "GET", img + "/find", r, s.findImage},
 		{"image-prune", "POST", img + "/prune", w, s.pruneImage},

@@ -31,9 +31,19 @@ type InstalledPackage struct {
 	Debs         []string `json:"debs,omitempty"`
 }
 
-// Revocation says why and when an image version was revoked.
+// Revocation says why and when an image version was revoked; Source is
+// the ancestor whose revocation it inherits, empty for its own.
 type Revocation struct {
 	Reason string    `json:"reason"`
+	Time   time.Time `json:"time"`
+	Source string    `json:"source,omitempty"`
+}
+
+// RevocationEvent is one revocation or restore in an image's history.
+type RevocationEvent struct {
+	Action string    `json:"action"`
+	Reason string    `json:"reason,omitempty"`
+	Source string    `json:"source,omitempty"`
 	Time   time.Time `json:"time"`
 }
 
@@ -74,6 +84,8 @@ type Image struct {
 	BuildURL  string             `json:"build_url,omitempty"`
 	Created   time.Time          `json:"created"`
 	Revoked   *Revocation        `json:"revoked,omitempty"`
+	// Revocations is the history of revocations and restores.
+	Revocations []RevocationEvent `json:"revocations,omitempty"`
 	// Channels point at this version now; Groups were built from it.
 	Channels []string `json:"channels,omitempty"`
 	Groups   []string `json:"groups,omitempty"`
@@ -112,9 +124,24 @@ type ChannelsResponse struct {
 	Channels []Channel `json:"channels"`
 }
 
-// RevokeRequest revokes an image version.
+// RevokeRequest revokes an image version, and with Descendants every
+// version built on it.
 type RevokeRequest struct {
-	Reason string `json:"reason"`
+	Reason      string `json:"reason"`
+	Descendants bool   `json:"descendants,omitempty"`
+}
+
+// RestoreRequest undoes a revocation, and with Descendants the ones
+// inherited from it.
+type RestoreRequest struct {
+	Descendants bool `json:"descendants,omitempty"`
+}
+
+// RevokeResponse is the image named, plus, in Descendants, the versions
+// built on it that the same call revoked or restored.
+type RevokeResponse struct {
+	Image
+	Descendants []Image `json:"descendants,omitempty"`
 }
 
 // FindResponse is the one artifact a lookup resolves to.
@@ -146,6 +173,14 @@ type Outdated struct {
 	Outdated bool            `json:"outdated"`
 	Base     []BaseMove      `json:"base"`
 	Packages []PackageChange `json:"packages"`
+	// RevokedBase is the nearest revoked version in the base chain.
+	RevokedBase *RevokedBase `json:"revoked_base,omitempty"`
+}
+
+// RevokedBase names a revoked ancestor image version and why.
+type RevokedBase struct {
+	Image  string `json:"image"`
+	Reason string `json:"reason"`
 }
 
 // BaseMove is a base image channel that has moved on since the build.

@@ -92,6 +92,26 @@ func (c *Client) RevokeImage(ctx context.Context, name, version, reason string) 
 	return callFor[Image](ctx, c, http.MethodPost, u, RevokeRequest{Reason: reason})
 }
 
+// RevokeImageTree revokes an image version and, with descendants, every
+// version built on it, transitively.
+func (c *Client) RevokeImageTree(ctx context.Context, name, version string, req RevokeRequest) (*RevokeResponse, error) {
+	u, err := c.endpoint(nil, "images", name, "versions", version, "revoke")
+	if err != nil {
+		return nil, err
+	}
+	return callFor[RevokeResponse](ctx, c, http.MethodPost, u, req)
+}
+
+// RestoreImage undoes a revocation and, with descendants, the revocations
+// inherited from it.
+func (c *Client) RestoreImage(ctx context.Context, name, version string, descendants bool) (*RevokeResponse, error) {
+	u, err := c.endpoint(nil, "images", name, "versions", version, "restore")
+	if err != nil {
+		return nil, err
+	}
+	return callFor[RevokeResponse](ctx, c, http.MethodPost, u, RestoreRequest{Descendants: descendants})
+}
+
 // ImageOutdated checks an image version against its base image's channels
 // (channel, or every one that held the base version) and the packages of
 // repository repo (none when empty).

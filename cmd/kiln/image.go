@@ -19,7 +19,7 @@ import (
 func newImageCmd(g *globals) *cobra.Command {
 	return newNounCmd("image", "Manage the VM image catalog: versions, channels, lookups",
 		newImagePushCmd(g), newImagePromoteCmd(g), newImageFindCmd(g), newImageRevokeCmd(g),
-		newImageShowCmd(g), newImageListCmd(g), newImageDeleteCmd(g), newImageOutdatedCmd(g), newImagePruneCmd(g), newImageWhichCmd(g))
+		newImageShowCmd(g), newImageListCmd(g), newImageDeleteCmd(g), newImageOutdatedCmd(g), newImagePruneCmd(g), newImageWhichCmd(g), newImageRestoreCmd(g))
 }
 
 // withClient runs fn with a client of the configured server.
@@ -184,29 +184,6 @@ func newImageFindCmd(g *globals) *cobra.Command {
 	f.StringVar(&fq.Channel, "channel", "", "the channel's version (default: the newest version)")
 	f.StringToStringVar(&fq.Labels, "label", nil, "only versions with label KEY=VALUE (repeatable)")
 	requireFlags(cmd, "os", "os-version", "arch", "region")
-	return cmd
-}
-
-func newImageRevokeCmd(g *globals) *cobra.Command {
-	var reason string
-	cmd := &cobra.Command{
-		Use:   "revoke NAME VERSION --reason TEXT",
-		Short: "Revoke an image version: it never resolves again",
-		Args:  nArgs(2, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(g, cmd, func(ctx context.Context, c *client.Client) error {
-				img, err := c.RevokeImage(ctx, args[0], args[1], reason)
-				if err != nil {
-					return err
-				}
-				return g.show(cmd, img, func(w io.Writer) {
-					fmt.Fprintf(w, "revoked %s@%s: %s\n", img.Name, img.Version, img.Revoked.Reason)
-				})
-			})
-		},
-	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why (required), e.g. \"CVE-2026-1234 in openssl\"")
-	requireFlags(cmd, "reason")
 	return cmd
 }
 
