@@ -198,6 +198,7 @@ func (s *Server) catalogTable() []route {
 	r, w := repo.ScopeRead, repo.ScopeWrite
 	return []route{
 		{"disk-upload", "POST", "/api/v1/disks", w, s.uploadDisk},
+		{"disk-get", "GET", "/api/v1/disks/{digest}", r, s.getDisk},
 		{"image-list", "GET", "/api/v1/images", r, s.listImages},
 		{"image-push", "POST", "/api/v1/images", w, s.pushImage},
 		// no GET img route exists, so "which" shadows no image name

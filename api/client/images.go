@@ -2,6 +2,9 @@ package client
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -171,4 +174,35 @@ func (c *Client) FindImage(ctx context.Context, name string, fq FindQuery) (*Fin
 		return nil, err
 	}
 	return callFor[FindResponse](ctx, c, http.MethodGet, u, nil)
+}
+
+// DownloadDisk streams the disk blob digest into w and checks its sha256
+// while it streams: a mismatch (a corrupted store or proxy) is an error
+// after the bytes were written, so the caller must discard them.
+func (c *Client) DownloadDisk(ctx context.Context, digest string, w io.Writer) (int64, error) {
+	u, err := c.endpoint(nil, "disks", digest)
+	if err != nil {
+		return 0, err
+	}
+	req, err := c.newRequest(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, c.transportError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, decodeError(resp)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("downloading disk %s: %w", digest, err)
+	}
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != digest {
+		return n, fmt.Errorf("disk %s: the %d bytes received hash to %s", digest, n, got)
+	}
+	return n, nil
 }

@@ -74,6 +74,7 @@ kiln serve --config /etc/kiln/config.json --log-format json`,
 	"kiln image outdated": `kiln image outdated web-base 2026.11.21-3 --repo stable`,
 	"kiln image prune":    `kiln image prune web-base --keep 5 --dry-run`,
 	"kiln image restore":  `kiln image restore debian-12-base 2026.11.01-1 --descendants`,
+	"kiln image disk get": `kiln image disk get web-qemu 2026.11.21-3 --format qcow2 --file web.qcow2`,
 	"kiln image which":    `kiln image which --package 'openssl (<< 3.0.13-1~deb12u1)'`,
 
 	"kiln group record": `kiln group record myapp-prod-v004 --image web-base@2026.11.21-3 --region us-east-1 --deployed-by spinnaker`,

@@ -19,7 +19,7 @@ import (
 func newImageCmd(g *globals) *cobra.Command {
 	return newNounCmd("image", "Manage the VM image catalog: versions, channels, lookups",
 		newImagePushCmd(g), newImagePromoteCmd(g), newImageFindCmd(g), newImageRevokeCmd(g),
-		newImageShowCmd(g), newImageListCmd(g), newImageDeleteCmd(g), newImageOutdatedCmd(g), newImagePruneCmd(g), newImageWhichCmd(g), newImageRestoreCmd(g))
+		newImageShowCmd(g), newImageListCmd(g), newImageDeleteCmd(g), newImageOutdatedCmd(g), newImagePruneCmd(g), newImageWhichCmd(g), newImageRestoreCmd(g), newImageDiskCmd(g))
 }
 
 // withClient runs fn with a client of the configured server.
