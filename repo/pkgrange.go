@@ -3,6 +3,7 @@ package repo
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -43,9 +44,9 @@ func rangeNames(q query.Query) ([]string, error) {
 
 // eachPackageUser calls fn for every (package, user) of the package-users
 // index whose package q matches, seeking only the names q bounds. Users
-// are "image/NAME@VERSION" and "group/NAME". A version is compared once,
-// however many users hold it.
-func eachPackageUser(tx *bolt.Tx, q query.Query, fn func(p catalog.Package, user string) error) error {
+// are "image/NAME@VERSION" and "group/NAME", valid only during the call.
+// A version is compared once, however many users hold it.
+func eachPackageUser(tx *bolt.Tx, q query.Query, fn func(p catalog.Package, user []byte) error) error {
 	names, err := rangeNames(q)
 	if err != nil {
 		return err
@@ -53,21 +54,25 @@ func eachPackageUser(tx *bolt.Tx, q query.Query, fn func(p catalog.Package, user
 	c := tx.Bucket(bucketPkgUsers).Cursor()
 	for _, name := range names {
 		prefix := []byte(name + "\x00")
-		var last catalog.Package
-		lastOK := false
+		var last []byte // version\x00arch\x00 of the previous row
+		var p catalog.Package
+		match := false
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			parts := strings.SplitN(string(k[len(prefix):]), "\x00", 3)
-			if len(parts) != 3 {
+			rest := k[len(prefix):]
+			va, user, ok := splitIdentity(rest)
+			if !ok {
 				continue
 			}
-			p := catalog.Package{Name: name, Version: parts[0], Architecture: parts[1]}
-			if p.Version != last.Version || p.Architecture != last.Architecture {
-				last, lastOK = p, q.Match(installed(p))
+			if !bytes.Equal(va, last) {
+				version, arch, _ := bytes.Cut(va[:len(va)-1], []byte{0})
+				last = append(last[:0], va...)
+				p = catalog.Package{Name: name, Version: string(version), Architecture: string(arch)}
+				match = q.Match(installed(p))
 			}
-			if !lastOK {
+			if !match {
 				continue
 			}
-			if err := fn(p, parts[2]); err != nil {
+			if err := fn(p, user); err != nil {
 				return err
 			}
 		}
@@ -75,32 +80,44 @@ func eachPackageUser(tx *bolt.Tx, q query.Query, fn func(p catalog.Package, user
 	return nil
 }
 
+// splitIdentity cuts "version\x00arch\x00user" after the second NUL.
+func splitIdentity(rest []byte) (va, user []byte, ok bool) {
+	i := bytes.IndexByte(rest, 0)
+	if i < 0 {
+		return nil, nil, false
+	}
+	j := bytes.IndexByte(rest[i+1:], 0)
+	if j < 0 {
+		return nil, nil, false
+	}
+	end := i + 1 + j + 1
+	return rest[:end], rest[end:], true
+}
+
 // whichRange answers which groups hold a package q matches, each hit
-// naming the version it carries. Groups built from a matching image are
-// found by one walk over the image targets that anything references
-// (a few per group) rather than one lookup per matching image: an old
-// openssl can be in thousands of image versions, few of them deployed.
+// naming the version it carries. Only images something refers to are
+// looked up (referencedImages).
 func whichRange(tx *bolt.Tx, q query.Query) ([]WhichHit, error) {
+	deployed := referencedImages(tx)
 	images := map[string][]catalog.Package{}
 	var hits []WhichHit
-	err := eachPackageUser(tx, q, func(p catalog.Package, user string) error {
-		if ref, ok := strings.CutPrefix(user, "image/"); ok {
-			images[ref] = append(images[ref], p)
+	err := eachPackageUser(tx, q, func(p catalog.Package, user []byte) error {
+		if ref, ok := bytes.CutPrefix(user, []byte("image/")); ok {
+			if deployed[string(ref)] {
+				images[string(ref)] = append(images[string(ref)], p)
+			}
 			return nil
 		}
-		more, err := usersToGroups(tx, user, pkgText(p))
+		more, err := usersToGroups(tx, string(user), pkgText(p))
 		hits = append(hits, carrying(more, p)...)
 		return err
 	})
-	if err != nil || len(images) == 0 {
-		return hits, err
+	if err != nil {
+		return nil, err
 	}
-	prefix := []byte("image:")
-	c := tx.Bucket(bucketRefs).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		ref := string(k[len(prefix):])
+	for _, ref := range slices.Sorted(maps.Keys(images)) {
 		for _, p := range images[ref] {
-			more, err := groupsVia(tx, string(k), "image "+ref+" has "+pkgText(p))
+			more, err := groupsVia(tx, "image:"+ref, "image "+ref+" has "+pkgText(p))
 			if err != nil {
 				return nil, err
 			}
@@ -108,6 +125,20 @@ func whichRange(tx *bolt.Tx, q query.Query) ([]WhichHit, error) {
 		}
 	}
 	return hits, nil
+}
+
+// referencedImages is the set of image versions something refers to (a
+// group built from it, an image built on it): one walk over the targets,
+// a few per group, where an old openssl can be in thousands of image
+// versions, few of them deployed.
+func referencedImages(tx *bolt.Tx) map[string]bool {
+	out := map[string]bool{}
+	prefix := []byte("image:")
+	c := tx.Bucket(bucketRefs).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		out[string(k[len(prefix):])] = true
+	}
+	return out
 }
 
 func pkgText(p catalog.Package) string { return p.Name + " " + p.Version + " " + p.Architecture }
@@ -133,11 +164,12 @@ type ImageHit struct {
 func (s *Store) ImagesWith(q query.Query) ([]ImageHit, error) {
 	out := []ImageHit{}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return eachPackageUser(tx, q, func(p catalog.Package, user string) error {
-			ref, ok := strings.CutPrefix(user, "image/")
+		return eachPackageUser(tx, q, func(p catalog.Package, user []byte) error {
+			r, ok := bytes.CutPrefix(user, []byte("image/"))
 			if !ok {
 				return nil
 			}
+			ref := string(r)
 			hit := ImageHit{Image: ref, Package: p}
 			if r, err := catalog.ParseImageRef(ref); err == nil {
 				if img, err := getImageMeta(tx, r.Name, r.Version); err == nil {
