@@ -186,7 +186,7 @@ func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) {
 func (s *Server) findImage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	query := repo.Query{Name: mux.Vars(r)["name"], OS: q.Get("os"), OSVersion: q.Get("os_version"), Arch: q.Get("arch"),
-		Region: q.Get("region"), Channel: q.Get("channel")}
+		Region: q.Get("region"), Channel: q.Get("channel"), Disk: q.Get("disk")}
 	for _, l := range q["label"] {
 		k, v, ok := strings.Cut(l, "=")
 		if !ok {
@@ -203,8 +203,13 @@ func (s *Server) findImage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, client.FindResponse{ID: f.Artifact.ID, Provider: f.Artifact.Provider,
-		Region: f.Artifact.Region, Channel: f.Channel, Image: wireImage(f.Image)})
+	out := client.FindResponse{ID: f.Artifact.ID, Provider: f.Artifact.Provider,
+		Region: f.Artifact.Region, Channel: f.Channel, Image: wireImage(f.Image)}
+	if d := f.Disk; d != nil {
+		out.Disk = &client.Disk{Filename: d.Filename, Format: d.Format, Digest: string(d.Digest), Size: d.Size}
+		out.DiskURL = "/api/v1/disks/" + string(d.Digest)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // whichImages takes ?package=QUERY (`openssl (<< 3.0.13-1~deb12u1)`, or

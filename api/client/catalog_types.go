@@ -151,6 +151,10 @@ type FindResponse struct {
 	Region   string `json:"region"`
 	Channel  string `json:"channel,omitempty"`
 	Image    Image  `json:"image"`
+	// Disk and DiskURL (a path under the server: /api/v1/disks/<digest>)
+	// answer a lookup by disk format (disk=qcow2); ID is then empty.
+	Disk    *Disk  `json:"disk,omitempty"`
+	DiskURL string `json:"disk_url,omitempty"`
 }
 
 // FindQuery is a lookup: Channel, or else the newest version carrying
@@ -159,6 +163,8 @@ type FindQuery struct {
 	OS, OSVersion, Arch, Region string
 	Channel                     string
 	Labels                      map[string]string
+	// Disk, a format, asks for a disk file instead of a region's artifact.
+	Disk string
 }
 
 // DeleteImageResponse says what a forced delete broke.

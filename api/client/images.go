@@ -166,6 +166,9 @@ func (c *Client) FindImage(ctx context.Context, name string, fq FindQuery) (*Fin
 	if fq.Channel != "" {
 		q.Set("channel", fq.Channel)
 	}
+	if fq.Disk != "" {
+		q.Set("disk", fq.Disk)
+	}
 	for k, v := range fq.Labels {
 		q.Add("label", k+"="+v)
 	}

@@ -38,6 +38,16 @@ func TestDiskDownload(t *testing.T) {
 	digest := "sha256:" + hex.EncodeToString(sum[:])
 	checkDiskHTTP(t, env, digest, qcow)
 
+	// an image of disks only is found by format, the answer its download URL
+	platform := []string{"--os", "debian", "--os-version", "12", "--arch", "amd64"}
+	if got := mustRun(t, env, append([]string{"image", "find", "web-qemu", "--disk", "qcow2"}, platform...)...); got != env["KILN_URL"]+"/api/v1/disks/"+digest+"\n" {
+		t.Fatalf("find --disk: %q", got)
+	}
+	mustFail(t, env, "NO_MATCH", append([]string{"image", "find", "web-qemu", "--disk", "vmdk"}, platform...)...)
+	if code, _, stderr := runIn(t.Context(), env, append([]string{"image", "find", "web-qemu"}, platform...)...); code != 2 || !strings.Contains(stderr, "--region and --disk") {
+		t.Fatalf("find with neither --region nor --disk: exit %d %q", code, stderr)
+	}
+
 	// a blob corrupted on the server's disk: the CLI refuses it, writes nothing
 	corruptBlob(t, dir, hex.EncodeToString(sum[:]))
 	bad := filepath.Join(work, "bad.qcow2")
