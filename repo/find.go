@@ -112,7 +112,8 @@ func checkQuery(q Query) error {
 	return nil
 }
 
-func findInChannel(tx *bolt.Tx, q Query) (*Found, error) {
+// channelImage is the version q's channel points at, unless it is revoked.
+func channelImage(tx *bolt.Tx, q Query) (*Image, error) {
 	ch, err := getChannel(tx, q.Name, q.Channel)
 	if err != nil {
 		return nil, err
@@ -127,6 +128,14 @@ func findInChannel(tx *bolt.Tx, q Query) (*Found, error) {
 	if img.Revoked != nil {
 		return nil, fmt.Errorf("%w: channel %q of %s points at %s, revoked: %s; promote another version",
 			ErrImageRevoked, q.Channel, q.Name, img.Version, img.Revoked.Reason)
+	}
+	return img, nil
+}
+
+func findInChannel(tx *bolt.Tx, q Query) (*Found, error) {
+	img, err := channelImage(tx, q)
+	if err != nil {
+		return nil, err
 	}
 	if img.OS != q.OS || img.OSVersion != q.OSVersion || img.Arch != q.Arch || !hasLabels(img, q.Labels) {
 		return nil, fmt.Errorf("%w: channel %q of %s points at %s, which is %s %s %s%s, not %s %s %s%s", ErrNoMatch, q.Channel, q.Name,

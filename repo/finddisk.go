@@ -14,17 +14,9 @@ import (
 // disk files (qemu, libvirt, Proxmox), which have no region.
 func findDisk(tx *bolt.Tx, q Query) (*Found, error) {
 	if q.Channel != "" {
-		ch, err := getChannel(tx, q.Name, q.Channel)
+		img, err := channelImage(tx, q)
 		if err != nil {
 			return nil, err
-		}
-		img, err := getImageMeta(tx, q.Name, ch.Version)
-		if err != nil {
-			return nil, err
-		}
-		if img.Revoked != nil {
-			return nil, fmt.Errorf("%w: channel %q of %s points at %s, revoked: %s; promote another version",
-				ErrImageRevoked, q.Channel, q.Name, img.Version, img.Revoked.Reason)
 		}
 		return diskMatch(img, q, fmt.Sprintf("%s (channel %q)", img.Ref(), q.Channel))
 	}

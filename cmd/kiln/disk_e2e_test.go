@@ -34,7 +34,7 @@ func TestDiskDownload(t *testing.T) {
 	mustFail(t, env, "--format", "image", "disk", "get", "web-qemu", "1", "--file", filepath.Join(work, "x"))
 	mustFail(t, env, "no vmdk disk", "image", "disk", "get", "web-qemu", "1", "--format", "vmdk", "--file", filepath.Join(work, "x"))
 
-	sum := sha256.Sum256(qcow)
+	sum, rawSum := sha256.Sum256(qcow), sha256.Sum256(raw)
 	digest := "sha256:" + hex.EncodeToString(sum[:])
 	checkDiskHTTP(t, env, digest, qcow)
 
@@ -44,6 +44,10 @@ func TestDiskDownload(t *testing.T) {
 		t.Fatalf("find --disk: %q", got)
 	}
 	mustFail(t, env, "NO_MATCH", append([]string{"image", "find", "web-qemu", "--disk", "vmdk"}, platform...)...)
+	mustRun(t, env, "image", "promote", "web-qemu", "1", "--channel", "lab")
+	if got := mustRun(t, env, append([]string{"image", "find", "web-qemu", "--disk", "raw", "--channel", "lab"}, platform...)...); !strings.HasSuffix(got, "/api/v1/disks/sha256:"+hex.EncodeToString(rawSum[:])+"\n") {
+		t.Fatalf("find --disk --channel: %q", got)
+	}
 	if code, _, stderr := runIn(t.Context(), env, append([]string{"image", "find", "web-qemu"}, platform...)...); code != 2 || !strings.Contains(stderr, "--region and --disk") {
 		t.Fatalf("find with neither --region nor --disk: exit %d %q", code, stderr)
 	}
