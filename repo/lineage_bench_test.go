@@ -120,3 +120,18 @@ func BenchmarkWhichRange(b *testing.B) {
 	runtime.ReadMemStats(&m)
 	b.ReportMetric(float64(m.HeapInuse)/(1<<20), "heapMB")
 }
+
+// BenchmarkWhichExact is the baseline: main's exact NAME=VERSION question
+// on the same data (one version of openssl: 1/20 of the images, but the
+// version of half the deployed ones, 500 groups).
+func BenchmarkWhichExact(b *testing.B) {
+	s := lineageFixture(b)
+	spec := &catalog.PackageSpec{Name: "openssl", Version: "3.0.0-1~deb12u1"}
+	b.ResetTimer()
+	for range b.N {
+		hits, err := s.Which(WhichQuery{Package: spec, State: StateActive})
+		if err != nil || len(hits) != benchGroups/2 {
+			b.Fatalf("%d hits, %v", len(hits), err)
+		}
+	}
+}
