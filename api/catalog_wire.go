@@ -17,7 +17,10 @@ func wireImage(img *repo.Image) client.Image {
 		out.Disks = append(out.Disks, client.Disk{Filename: d.Filename, Format: d.Format, Digest: string(d.Digest), Size: d.Size})
 	}
 	if img.Revoked != nil {
-		out.Revoked = &client.Revocation{Reason: img.Revoked.Reason, Time: img.Revoked.Time}
+		out.Revoked = &client.Revocation{Reason: img.Revoked.Reason, Time: img.Revoked.Time, Source: img.Revoked.Source}
+	}
+	for _, e := range img.Revocations {
+		out.Revocations = append(out.Revocations, client.RevocationEvent(e))
 	}
 	return out
 }

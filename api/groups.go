@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -8,6 +9,7 @@ import (
 	"github.com/kiln-repo/kiln/api/client"
 	"github.com/kiln-repo/kiln/repo"
 	"github.com/kiln-repo/kiln/repo/catalog"
+	"github.com/kiln-repo/kiln/repo/query"
 )
 
 // recordGroup answers 201 for a new group, 200 for the same record again,
@@ -105,6 +107,9 @@ func (s *Server) whichGroups(w http.ResponseWriter, r *http.Request) {
 	for _, h := range hits {
 		g := wireGroup(h.GroupInfo)
 		g.Via = h.Via
+		if h.Package != nil {
+			g.Carries = &client.InstalledPackage{Name: h.Package.Name, Version: h.Package.Version, Architecture: h.Package.Architecture}
+		}
 		out.Groups = append(out.Groups, g)
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -113,6 +118,19 @@ func (s *Server) whichGroups(w http.ResponseWriter, r *http.Request) {
 func whichQuery(r *http.Request) (repo.WhichQuery, error) {
 	q := r.URL.Query()
 	return repo.NewWhichQuery(q.Get("package"), q.Get("image"), q.Get("oci"), q.Get("state"))
+}
+
+// packageQuery reads a query of the package query language, or
+// NAME[:ARCH]=VERSION as the query it means.
+func packageQuery(p string) (query.Query, error) {
+	if spec, err := catalog.ParsePackageSpec(p); err == nil {
+		q := fmt.Sprintf("%s (= %s)", spec.Name, spec.Version)
+		if spec.Architecture != "" {
+			q += fmt.Sprintf(", Architecture (%s)", spec.Architecture)
+		}
+		return query.Parse(q)
+	}
+	return query.Parse(p)
 }
 
 func (s *Server) diffGroups(w http.ResponseWriter, r *http.Request) {

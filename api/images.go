@@ -94,12 +94,36 @@ func (s *Server) revokeImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := mux.Vars(r)
-	img, err := s.store.RevokeImage(v["name"], v["version"], req.Reason)
+	imgs, err := s.store.RevokeImageTree(v["name"], v["version"], req.Reason, req.Descendants)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wireImage(img))
+	writeJSON(w, http.StatusOK, wireRevoke(imgs))
+}
+
+func (s *Server) restoreImage(w http.ResponseWriter, r *http.Request) {
+	var req client.RestoreRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.fail(w, err)
+		return
+	}
+	v := mux.Vars(r)
+	imgs, err := s.store.RestoreImage(v["name"], v["version"], req.Descendants)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wireRevoke(imgs))
+}
+
+// wireRevoke: imgs[0] is the version named, the rest its descendants.
+func wireRevoke(imgs []*repo.Image) client.RevokeResponse {
+	out := client.RevokeResponse{Image: wireImage(imgs[0])}
+	for _, img := range imgs[1:] {
+		out.Descendants = append(out.Descendants, wireImage(img))
+	}
+	return out
 }
 
 func (s *Server) imageOutdated(w http.ResponseWriter, r *http.Request) {
@@ -110,6 +134,9 @@ func (s *Server) imageOutdated(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := client.Outdated{Image: o.Image, Outdated: o.IsOutdated(), Base: []client.BaseMove{}, Packages: wireChanges(o.Packages)}
+	if o.RevokedBase != nil {
+		out.RevokedBase = &client.RevokedBase{Image: o.RevokedBase.Image, Reason: o.RevokedBase.Reason}
+	}
 	for _, m := range o.Base {
 		out.Base = append(out.Base, client.BaseMove{Channel: m.Channel, Built: m.Built, Now: m.Now})
 	}
@@ -159,7 +186,7 @@ func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) {
 func (s *Server) findImage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	query := repo.Query{Name: mux.Vars(r)["name"], OS: q.Get("os"), OSVersion: q.Get("os_version"), Arch: q.Get("arch"),
-		Region: q.Get("region"), Channel: q.Get("channel")}
+		Region: q.Get("region"), Channel: q.Get("channel"), Disk: q.Get("disk")}
 	for _, l := range q["label"] {
 		k, v, ok := strings.Cut(l, "=")
 		if !ok {
@@ -176,6 +203,38 @@ func (s *Server) findImage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, client.FindResponse{ID: f.Artifact.ID, Provider: f.Artifact.Provider,
-		Region: f.Artifact.Region, Channel: f.Channel, Image: wireImage(f.Image)})
+	out := client.FindResponse{ID: f.Artifact.ID, Provider: f.Artifact.Provider,
+		Region: f.Artifact.Region, Channel: f.Channel, Image: wireImage(f.Image)}
+	if d := f.Disk; d != nil {
+		out.Disk = &client.Disk{Filename: d.Filename, Format: d.Format, Digest: string(d.Digest), Size: d.Size}
+		out.DiskURL = "/api/v1/disks/" + string(d.Digest)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// whichImages takes ?package=QUERY (`openssl (<< 3.0.13-1~deb12u1)`, or
+// NAME[:ARCH]=VERSION) and lists the image versions that baked in a
+// package it matches, with the version each carries.
+func (s *Server) whichImages(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Query().Get("package")
+	if p == "" {
+		s.fail(w, badRequest("which needs package=QUERY, e.g. openssl (<< 3.0.13-1~deb12u1)"))
+		return
+	}
+	q, err := packageQuery(p)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	hits, err := s.store.ImagesWith(q)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := client.ImageHitsResponse{Images: make([]client.ImageHit, len(hits)), Total: len(hits)}
+	for i, h := range hits {
+		out.Images[i] = client.ImageHit{Image: h.Image, Revoked: h.Revoked,
+			Package: client.InstalledPackage{Name: h.Package.Name, Version: h.Package.Version, Architecture: h.Package.Architecture}}
+	}
+	writeJSON(w, http.StatusOK, out)
 }

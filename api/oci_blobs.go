@@ -40,8 +40,15 @@ func (s *Server) ociBlob(w http.ResponseWriter, r *http.Request, name, ref strin
 	if s.ociRedirect(w, r, d) {
 		return
 	}
+	w.Header().Set("Docker-Content-Digest", string(d))
+	serveBlob(w, r, rc, d, desc.Size)
+}
+
+// serveBlob answers GET or HEAD of an immutable blob: ETag is its digest,
+// cacheable forever, Range and If-None-Match through http.ServeContent
+// when the store hands out a seekable file.
+func serveBlob(w http.ResponseWriter, r *http.Request, rc io.Reader, d storage.Digest, size int64) {
 	h := w.Header()
-	h.Set("Docker-Content-Digest", string(d))
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("ETag", `"`+string(d)+`"`)
 	h.Set("Cache-Control", "max-age=31536000")
@@ -49,7 +56,7 @@ func (s *Server) ociBlob(w http.ResponseWriter, r *http.Request, name, ref strin
 		http.ServeContent(w, r, "", time.Time{}, rs)
 		return
 	}
-	h.Set("Content-Length", strconv.FormatInt(desc.Size, 10))
+	h.Set("Content-Length", strconv.FormatInt(size, 10))
 	if r.Method == "GET" {
 		io.Copy(w, rc)
 	}

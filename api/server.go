@@ -206,11 +206,15 @@ func (s *Server) catalogTable() []route {
 	r, w := repo.ScopeRead, repo.ScopeWrite
 	return []route{
 		{"disk-upload", "POST", "/api/v1/disks", w, s.uploadDisk},
+		{"disk-get", "GET", "/api/v1/disks/{digest}", r, s.getDisk},
 		{"image-list", "GET", "/api/v1/images", r, s.listImages},
 		{"image-push", "POST", "/api/v1/images", w, s.pushImage},
+		// no GET img route exists, so "which" shadows no image name
+		{"image-which", "GET", "/api/v1/images/which", r, s.whichImages},
 		{"image-get", "GET", ver, r, s.getImage},
 		{"image-delete", "DELETE", ver, w, s.deleteImage},
 		{"image-revoke", "POST", ver + "/revoke", w, s.revokeImage},
+		{"image-restore", "POST", ver + "/restore", w, s.restoreImage},
 		{"image-outdated", "GET", ver + "/outdated", r, s.imageOutdated},
 		{"image-find", "GET", img + "/find", r, s.findImage},
 		{"image-prune", "POST", img + "/prune", w, s.pruneImage},

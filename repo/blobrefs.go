@@ -58,9 +58,13 @@ func BlobReferenced(tx *bolt.Tx, d storage.Digest) (bool, error) {
 			return kept, err
 		}
 	}
+	return isDiskTx(tx, d), nil
+}
+
+func isDiskTx(tx *bolt.Tx, d storage.Digest) bool {
 	prefix := []byte(string(d) + "\x00")
 	k, _ := tx.Bucket(bucketDiskRefs).Cursor().Seek(prefix)
-	return k != nil && bytes.HasPrefix(k, prefix), nil
+	return k != nil && bytes.HasPrefix(k, prefix)
 }
 
 // BlobRef is one record's reference to a blob: what fsck checks. Size is
@@ -110,4 +114,15 @@ func eachDiskRef(tx *bolt.Tx, fn func(BlobRef) error) error {
 		}
 		return nil
 	})
+}
+
+// IsDisk reports whether blob d is a disk of some image version: only
+// those are served by GET /api/v1/disks/<digest>, never another blob.
+func (s *Store) IsDisk(d storage.Digest) (bool, error) {
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		found = isDiskTx(tx, d)
+		return nil
+	})
+	return found, err
 }

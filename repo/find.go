@@ -58,12 +58,16 @@ type Query struct {
 	Name, OS, OSVersion, Arch, Region string
 	Channel                           string
 	Labels                            map[string]string
+	// Disk, a format (qcow2, raw), asks for a disk file instead of a
+	// cloud artifact; Region is then not needed.
+	Disk string
 }
 
 // Found is the one answer to a Query.
 type Found struct {
 	Image    *Image
 	Artifact catalog.Artifact
+	Disk     *Disk // when the query asked for a disk
 	Channel  string
 }
 
@@ -77,7 +81,9 @@ func (s *Store) FindImage(q Query) (*Found, error) {
 	var f *Found
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		if q.Channel != "" {
+		if q.Disk != "" {
+			f, err = findDisk(tx, q)
+		} else if q.Channel != "" {
 			f, err = findInChannel(tx, q)
 		} else {
 			f, err = findNewest(tx, q)
@@ -90,6 +96,9 @@ func (s *Store) FindImage(q Query) (*Found, error) {
 func checkQuery(q Query) error {
 	for _, f := range []struct{ kind, v string }{{"image", q.Name}, {"os", q.OS},
 		{"os version", q.OSVersion}, {"architecture", q.Arch}, {"region", q.Region}} {
+		if f.v == "" && f.kind == "region" && q.Disk != "" {
+			continue
+		}
 		if f.v == "" {
 			return fmt.Errorf("%w: a lookup needs name, os, os version, architecture and region; %s is missing", ErrInvalidArgument, f.kind)
 		}
@@ -103,7 +112,8 @@ func checkQuery(q Query) error {
 	return nil
 }
 
-func findInChannel(tx *bolt.Tx, q Query) (*Found, error) {
+// channelImage is the version q's channel points at, unless it is revoked.
+func channelImage(tx *bolt.Tx, q Query) (*Image, error) {
 	ch, err := getChannel(tx, q.Name, q.Channel)
 	if err != nil {
 		return nil, err
@@ -118,6 +128,14 @@ func findInChannel(tx *bolt.Tx, q Query) (*Found, error) {
 	if img.Revoked != nil {
 		return nil, fmt.Errorf("%w: channel %q of %s points at %s, revoked: %s; promote another version",
 			ErrImageRevoked, q.Channel, q.Name, img.Version, img.Revoked.Reason)
+	}
+	return img, nil
+}
+
+func findInChannel(tx *bolt.Tx, q Query) (*Found, error) {
+	img, err := channelImage(tx, q)
+	if err != nil {
+		return nil, err
 	}
 	if img.OS != q.OS || img.OSVersion != q.OSVersion || img.Arch != q.Arch || !hasLabels(img, q.Labels) {
 		return nil, fmt.Errorf("%w: channel %q of %s points at %s, which is %s %s %s%s, not %s %s %s%s", ErrNoMatch, q.Channel, q.Name,

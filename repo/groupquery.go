@@ -10,21 +10,25 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/kiln-repo/kiln/repo/catalog"
+	"github.com/kiln-repo/kiln/repo/query"
 	"github.com/kiln-repo/kiln/storage"
 )
 
 // WhichQuery asks which groups were built from something: exactly one of
-// a package version, an image version (name@version) or an OCI manifest
+// a package version, a package range (the query language: `openssl (<<
+// 3.0.13-1~deb12u1)`), an image version (name@version) or an OCI manifest
 // digest; State filters (a state or StateActive).
 type WhichQuery struct {
 	Package *catalog.PackageSpec
+	Range   query.Query
 	Image   string
 	OCI     storage.Digest
 	State   string
 }
 
 // NewWhichQuery reads a which question as people and URLs give it: exactly
-// one of pkg (NAME[:ARCH]=VERSION), image (NAME@VERSION) or oci (a digest,
+// one of pkg (NAME[:ARCH]=VERSION, or a package query such as
+// NAME (<< V)), image (NAME@VERSION) or oci (a digest,
 // or a reference that pins one), and an optional state filter.
 func NewWhichQuery(pkg, image, oci, state string) (WhichQuery, error) {
 	wq := WhichQuery{State: state}
@@ -35,11 +39,15 @@ func NewWhichQuery(pkg, image, oci, state string) (WhichQuery, error) {
 		}
 	}
 	if given != 1 {
-		return wq, fmt.Errorf("%w: which needs exactly one of package=NAME=VERSION, image=NAME@VERSION, oci=DIGEST", ErrInvalidArgument)
+		return wq, fmt.Errorf("%w: which needs exactly one of package=NAME=VERSION or a query (NAME (<< V)), image=NAME@VERSION, oci=DIGEST", ErrInvalidArgument)
 	}
 	if pkg != "" {
-		spec, err := catalog.ParsePackageSpec(pkg)
-		wq.Package = &spec
+		if spec, err := catalog.ParsePackageSpec(pkg); err == nil {
+			wq.Package = &spec // an exact version, answered by one seek
+			return wq, nil
+		}
+		var err error
+		wq.Range, err = query.Parse(pkg)
 		return wq, err
 	}
 	if image != "" {
@@ -65,6 +73,8 @@ func ociDigest(s string) (storage.Digest, error) {
 type WhichHit struct {
 	*GroupInfo
 	Via string `json:"via"`
+	// Package is the version the group carries, for package questions.
+	Package *catalog.Package `json:"package,omitempty"`
 }
 
 // Which answers "which groups contain openssl 3.0.11-1~deb12u1?": through
@@ -81,6 +91,8 @@ func (s *Store) Which(q WhichQuery) ([]WhichHit, error) {
 		switch {
 		case q.Package != nil:
 			hits, err = whichPackage(tx, *q.Package)
+		case q.Range != nil:
+			hits, err = whichRange(tx, q.Range)
 		case q.Image != "":
 			hits, err = groupsVia(tx, "image:"+q.Image, "image "+q.Image)
 			if err == nil && len(hits) == 0 {
@@ -123,12 +135,12 @@ func whichPackage(tx *bolt.Tx, spec catalog.PackageSpec) ([]WhichHit, error) {
 		if spec.Architecture != "" && arch != spec.Architecture {
 			continue
 		}
-		pkg := fmt.Sprintf("%s %s %s", spec.Name, spec.Version, arch)
-		more, err := usersToGroups(tx, user, pkg)
+		p := catalog.Package{Name: spec.Name, Version: spec.Version, Architecture: arch}
+		more, err := usersToGroups(tx, user, pkgText(p))
 		if err != nil {
 			return nil, err
 		}
-		hits = append(hits, more...)
+		hits = append(hits, carrying(more, p)...)
 	}
 	return hits, nil
 }

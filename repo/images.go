@@ -34,6 +34,8 @@ type Image struct {
 	BuildURL string            `json:"build_url,omitempty"`
 	Created  time.Time         `json:"created"`
 	Revoked  *Revocation       `json:"revoked,omitempty"`
+	// Revocations is the history of revocations and restores, oldest first.
+	Revocations []RevocationEvent `json:"revocations,omitempty"`
 }
 
 // Disk is a disk file of an image (qcow2, raw, ...), kept as a blob.
@@ -44,10 +46,13 @@ type Disk struct {
 	Size     int64          `json:"size"`
 }
 
-// Revocation says why and when a version was revoked.
+// Revocation says why and when a version was revoked. Source is the
+// ancestor whose revocation this one inherits (revoke --descendants),
+// empty when the version itself was revoked.
 type Revocation struct {
 	Reason string    `json:"reason"`
 	Time   time.Time `json:"time"`
+	Source string    `json:"source,omitempty"`
 }
 
 // Ref is the image's name@version.
@@ -93,7 +98,7 @@ func (s *Store) PushImage(ctx context.Context, img Image) (*Image, bool, error) 
 	if err := checkImage(&img); err != nil {
 		return nil, false, err
 	}
-	img.Created, img.Revoked = s.now(), nil
+	img.Created, img.Revoked, img.Revocations = s.now(), nil, nil
 	stored, created := &img, true
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		old, err := getImage(tx, img.Name, img.Version)
@@ -154,7 +159,7 @@ func sameImage(a, b *Image) error {
 
 func contentFields(img *Image) map[string]json.RawMessage {
 	c := *img
-	c.Created, c.Revoked = time.Time{}, nil
+	c.Created, c.Revoked, c.Revocations = time.Time{}, nil, nil
 	b, _ := json.Marshal(c)
 	var m map[string]json.RawMessage
 	json.Unmarshal(b, &m)
@@ -291,30 +296,6 @@ func (s *Store) ListImages(name string) ([]*Image, error) {
 		return out[i].Created.Before(out[j].Created)
 	})
 	return out, err
-}
-
-// RevokeImage marks a version revoked: it leaves the lookup index, so it
-// never resolves again, and no channel may be pointed at it. Channels that
-// point at it now stay, and their lookups fail with ErrImageRevoked until
-// another version is promoted. Revoking again keeps the first reason.
-func (s *Store) RevokeImage(name, version, reason string) (*Image, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" || !plainText(reason, 1024) {
-		return nil, fmt.Errorf("%w: a revocation needs a reason (one line, at most 1024 characters)", ErrInvalidArgument)
-	}
-	var img *Image
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		var err error
-		if img, err = getImage(tx, name, version); err != nil || img.Revoked != nil {
-			return err
-		}
-		img.Revoked = &Revocation{Reason: reason, Time: s.now()}
-		if err := unindexImage(tx, img); err != nil {
-			return err
-		}
-		return putImageRecord(tx, img)
-	})
-	return img, err
 }
 
 // Broken is what a forced delete left without its target.

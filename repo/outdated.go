@@ -19,10 +19,21 @@ type Outdated struct {
 	Base []BaseMove `json:"base"`
 	// Packages lists baked packages the repository holds newer versions of.
 	Packages []catalog.Change `json:"packages"`
+	// RevokedBase is the nearest revoked version in the base chain.
+	RevokedBase *RevokedBase `json:"revoked_base,omitempty"`
 }
 
-// IsOutdated is true when the base moved on or a package has an update.
-func (o *Outdated) IsOutdated() bool { return len(o.Base) > 0 || len(o.Packages) > 0 }
+// RevokedBase names a revoked ancestor and why it was revoked.
+type RevokedBase struct {
+	Image  string `json:"image"`
+	Reason string `json:"reason"`
+}
+
+// IsOutdated is true when the base moved on or was revoked, or a package
+// has an update.
+func (o *Outdated) IsOutdated() bool {
+	return len(o.Base) > 0 || len(o.Packages) > 0 || o.RevokedBase != nil
+}
 
 // BaseMove is a base image channel that has moved on.
 type BaseMove struct {
@@ -46,6 +57,13 @@ func (s *Store) ImageOutdated(name, version, channel, repoName string) (*Outdate
 		out.Image = img.Ref()
 		if out.Base, err = baseMoves(tx, img.Base, channel); err != nil {
 			return err
+		}
+		anc, err := revokedAncestor(tx, img)
+		if err != nil {
+			return err
+		}
+		if anc != nil {
+			out.RevokedBase = &RevokedBase{Image: anc.Ref(), Reason: anc.Revoked.Reason}
 		}
 		if repoName == "" {
 			return nil

@@ -47,13 +47,8 @@ type Package struct {
 // Field returns a control field, case-insensitively, so queries can match
 // any field of the package.
 func (p *Package) Field(name string) (string, bool) {
-	switch strings.ToLower(name) {
-	case "package":
-		return p.Name, true
-	case "version":
-		return p.Version, true
-	case "architecture":
-		return p.Architecture, true
+	if v, ok := (installed{Name: p.Name, Version: p.Version, Architecture: p.Architecture}).Field(name); ok {
+		return v, true
 	}
 	if p.probing {
 		p.missed = true

@@ -31,9 +31,19 @@ type InstalledPackage struct {
 	Debs         []string `json:"debs,omitempty"`
 }
 
-// Revocation says why and when an image version was revoked.
+// Revocation says why and when an image version was revoked; Source is
+// the ancestor whose revocation it inherits, empty for its own.
 type Revocation struct {
 	Reason string    `json:"reason"`
+	Time   time.Time `json:"time"`
+	Source string    `json:"source,omitempty"`
+}
+
+// RevocationEvent is one revocation or restore in an image's history.
+type RevocationEvent struct {
+	Action string    `json:"action"`
+	Reason string    `json:"reason,omitempty"`
+	Source string    `json:"source,omitempty"`
 	Time   time.Time `json:"time"`
 }
 
@@ -74,6 +84,8 @@ type Image struct {
 	BuildURL  string             `json:"build_url,omitempty"`
 	Created   time.Time          `json:"created"`
 	Revoked   *Revocation        `json:"revoked,omitempty"`
+	// Revocations is the history of revocations and restores.
+	Revocations []RevocationEvent `json:"revocations,omitempty"`
 	// Channels point at this version now; Groups were built from it.
 	Channels []string `json:"channels,omitempty"`
 	Groups   []string `json:"groups,omitempty"`
@@ -112,9 +124,24 @@ type ChannelsResponse struct {
 	Channels []Channel `json:"channels"`
 }
 
-// RevokeRequest revokes an image version.
+// RevokeRequest revokes an image version, and with Descendants every
+// version built on it.
 type RevokeRequest struct {
-	Reason string `json:"reason"`
+	Reason      string `json:"reason"`
+	Descendants bool   `json:"descendants,omitempty"`
+}
+
+// RestoreRequest undoes a revocation, and with Descendants the ones
+// inherited from it.
+type RestoreRequest struct {
+	Descendants bool `json:"descendants,omitempty"`
+}
+
+// RevokeResponse is the image named, plus, in Descendants, the versions
+// built on it that the same call revoked or restored.
+type RevokeResponse struct {
+	Image
+	Descendants []Image `json:"descendants,omitempty"`
 }
 
 // FindResponse is the one artifact a lookup resolves to.
@@ -124,6 +151,10 @@ type FindResponse struct {
 	Region   string `json:"region"`
 	Channel  string `json:"channel,omitempty"`
 	Image    Image  `json:"image"`
+	// Disk and DiskURL (a path under the server: /api/v1/disks/<digest>)
+	// answer a lookup by disk format (disk=qcow2); ID is then empty.
+	Disk    *Disk  `json:"disk,omitempty"`
+	DiskURL string `json:"disk_url,omitempty"`
 }
 
 // FindQuery is a lookup: Channel, or else the newest version carrying
@@ -132,6 +163,8 @@ type FindQuery struct {
 	OS, OSVersion, Arch, Region string
 	Channel                     string
 	Labels                      map[string]string
+	// Disk, a format, asks for a disk file instead of a region's artifact.
+	Disk string
 }
 
 // DeleteImageResponse says what a forced delete broke.
@@ -146,6 +179,14 @@ type Outdated struct {
 	Outdated bool            `json:"outdated"`
 	Base     []BaseMove      `json:"base"`
 	Packages []PackageChange `json:"packages"`
+	// RevokedBase is the nearest revoked version in the base chain.
+	RevokedBase *RevokedBase `json:"revoked_base,omitempty"`
+}
+
+// RevokedBase names a revoked ancestor image version and why.
+type RevokedBase struct {
+	Image  string `json:"image"`
+	Reason string `json:"reason"`
 }
 
 // BaseMove is a base image channel that has moved on since the build.
@@ -196,6 +237,9 @@ type Group struct {
 	Updated    time.Time     `json:"updated"`
 	Events     []GroupEvent  `json:"events,omitempty"`
 	Via        string        `json:"via,omitempty"`
+	// Carries is, in answers to a package question, the version the group
+	// carries.
+	Carries *InstalledPackage `json:"carries,omitempty"`
 }
 
 // GroupArtifact is what a group was built from; Kind is image, oci or
@@ -234,7 +278,22 @@ type GroupFilter struct {
 	App, Cluster, State, OlderThan string
 }
 
-// WhichQuery asks which groups hold Package (name[:arch]=version), Image
+// ImageHit is an image version that baked in a package a query matched.
+type ImageHit struct {
+	Image   string           `json:"image"`
+	Package InstalledPackage `json:"package"`
+	Revoked bool             `json:"revoked"`
+}
+
+// ImageHitsResponse answers GET /api/v1/images/which?package=QUERY.
+type ImageHitsResponse struct {
+	Images []ImageHit `json:"images"`
+	Total  int        `json:"total"`
+}
+
+// WhichQuery asks which groups hold Package (name[:arch]=version, or a
+// query: `openssl (<< 3.0.13-1~deb12u1)`, `openssl (>= 3), openssl (<< 3.1)`,
+// `openssl | libssl3`), Image
 // (name@version) or OCI (a digest or digest reference); State filters
 // (active, enabled, disabled, destroyed).
 type WhichQuery struct {

@@ -94,3 +94,13 @@ func (c *Client) Drift(ctx context.Context, name, dpkgList string) (*PackageDiff
 	}
 	return callFor[PackageDiff](ctx, c, http.MethodPost, u, DriftRequest{DpkgList: dpkgList})
 }
+
+// ImagesWith lists the image versions that baked in a package pkg matches:
+// a query (`openssl (<< 3.0.13-1~deb12u1)`) or NAME[:ARCH]=VERSION.
+func (c *Client) ImagesWith(ctx context.Context, pkg string) (*ImageHitsResponse, error) {
+	u, err := c.endpoint(url.Values{"package": {pkg}}, "images", "which")
+	if err != nil {
+		return nil, err
+	}
+	return callFor[ImageHitsResponse](ctx, c, http.MethodGet, u, nil)
+}

@@ -2,6 +2,9 @@ package client
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -92,6 +95,26 @@ func (c *Client) RevokeImage(ctx context.Context, name, version, reason string) 
 	return callFor[Image](ctx, c, http.MethodPost, u, RevokeRequest{Reason: reason})
 }
 
+// RevokeImageTree revokes an image version and, with descendants, every
+// version built on it, transitively.
+func (c *Client) RevokeImageTree(ctx context.Context, name, version string, req RevokeRequest) (*RevokeResponse, error) {
+	u, err := c.endpoint(nil, "images", name, "versions", version, "revoke")
+	if err != nil {
+		return nil, err
+	}
+	return callFor[RevokeResponse](ctx, c, http.MethodPost, u, req)
+}
+
+// RestoreImage undoes a revocation and, with descendants, the revocations
+// inherited from it.
+func (c *Client) RestoreImage(ctx context.Context, name, version string, descendants bool) (*RevokeResponse, error) {
+	u, err := c.endpoint(nil, "images", name, "versions", version, "restore")
+	if err != nil {
+		return nil, err
+	}
+	return callFor[RevokeResponse](ctx, c, http.MethodPost, u, RestoreRequest{Descendants: descendants})
+}
+
 // ImageOutdated checks an image version against its base image's channels
 // (channel, or every one that held the base version) and the packages of
 // repository repo (none when empty).
@@ -143,6 +166,9 @@ func (c *Client) FindImage(ctx context.Context, name string, fq FindQuery) (*Fin
 	if fq.Channel != "" {
 		q.Set("channel", fq.Channel)
 	}
+	if fq.Disk != "" {
+		q.Set("disk", fq.Disk)
+	}
 	for k, v := range fq.Labels {
 		q.Add("label", k+"="+v)
 	}
@@ -151,4 +177,35 @@ func (c *Client) FindImage(ctx context.Context, name string, fq FindQuery) (*Fin
 		return nil, err
 	}
 	return callFor[FindResponse](ctx, c, http.MethodGet, u, nil)
+}
+
+// DownloadDisk streams the disk blob digest into w and checks its sha256
+// while it streams: a mismatch (a corrupted store or proxy) is an error
+// after the bytes were written, so the caller must discard them.
+func (c *Client) DownloadDisk(ctx context.Context, digest string, w io.Writer) (int64, error) {
+	u, err := c.endpoint(nil, "disks", digest)
+	if err != nil {
+		return 0, err
+	}
+	req, err := c.newRequest(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, c.transportError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, decodeError(resp)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("downloading disk %s: %w", digest, err)
+	}
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != digest {
+		return n, fmt.Errorf("disk %s: the %d bytes received hash to %s", digest, n, got)
+	}
+	return n, nil
 }

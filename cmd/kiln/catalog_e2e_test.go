@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -89,7 +90,42 @@ func TestImageCatalogAgainstRealServer(t *testing.T) {
 	checkWhichDiffDrift(t, env)
 	checkDiskImage(t, env, platform)
 	checkOutdated(t, env, platform)
+	checkInheritedRevocation(t, env, platform)
 	checkCatalogBadInput(t, env, platform)
+}
+
+// checkInheritedRevocation revokes the base with --descendants: the prod
+// web-base follows it (the canary one keeps its own reason), outdated says
+// why, and restore --descendants undoes exactly what it did.
+func checkInheritedRevocation(t *testing.T, env map[string]string, platform []string) {
+	run := func(args ...string) string { t.Helper(); return mustRun(t, env, args...) }
+	res := decode[client.RevokeResponse](t, run("image", "revoke", "debian-12-base", "2026.11.01-1", "--descendants", "--reason", "CVE-2026-9999 in glibc", "-o", "json"))
+	var got []string
+	for _, d := range res.Descendants {
+		got = append(got, d.Name+"@"+d.Version+" from "+d.Revoked.Source)
+	}
+	if res.Revoked == nil || !slices.Contains(got, "web-base@2026.11.21-3 from debian-12-base@2026.11.01-1") || slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "web-base@2026.11.14-1") }) {
+		t.Fatalf("revoke --descendants: %+v", got)
+	}
+	find := append([]string{"image", "find", "web-base", "--region", "us-east-1", "--channel", "prod"}, platform...)
+	mustFail(t, env, "IMAGE_REVOKED", find...)
+	if out := run("image", "outdated", "web-base", "2026.11.21-3"); !strings.Contains(out, "revoked base:") || !strings.Contains(out, "debian-12-base@2026.11.01-1 (CVE-2026-9999 in glibc)") {
+		t.Fatalf("outdated with a revoked base: %q", out)
+	}
+	out := run("image", "restore", "debian-12-base", "2026.11.01-1", "--descendants")
+	if !strings.Contains(out, "restored web-base@2026.11.21-3 (built on debian-12-base@2026.11.01-1)") {
+		t.Fatalf("restore --descendants: %q", out)
+	}
+	if out := run(find...); out != "ami-0abc1234def567890\n" {
+		t.Fatalf("find after restore: %q", out)
+	}
+	img := decode[client.Image](t, run("image", "show", "web-base", "2026.11.21-3", "-o", "json"))
+	if len(img.Revocations) != 2 || img.Revocations[0].Action != "revoked" || img.Revocations[1].Action != "restored" || img.Revoked != nil {
+		t.Fatalf("revocation history: %+v", img.Revocations)
+	}
+	if old := decode[client.Image](t, run("image", "show", "web-base", "2026.11.14-1", "-o", "json")); old.Revoked == nil || old.Revoked.Source != "" {
+		t.Fatalf("a version revoked for its own reason: %+v", old.Revoked)
+	}
 }
 
 func checkWhichDiffDrift(t *testing.T, env map[string]string) {
@@ -110,6 +146,7 @@ func checkWhichDiffDrift(t *testing.T, env map[string]string) {
 	if got := names(run("group", "which", "--oci", "sha256:"+strings.Repeat("c0", 32), "-o", "json")); got != "myapp-canary-v012" {
 		t.Fatalf("which oci: %q", got)
 	}
+	checkWhichRange(t, env)
 	run("group", "event", "myapp-prod-v003", "destroyed")
 	if got := names(run("group", "which", "--package", "openssl=3.0.11-1~deb12u1", "--state", "active", "-o", "json")); got != "myapp-prod-v004" {
 		t.Fatalf("blast radius: %q", got)
@@ -139,6 +176,29 @@ func checkWhichDiffDrift(t *testing.T, env map[string]string) {
 	}
 	if gl := decode[client.GroupsResponse](t, run("group", "list", "--cluster", "myapp-prod", "--older-than", "30d", "-o", "json")); len(gl.Groups) != 0 {
 		t.Fatalf("groups recorded just now are not 30 days old: %+v", gl)
+	}
+}
+
+// checkWhichRange asks what an advisory asks: which groups and images carry
+// openssl below the fixed version, in Debian order (~deb12u sorts low).
+func checkWhichRange(t *testing.T, env map[string]string) {
+	run := func(args ...string) string { t.Helper(); return mustRun(t, env, args...) }
+	gr := decode[client.GroupsResponse](t, run("group", "which", "--package", "openssl (<< 3.0.11-1~deb12u1)", "-o", "json"))
+	if len(gr.Groups) != 1 || gr.Groups[0].Name != "myapp-prod-v003" || gr.Groups[0].Carries == nil || gr.Groups[0].Carries.Version != "3.0.9-1~deb12u3" {
+		t.Fatalf("which openssl below the fix: %+v", gr)
+	}
+	out := run("group", "which", "--package", "openssl (>= 3.0.9), openssl (<< 3.0.12) | curl")
+	for _, want := range []string{"VERSION", "myapp-prod-v003  enabled  us-east-1  openssl  3.0.9-1~deb12u3", "myapp-prod-v004  enabled  us-east-1  openssl  3.0.11-1~deb12u1", "myapp-prod-v004  enabled  us-east-1  curl"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("which with a range and alternatives: %q lacks %q", out, want)
+		}
+	}
+	ih := decode[client.ImageHitsResponse](t, run("image", "which", "--package", "openssl (<< 3.0.11-1~deb12u1)", "-o", "json"))
+	if ih.Total != 1 || ih.Images[0].Image != "web-base@2026.11.14-1" || ih.Images[0].Package.Version != "3.0.9-1~deb12u3" || !ih.Images[0].Revoked {
+		t.Fatalf("image which: %+v", ih)
+	}
+	if out := run("image", "which", "--package", "openssl"); !strings.Contains(out, "web-base@2026.11.21-3  openssl  3.0.11-1~deb12u1  amd64  false") {
+		t.Fatalf("image which text: %q", out)
 	}
 }
 
@@ -177,6 +237,11 @@ func checkCatalogBadInput(t *testing.T, env map[string]string, platform []string
 		{"GROUP_CONFLICT", []string{"group", "record", "myapp-prod-v004", "--image", "debian-12-base@2026.11.01-1"}},
 		{"GROUP_NOT_FOUND", []string{"group", "show", "myapp-prod-v999"}},
 		{"IMAGE_NOT_FOUND", []string{"group", "which", "--image", "web-base@2099.01.01-1"}},
+		{"INVALID_QUERY", []string{"group", "which", "--package", "openssl (<< 3.0"}},
+		{"BAD_REQUEST", []string{"group", "which", "--package", "Version (<< 3)"}},
+		{"INVALID_QUERY", []string{"image", "which", "--package", "openssl (< 3.0)"}},
+		{"IMAGE_NOT_FOUND", []string{"image", "restore", "web-base", "2099.01.01-1", "--descendants"}},
+		{"IMAGE_NOT_FOUND", []string{"image", "revoke", "web-base", "2099.01.01-1", "--descendants", "--reason", "x"}},
 		{"GROUP_DESTROYED", []string{"group", "event", "myapp-prod-v003", "enabled"}},
 		{"INVALID_PACKAGE_LIST", []string{"group", "drift", "myapp-prod-v004", "--from-host", badList}},
 	} {

@@ -121,8 +121,8 @@ func newGroupEventCmd(g *globals) *cobra.Command {
 func newGroupWhichCmd(g *globals) *cobra.Command {
 	var q client.WhichQuery
 	cmd := &cobra.Command{
-		Use:   "which (--package NAME[:ARCH]=VERSION | --image NAME@VERSION | --oci DIGEST|REF) [--state active]",
-		Short: "List the groups built with a package version, an image version or an OCI manifest",
+		Use:   "which (--package QUERY | --image NAME@VERSION | --oci DIGEST|REF) [--state active]",
+		Short: "List the groups built with a package (a version or a range), an image version or an OCI manifest",
 		Args:  nArgs(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withClient(g, cmd, func(ctx context.Context, c *client.Client) error {
@@ -131,20 +131,34 @@ func newGroupWhichCmd(g *globals) *cobra.Command {
 					return err
 				}
 				return g.show(cmd, gr, func(w io.Writer) {
-					fmt.Fprintln(w, "GROUP\tSTATE\tREGION\tVIA")
-					for _, grp := range gr.Groups {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", grp.Name, grp.State, grp.Region, grp.Via)
-					}
+					writeWhich(w, gr.Groups)
 				})
 			})
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&q.Package, "package", "", "package version NAME=VERSION or NAME:ARCH=VERSION")
+	f.StringVar(&q.Package, "package", "", "NAME[:ARCH]=VERSION, or a query: NAME, 'NAME (<< V)', 'NAME (>= A), NAME (<< B)', 'A | B'")
 	f.StringVar(&q.Image, "image", "", "image version NAME@VERSION")
 	f.StringVar(&q.OCI, "oci", "", "OCI manifest digest or reference")
 	f.StringVar(&q.State, "state", "", "active (not destroyed), enabled, disabled or destroyed")
 	return cmd
+}
+
+// writeWhich prints a which answer; package questions get the version
+// each group carries.
+func writeWhich(w io.Writer, gs []client.Group) {
+	if len(gs) == 0 || gs[0].Carries == nil {
+		fmt.Fprintln(w, "GROUP\tSTATE\tREGION\tVIA")
+		for _, grp := range gs {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", grp.Name, grp.State, grp.Region, grp.Via)
+		}
+		return
+	}
+	fmt.Fprintln(w, "GROUP\tSTATE\tREGION\tPACKAGE\tVERSION\tARCH\tVIA")
+	for _, grp := range gs {
+		p := grp.Carries
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", grp.Name, grp.State, grp.Region, p.Name, p.Version, p.Architecture, grp.Via)
+	}
 }
 
 func newGroupDiffCmd(g *globals) *cobra.Command {

@@ -19,7 +19,7 @@ import (
 func newImageCmd(g *globals) *cobra.Command {
 	return newNounCmd("image", "Manage the VM image catalog: versions, channels, lookups",
 		newImagePushCmd(g), newImagePromoteCmd(g), newImageFindCmd(g), newImageRevokeCmd(g),
-		newImageShowCmd(g), newImageListCmd(g), newImageDeleteCmd(g), newImageOutdatedCmd(g), newImagePruneCmd(g))
+		newImageShowCmd(g), newImageListCmd(g), newImageDeleteCmd(g), newImageOutdatedCmd(g), newImagePruneCmd(g), newImageWhichCmd(g), newImageRestoreCmd(g), newImageDiskCmd(g))
 }
 
 // withClient runs fn with a client of the configured server.
@@ -163,14 +163,21 @@ func newImagePromoteCmd(g *globals) *cobra.Command {
 func newImageFindCmd(g *globals) *cobra.Command {
 	fq := client.FindQuery{}
 	cmd := &cobra.Command{
-		Use:   "find NAME --os OS --os-version V --arch ARCH --region REGION [--channel C | --label KEY=VALUE...]",
-		Short: "Print the one artifact id (e.g. ami-0abc...) a lookup resolves to",
+		Use:   "find NAME --os OS --os-version V --arch ARCH (--region REGION | --disk FORMAT) [--channel C | --label KEY=VALUE...]",
+		Short: "Print the one artifact id (e.g. ami-0abc...) a lookup resolves to, or with --disk the disk's download URL",
 		Args:  nArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if (fq.Region == "") == (fq.Disk == "") {
+				return usageError{fmt.Errorf("give exactly one of --region and --disk (usage: %s)", cmd.UseLine())}
+			}
 			return withClient(g, cmd, func(ctx context.Context, c *client.Client) error {
 				f, err := c.FindImage(ctx, args[0], fq)
 				if err != nil {
 					return err
+				}
+				if f.DiskURL != "" {
+					f.DiskURL = strings.TrimSuffix(c.BaseURL(), "/") + f.DiskURL
+					return g.show(cmd, f, func(w io.Writer) { fmt.Fprintln(w, f.DiskURL) })
 				}
 				return g.show(cmd, f, func(w io.Writer) { fmt.Fprintln(w, f.ID) })
 			})
@@ -183,30 +190,8 @@ func newImageFindCmd(g *globals) *cobra.Command {
 	f.StringVar(&fq.Region, "region", "", "region, e.g. us-east-1")
 	f.StringVar(&fq.Channel, "channel", "", "the channel's version (default: the newest version)")
 	f.StringToStringVar(&fq.Labels, "label", nil, "only versions with label KEY=VALUE (repeatable)")
-	requireFlags(cmd, "os", "os-version", "arch", "region")
-	return cmd
-}
-
-func newImageRevokeCmd(g *globals) *cobra.Command {
-	var reason string
-	cmd := &cobra.Command{
-		Use:   "revoke NAME VERSION --reason TEXT",
-		Short: "Revoke an image version: it never resolves again",
-		Args:  nArgs(2, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(g, cmd, func(ctx context.Context, c *client.Client) error {
-				img, err := c.RevokeImage(ctx, args[0], args[1], reason)
-				if err != nil {
-					return err
-				}
-				return g.show(cmd, img, func(w io.Writer) {
-					fmt.Fprintf(w, "revoked %s@%s: %s\n", img.Name, img.Version, img.Revoked.Reason)
-				})
-			})
-		},
-	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why (required), e.g. \"CVE-2026-1234 in openssl\"")
-	requireFlags(cmd, "reason")
+	f.StringVar(&fq.Disk, "disk", "", "a disk file of this format (qcow2, raw) instead of a cloud artifact: prints its download URL")
+	requireFlags(cmd, "os", "os-version", "arch")
 	return cmd
 }
 

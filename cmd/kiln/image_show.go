@@ -84,7 +84,11 @@ func writeImage(w io.Writer, img *client.Image) {
 	fmt.Fprintf(w, "created:\t%s\n", img.Created.Format(time.RFC3339))
 	if img.Revoked != nil {
 		fmt.Fprintf(w, "REVOKED:\t%s (%s)\n", img.Revoked.Reason, img.Revoked.Time.Format(time.RFC3339))
+		if img.Revoked.Source != "" {
+			fmt.Fprintf(w, "revoked with:\t%s\n", img.Revoked.Source)
+		}
 	}
+	writeRevocations(w, img)
 	fmt.Fprintf(w, "channels:\t%s\n", strings.Join(img.Channels, ", "))
 	fmt.Fprintf(w, "groups:\t%s\n", strings.Join(img.Groups, ", "))
 	for _, a := range img.Artifacts {
@@ -132,12 +136,26 @@ func newImageOutdatedCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// writeRevocations prints an image's revocation history, oldest first.
+func writeRevocations(w io.Writer, img *client.Image) {
+	for _, e := range img.Revocations {
+		from := ""
+		if e.Source != "" {
+			from = " (from " + e.Source + ")"
+		}
+		fmt.Fprintf(w, "revocation:\t%s %s %s%s\n", e.Time.Format(time.RFC3339), e.Action, e.Reason, from)
+	}
+}
+
 func writeOutdated(w io.Writer, o *client.Outdated) {
 	if !o.Outdated {
 		fmt.Fprintf(w, "%s is up to date\n", o.Image)
 		return
 	}
 	fmt.Fprintf(w, "%s is outdated\n", o.Image)
+	if rb := o.RevokedBase; rb != nil {
+		fmt.Fprintf(w, "revoked base:\t%s (%s)\n", rb.Image, rb.Reason)
+	}
 	for _, m := range o.Base {
 		fmt.Fprintf(w, "base channel %s:\t%s -> %s\n", m.Channel, m.Built, orNone(m.Now))
 	}
