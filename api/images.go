@@ -43,6 +43,9 @@ func (s *Server) pushImage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	if !s.permit(w, r, repo.ResImage, img.Name) {
+		return
+	}
 	stored, created, err := s.store.PushImage(r.Context(), img)
 	if err != nil {
 		s.fail(w, err)

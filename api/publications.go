@@ -24,6 +24,9 @@ func (s *Server) createPublication(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	if !s.permit(w, r, repo.ResPublication, p.ID()) {
+		return
+	}
 	pub, err := s.store.NewPublication(p)
 	if err == nil {
 		err = s.publish(r, pub)

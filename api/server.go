@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -39,6 +40,10 @@ type Config struct {
 	Registry *oci.Registry
 	// Mirror tunes mirror updates (timeouts, retries, parallel downloads).
 	Mirror mirror.Options
+	// TrustedProxies are the addresses (nginx in front) whose
+	// X-Forwarded-For is believed for the client address of logs and the
+	// audit log; from anywhere else the header is ignored.
+	TrustedProxies []netip.Prefix
 	// Limits bound connections, timeouts and header size (zero: defaults).
 	Limits Limits
 	// BlobRedirect, when not zero and the blob store is a
@@ -115,7 +120,7 @@ func (s *Server) routes() {
 		writeError(w, errMethodNotAllowed)
 	})
 	for _, rt := range s.table() {
-		r.Handle(rt.path, s.authorize(rt.scope, rt.handler)).Methods(rt.method).Name(rt.name)
+		r.Handle(rt.path, s.authorize(rt, rt.handler)).Methods(rt.method).Name(rt.name)
 	}
 	if s.cfg.PublicDir != "" {
 		r.PathPrefix("/").Methods("GET", "HEAD").Handler(s.published()).Name("published")
@@ -168,6 +173,7 @@ func (s *Server) table() []route {
 		{"gc", "POST", "/api/v1/gc", repo.ScopeAdmin, s.collectGarbage},
 		{"fsck", "POST", "/api/v1/fsck", repo.ScopeAdmin, s.checkBlobs},
 		{"backup", "GET", "/api/v1/backup", repo.ScopeAdmin, s.backupDatabase},
+		{"audit", "GET", "/api/v1/audit", repo.ScopeAdmin, s.auditLog},
 	}, append(s.mirrorTable(), s.catalogTable()...)...)
 }
 

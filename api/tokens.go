@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -15,12 +16,12 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	scope, err := repo.ParseScope(req.Scope)
+	spec, err := s.tokenSpec(req)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	t, secret, err := s.store.CreateToken(req.Name, scope)
+	t, secret, err := s.store.NewToken(spec)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -28,6 +29,26 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	out := wireToken(t)
 	out.Secret = secret
 	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) tokenSpec(req client.TokenRequest) (repo.TokenSpec, error) {
+	scope, err := repo.ParseScope(req.Scope)
+	if err != nil {
+		return repo.TokenSpec{}, err
+	}
+	spec := repo.TokenSpec{Name: req.Name, Scope: scope, Resources: req.Resources, Destroy: req.AllowDelete}
+	if req.Expires != "" {
+		at, err := time.Parse(time.RFC3339, req.Expires)
+		if err != nil {
+			d, derr := repo.ParseAge(req.Expires)
+			if derr != nil {
+				return spec, derr
+			}
+			at = s.now().Add(d)
+		}
+		spec.Expires = &at
+	}
+	return spec, nil
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
@@ -52,5 +73,6 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func wireToken(t *repo.Token) client.Token {
-	return client.Token{ID: t.ID, Name: t.Name, Scope: t.Scope.String(), Created: t.Created}
+	return client.Token{ID: t.ID, Name: t.Name, Scope: t.Scope.String(), Created: t.Created,
+		Resources: t.Resources, AllowDelete: t.Destroy, Expires: t.Expires, LastUsed: t.LastUsed, LastAddr: t.LastAddr}
 }

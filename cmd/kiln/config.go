@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -23,6 +24,7 @@ type serveConfig struct {
 	Listen          string
 	MaxUploadSize   int64
 	AnonymousRead   bool
+	TrustedProxies  []netip.Prefix
 	ShutdownTimeout time.Duration
 	UploadExpiry    time.Duration
 	MaxConnections  int
@@ -78,6 +80,10 @@ var settings = append([]setting{
 		c.AnonymousRead, err = parseBool(v)
 		return err
 	}},
+	{"trusted-proxy", "KILN_TRUSTED_PROXY", func(c *serveConfig, v string) (err error) {
+		c.TrustedProxies, err = parsePrefixes(v)
+		return err
+	}},
 	{"shutdown-timeout", "KILN_SHUTDOWN_TIMEOUT", func(c *serveConfig, v string) (err error) {
 		c.ShutdownTimeout, err = parseDuration(v, false)
 		return err
@@ -120,6 +126,28 @@ func parseDuration(v string, positive bool) (time.Duration, error) {
 	return d, nil
 }
 
+// parsePrefixes reads a comma-separated list of addresses and networks
+// (127.0.0.1, 10.0.0.0/8, ::1).
+func parsePrefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(part); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address or network (like 127.0.0.1 or 10.0.0.0/8)", part)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
 // parseBool reads true/false, yes/no, on/off, 1/0.
 func parseBool(v string) (bool, error) {
 	switch strings.ToLower(v) {
@@ -138,6 +166,7 @@ func addServeFlags(cmd *cobra.Command) {
 	f.String("listen", d.Listen, "address to listen on (env KILN_LISTEN)")
 	f.String("max-upload-size", "2GiB", "largest file one upload may carry, e.g. 512MiB (env KILN_MAX_UPLOAD_SIZE)")
 	f.Bool("anonymous-read", false, "let requests without a token read the API (env KILN_ANONYMOUS_READ)")
+	f.String("trusted-proxy", "", "addresses or networks of proxies (nginx) whose X-Forwarded-For is believed, comma-separated (env KILN_TRUSTED_PROXY)")
 	f.String("shutdown-timeout", d.ShutdownTimeout.String(), "how long in-flight requests may finish on SIGTERM (env KILN_SHUTDOWN_TIMEOUT)")
 	f.String("upload-expiry", d.UploadExpiry.String(), "how long an idle container blob upload session lives (env KILN_UPLOAD_EXPIRY)")
 	f.String("max-connections", strconv.Itoa(d.MaxConnections), "connections open at once; more wait to be accepted (env KILN_MAX_CONNECTIONS)")

@@ -38,7 +38,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	g.flags.StringVar(&g.url, "url", defaultURL, "kiln server URL (env KILN_URL)")
 	g.flags.StringVar(&g.token, "token", "", "API token (env KILN_TOKEN)")
 	g.flags.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
-	root.AddCommand(newVersionCmd(g), newTokenCmd(g), newRepoCmd(g), newMirrorCmd(g), newSnapshotCmd(g), newKeyCmd(g), newPublishCmd(g),
+	root.AddCommand(newVersionCmd(g), newTokenCmd(g), newAuditCmd(g), newRepoCmd(g), newMirrorCmd(g), newSnapshotCmd(g), newKeyCmd(g), newPublishCmd(g),
 		newImageCmd(g), newGroupCmd(g), newGCCmd(g), newFsckCmd(g), newBackupCmd(g), newRestoreCmd(getenv), newServeCmd(getenv))
 	return root
 }
