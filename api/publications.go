@@ -19,12 +19,12 @@ func (s *Server) createPublication(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	if !s.permit(w, r, repo.ResPublication, req.Prefix+"/"+req.Distribution) {
+		return
+	}
 	p, err := domainPublication(req)
 	if err != nil {
 		s.fail(w, err)
-		return
-	}
-	if !s.permit(w, r, repo.ResPublication, p.ID()) {
 		return
 	}
 	pub, err := s.store.NewPublication(p)

@@ -284,3 +284,14 @@ func (r *statusRecorder) ReadFrom(src io.Reader) (int64, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// RouteNames lists the name of every route the router holds, once per
+// route (tests check each against an access table).
+func (s *Server) RouteNames() []string {
+	var out []string
+	s.router.Walk(func(rt *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		out = append(out, rt.GetName())
+		return nil
+	})
+	return out
+}
