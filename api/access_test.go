@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -209,14 +210,7 @@ func (e *env) nonDeleteWrite() string {
 }
 
 func (e *env) raw(method, path, token, body string) (int, []byte) {
-	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(e.request(method, path, token, body))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -242,4 +236,23 @@ func (e *env) state() string {
 	sort.Strings(ids)
 	b.WriteString(strings.Join(ids, ","))
 	return b.String()
+}
+
+func (e *env) request(method, path, token, body string) *http.Request {
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req
+}
+
+func mustPrefixes(t testing.TB, ps ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range ps {
+		out = append(out, netip.MustParsePrefix(p))
+	}
+	return out
 }
