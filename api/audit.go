@@ -10,6 +10,7 @@ import (
 
 	"github.com/kiln-repo/kiln/api/client"
 	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/catalog"
 )
 
 // audit appends a write to the audit log: a request that changed or tried
@@ -110,7 +111,7 @@ func parseSince(v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
-	d, err := repo.ParseAge(v)
+	d, err := catalog.ParseAge(v)
 	if err != nil {
 		return time.Time{}, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kiln-repo/kiln/api/client"
 	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/catalog"
 )
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
@@ -40,7 +41,7 @@ func (s *Server) tokenSpec(req client.TokenRequest) (repo.TokenSpec, error) {
 	if req.Expires != "" {
 		at, err := time.Parse(time.RFC3339, req.Expires)
 		if err != nil {
-			d, derr := repo.ParseAge(req.Expires)
+			d, derr := catalog.ParseAge(req.Expires)
 			if derr != nil {
 				return spec, derr
 			}

@@ -5,9 +5,7 @@ import (
 	"path"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // The kinds of resource a token can be limited to, by name pattern.
@@ -114,21 +112,4 @@ func (t *Token) Allows(need Need) (bool, string) {
 		return false, fmt.Sprintf("token %s is limited to %s; not %s %q", t.Name, t.Resources, need.Kind, need.Name)
 	}
 	return true, ""
-}
-
-// ParseAge reads a duration as Go writes it ("36h", "90m") or in whole
-// days ("90d"), as token expiries and audit queries are given.
-func ParseAge(v string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(v, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n <= 0 || n > 100*365 {
-			return 0, fmt.Errorf("%w: %q is not a number of days (like 90d)", ErrInvalidArgument, v)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%w: %q is not a duration (like 90d or 12h)", ErrInvalidArgument, v)
-	}
-	return d, nil
 }

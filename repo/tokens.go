@@ -211,7 +211,7 @@ func (s *Store) DeleteToken(id string) error {
 // operator who lost every admin secret (kiln serve --reset-admin-token,
 // with the server stopped). Nothing else changes.
 func (s *Store) ResetAdminToken() (*Token, string, error) {
-	return s.NewToken(TokenSpec{Name: "admin-reset-" + s.now().Format("20060102T150405Z"), Scope: ScopeAdmin})
+	return s.NewToken(TokenSpec{Name: "admin-reset-" + s.now().Format("20060102T150405Z") + "-" + randomHex(2), Scope: ScopeAdmin})
 }
 
 // findToken returns the first token (and its key) for which match is true.

@@ -235,6 +235,9 @@ type Publication struct {
 	// ValidFor is a Go duration ("168h"): the Release then carries a
 	// Valid-Until that far after its Date.
 	ValidFor string `json:"valid_for,omitempty"`
+	// Access is "public" (or empty) or "token": the tree is then served
+	// only to read tokens allowed on it (apt sends one as Basic auth).
+	Access string `json:"access,omitempty"`
 	// Generation counts the publishes of the distribution (read-only).
 	Generation int       `json:"generation,omitempty"`
 	Created    time.Time `json:"created"`

@@ -65,6 +65,7 @@ func newPublishCreateCmd(g *globals) *cobra.Command {
 	f.StringVar(&p.Label, "label", "", "Label field")
 	f.StringVar(&p.Suite, "suite", "", "Suite field")
 	f.StringVar(&p.Codename, "codename", "", "Codename field (default: the distribution)")
+	f.StringVar(&p.Access, "access", "public", "public, or token: only read tokens allowed on this publication may fetch the prefix (apt: auth.conf)")
 	f.StringVar(&validFor, "valid-for", "", "write Valid-Until this long after each publish (e.g. 7d, 36h): apt refuses older Releases")
 	return cmd
 }
