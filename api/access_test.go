@@ -34,6 +34,7 @@ var accessTable = []accessCase{
 	{"metrics", "GET", "/metrics", "", "read", false},
 	{"version", "GET", "/api/v1/version", "", "none", false},
 	{"published", "GET", "/debian/dists/bookworm/Release", "", "none", false},
+	{"published-access", "GET", "/api/v1/published-access", "", "none", false},
 	{"token-list", "GET", "/api/v1/tokens", "", "admin", true},
 	{"token-create", "POST", "/api/v1/tokens", `{}`, "admin", true},
 	{"token-delete", "DELETE", "/api/v1/tokens/nosuch", "", "admin", true},

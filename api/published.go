@@ -145,3 +145,19 @@ func (s *Server) mayReadPublished(w http.ResponseWriter, r *http.Request, clean 
 	writeError(w, newError(http.StatusForbidden, "FORBIDDEN", "token "+tok.Name+" may not read "+parts[0]+"/"))
 	return false, true
 }
+
+// publishedAccess answers nginx's auth_request for a tree nginx serves
+// (nginx.conf.example): 204 when the request may read the path in
+// X-Original-URI, else 401 or 403 as kiln itself would answer it.
+func (s *Server) publishedAccess(w http.ResponseWriter, r *http.Request) {
+	p, _, _ := strings.Cut(r.Header.Get("X-Original-URI"), "?")
+	clean := path.Clean("/" + p)
+	first, _, _ := strings.Cut(strings.TrimPrefix(clean, "/"), "/")
+	if first == "" {
+		writeError(w, newError(http.StatusBadRequest, "BAD_REQUEST", "X-Original-URI must name a file of a published tree"))
+		return
+	}
+	if ok, _ := s.mayReadPublished(w, r, clean); ok {
+		w.WriteHeader(http.StatusNoContent)
+	}
+}

@@ -174,6 +174,8 @@ func (s *Server) table() []route {
 		{"fsck", "POST", "/api/v1/fsck", repo.ScopeAdmin, s.checkBlobs},
 		{"backup", "GET", "/api/v1/backup", repo.ScopeAdmin, s.backupDatabase},
 		{"audit", "GET", "/api/v1/audit", repo.ScopeAdmin, s.auditLog},
+		// nginx's auth_request for protected trees: it checks the token itself
+		{"published-access", "GET", "/api/v1/published-access", none, s.publishedAccess},
 	}, append(s.mirrorTable(), s.catalogTable()...)...)
 }
 

@@ -130,3 +130,46 @@ func TestTokenCLI(t *testing.T) {
 		t.Errorf("audit --limit -1: %d %q", code, errOut)
 	}
 }
+
+// TestAptProtectedThroughNginx: nginx.conf.example keeps a protected
+// prefix ("private", the example's) protected: nginx asks kiln for every
+// file under it, so apt without a login gets 401 and fails, and with the
+// token in auth.conf.d installs; the public prefix is served as before,
+// and protected files are marked private for caches.
+func TestAptProtectedThroughNginx(t *testing.T) {
+	nginx := nginxBinary(t)
+	env, dataDir := liveServer(t, "--trusted-proxy", "127.0.0.1")
+	build := t.TempDir()
+	sha := writeDeb(t, build, debtest.Spec{Name: "secretapp", Version: "1.0-1", Arch: "amd64"})
+	mustRun(t, env, "repo", "create", "fleet")
+	mustRun(t, env, "repo", "add", "fleet", build)
+	for _, p := range []struct{ prefix, access string }{{"private", "token"}, {"debian", "public"}} {
+		mustRun(t, env, "publish", "create", "--prefix", p.prefix, "--distribution", "bookworm", "--component", "main=fleet",
+			"--arch", "amd64", "--sign", "none", "--access", p.access)
+	}
+	fleet := strings.TrimSpace(mustRun(t, env, "token", "create", "--scope", "read", "--name", "fleet", "--publication", "private/*"))
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	conf := renderNginxConf(t, nginx, dataDir, strings.TrimPrefix(env["KILN_URL"], "http://"), listen, dir)
+	url := "http://" + listen
+	startNginx(t, nginx, conf, url)
+
+	resp, body := httpDo(t, "GET", url+"/private/dists/bookworm/Release", nil)
+	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "Basic") {
+		t.Fatalf("anonymous Release through nginx: %d %q %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
+	}
+	line := "deb [trusted=yes] " + url + "/private bookworm main"
+	if out, err := apttest.New(t, line, nil).Update(); err == nil || !strings.Contains(out, "401") {
+		t.Fatalf("apt-get update through nginx without a login: %v\n%s", err, out)
+	}
+	apt := apttest.New(t, line, nil, apttest.WithAuth(url+"/private", "kiln", fleet))
+	expectUpdated(t, apt)
+	expectDownload(t, apt, "secretapp", sha)
+	resp, _ = httpDo(t, "GET", url+"/private/dists/bookworm/Release", map[string]string{"Authorization": "Bearer " + fleet})
+	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "private, max-age=60" {
+		t.Errorf("Release with the token: %d, Cache-Control %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
+	}
+	open := apttest.New(t, "deb [trusted=yes] "+url+"/debian bookworm main", nil)
+	expectUpdated(t, open)
+	expectDownload(t, open, "secretapp", sha)
+}
