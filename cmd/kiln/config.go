@@ -29,6 +29,7 @@ type serveConfig struct {
 	UploadExpiry    time.Duration
 	MaxConnections  int
 	MaxHeaderSize   int64
+	MaxUploads      int
 	HeaderTimeout   time.Duration
 	BodyTimeout     time.Duration
 	IdleTimeout     time.Duration
@@ -40,7 +41,8 @@ type serveConfig struct {
 // limits are the server's connection limits (api.Limits).
 func (c serveConfig) limits() api.Limits {
 	return api.Limits{MaxConns: c.MaxConnections, MaxHeaderBytes: int(c.MaxHeaderSize),
-		HeaderTimeout: c.HeaderTimeout, BodyTimeout: c.BodyTimeout, IdleTimeout: c.IdleTimeout}
+		HeaderTimeout: c.HeaderTimeout, BodyTimeout: c.BodyTimeout, IdleTimeout: c.IdleTimeout,
+		MaxUploadsPerToken: c.MaxUploads}
 }
 
 // defaults is the embedded configuration: it needs nothing. Under systemd
@@ -54,7 +56,7 @@ func defaults(getenv func(string) string) serveConfig {
 	l := api.DefaultLimits()
 	return serveConfig{Data: data, Listen: "127.0.0.1:8080", MaxUploadSize: 2 << 30,
 		ShutdownTimeout: 30 * time.Second, UploadExpiry: 24 * time.Hour,
-		MaxConnections: l.MaxConns, MaxHeaderSize: int64(l.MaxHeaderBytes), HeaderTimeout: l.HeaderTimeout,
+		MaxConnections: l.MaxConns, MaxUploads: l.MaxUploadsPerToken, MaxHeaderSize: int64(l.MaxHeaderBytes), HeaderTimeout: l.HeaderTimeout,
 		BodyTimeout: l.BodyTimeout, IdleTimeout: l.IdleTimeout, Storage: storageConfig{Kind: "fs"},
 		Ops: opsConfig{LogFormat: "text", LogLevel: slog.LevelInfo}}
 }
@@ -92,6 +94,12 @@ var settings = append([]setting{
 	{"max-connections", "KILN_MAX_CONNECTIONS", func(c *serveConfig, v string) (err error) {
 		if c.MaxConnections, err = strconv.Atoi(v); err != nil {
 			return fmt.Errorf("not a whole number")
+		}
+		return nil
+	}},
+	{"max-uploads-per-token", "KILN_MAX_UPLOADS_PER_TOKEN", func(c *serveConfig, v string) (err error) {
+		if c.MaxUploads, err = strconv.Atoi(v); err != nil || c.MaxUploads < 1 {
+			return fmt.Errorf("not a whole number of at least 1")
 		}
 		return nil
 	}},
@@ -170,6 +178,7 @@ func addServeFlags(cmd *cobra.Command) {
 	f.String("shutdown-timeout", d.ShutdownTimeout.String(), "how long in-flight requests may finish on SIGTERM (env KILN_SHUTDOWN_TIMEOUT)")
 	f.String("upload-expiry", d.UploadExpiry.String(), "how long an idle container blob upload session lives (env KILN_UPLOAD_EXPIRY)")
 	f.String("max-connections", strconv.Itoa(d.MaxConnections), "connections open at once; more wait to be accepted (env KILN_MAX_CONNECTIONS)")
+	f.String("max-uploads-per-token", strconv.Itoa(d.MaxUploads), "registry upload sessions one token may hold open; more get 429 (env KILN_MAX_UPLOADS_PER_TOKEN)")
 	f.String("max-header-size", "64KiB", "largest request line and headers; more is refused with 431 (env KILN_MAX_HEADER_SIZE)")
 	f.String("header-timeout", d.HeaderTimeout.String(), "time a client has to send a request's headers (env KILN_HEADER_TIMEOUT)")
 	f.String("body-timeout", d.BodyTimeout.String(), "longest wait for the next byte of a request body; a slow upload that keeps sending never times out (env KILN_BODY_TIMEOUT)")
