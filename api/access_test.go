@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/kiln-repo/kiln/api"
 	"github.com/kiln-repo/kiln/repo"
-	"github.com/kiln-repo/kiln/repo/oci"
 )
 
 // accessCase is one request to one route and what it needs: "none",
@@ -135,12 +133,8 @@ func (c accessCase) refused(role string) bool {
 // requests get past the check (any status but 401 and 403).
 func TestAccessTable(t *testing.T) {
 	var cfg api.Config
-	e := newEnv(t, func(c *api.Config) {
-		reg, err := oci.Open(c.Store, oci.Options{StagingDir: filepath.Join(t.TempDir(), "uploads")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Registry, c.PublicDir = reg, t.TempDir()
+	e := newOCIEnv(t, func(c *api.Config) {
+		c.PublicDir = t.TempDir()
 		cfg = *c
 	})
 	checkTableCoversRoutes(t, api.New(cfg).RouteNames())

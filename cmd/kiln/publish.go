@@ -140,7 +140,11 @@ func (g *globals) showPublication(cmd *cobra.Command, p *client.Publication, err
 		return err
 	}
 	return g.show(cmd, p, func(w io.Writer) {
-		fmt.Fprintf(w, "published %s/%s: %s\n", p.Prefix, p.Distribution, describeSources(p.Sources))
+		access := ""
+		if p.Access == "token" {
+			access = " (access: token)"
+		}
+		fmt.Fprintf(w, "published %s/%s: %s%s\n", p.Prefix, p.Distribution, describeSources(p.Sources), access)
 	})
 }
 
