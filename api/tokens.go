@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -43,7 +44,7 @@ func (s *Server) tokenSpec(req client.TokenRequest) (repo.TokenSpec, error) {
 		if err != nil {
 			d, derr := catalog.ParseAge(req.Expires)
 			if derr != nil {
-				return spec, derr
+				return spec, badRequest(fmt.Sprintf("expires %q: want an age (90d, 2w, 12h) or an RFC 3339 time", req.Expires))
 			}
 			at = s.now().Add(d)
 		}
