@@ -18,8 +18,9 @@ import (
 // that only reads) and that either succeeded or came with a known token.
 // Anonymous refusals are not recorded: anyone could fill the log with them.
 // Registry chunk PATCHes are not recorded either: the PUT that ends an
-// upload is.
-func (s *Server) audit(w http.ResponseWriter, r *http.Request, info *requestInfo, route string, status int) {
+// upload is. The entry is committed before the answer goes out, so that
+// whoever saw a write succeed finds it in the log.
+func (s *Server) audit(r *http.Request, info *requestInfo, route string, status int) {
 	switch {
 	case r.Method == "GET" || r.Method == "HEAD" || route == "none" || route == "group-drift":
 		return
@@ -28,10 +29,6 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, info *requestInfo
 	case info.token == "" && status >= 400:
 		return
 	}
-	// The answer goes out first: the client need not wait for the audit
-	// commit (a second fsync'd transaction on every write). A crash between
-	// the two loses that entry, as it would lose the request log's line.
-	http.NewResponseController(w).Flush()
 	kind, _, _ := strings.Cut(route, "-")
 	if route == "v2" {
 		kind = "registry"

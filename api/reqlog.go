@@ -85,7 +85,7 @@ func (s *Server) finishRequest(r *http.Request, info *requestInfo, rec *statusRe
 		route = "none" // no route matched: 404 or 405
 	}
 	s.metrics.observe(route, r.Method, rec.status, in, rec.bytes, d)
-	s.audit(rec, r, info, route, rec.status)
+	s.audit(r, info, route, rec.status)
 	level := slog.LevelInfo
 	if probes[route] {
 		level = slog.LevelDebug
