@@ -1,8 +1,12 @@
 package api
 
 import (
+	"context"
+	"log"
+	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -69,7 +73,23 @@ func (l Limits) withDefaults() Limits {
 func (s *Server) HTTPServer() *http.Server {
 	l := s.cfg.Limits
 	return &http.Server{Handler: s, ReadHeaderTimeout: l.HeaderTimeout, IdleTimeout: l.IdleTimeout,
-		MaxHeaderBytes: l.MaxHeaderBytes}
+		MaxHeaderBytes: l.MaxHeaderBytes, ErrorLog: log.New(connErrors{s.log}, "", 0)}
+}
+
+// connErrors writes what net/http reports about connections into the
+// server's log. A failed TLS handshake (a client that does not trust the
+// certificate, a scanner, plain HTTP sent to the TLS port) is the client's
+// business: debug level, so it neither floods the log nor hides.
+type connErrors struct{ log *slog.Logger }
+
+func (c connErrors) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	c.log.Log(context.Background(), level, msg)
+	return len(p), nil
 }
 
 // Listener bounds ln to the server's MaxConns open connections, each closed

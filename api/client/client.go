@@ -10,6 +10,8 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -39,6 +42,41 @@ type Option func(*Client)
 // or a proxy.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) { c.http = hc }
+}
+
+// WithRootCAs makes the client trust the certificates of pool (and only
+// them) for an https server, e.g. the system roots plus a private CA (see
+// CertPool). It applies to the client's own transport; give it after
+// WithHTTPClient to change a replaced one (an *http.Transport).
+func WithRootCAs(pool *x509.CertPool) Option {
+	return func(c *Client) {
+		t, ok := c.http.Transport.(*http.Transport)
+		if !ok {
+			return
+		}
+		t = t.Clone()
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		hc := *c.http
+		hc.Transport = t
+		c.http = &hc
+	}
+}
+
+// CertPool is the system's root certificates plus those of the PEM file at
+// caFile (a private CA's certificate).
+func CertPool(caFile string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading CA certificate: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("CA certificate %s: no PEM certificate in it", caFile)
+	}
+	return pool, nil
 }
 
 // WithUserAgent sets the User-Agent header of every request.

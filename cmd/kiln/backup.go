@@ -34,8 +34,6 @@ admin token.`,
 		Args: nArgs(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
-			case to == "":
-				return usageError{errors.New("--to FILE is required")}
 			case strings.HasPrefix(to, "s3:"):
 				return usageError{errors.New("--to s3:NAME is not supported yet: write a file and upload it")}
 			}
@@ -58,6 +56,7 @@ admin token.`,
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "file to write the backup to (required)")
+	requireFlags(cmd, "to")
 	cmd.Flags().BoolVar(&includeSecret, "include-secret", false, "include DATA/server-secret, which unseals the signing keys")
 	return cmd
 }

@@ -203,7 +203,7 @@ func TestBackupRestoreCLIErrors(t *testing.T) {
 		exit int
 		want string
 	}{
-		{[]string{"backup"}, 2, "--to FILE is required"},
+		{[]string{"backup"}, 2, "missing --to"},
 		{[]string{"backup", "--to", "s3:offsite"}, 2, "not supported yet"},
 		{[]string{"backup", "--to", filepath.Join(t.TempDir(), "no", "such", "dir")}, 1, "no such file"},
 		{[]string{"restore", file, "--data", dir}, 1, "has a database already"},

@@ -211,6 +211,9 @@ func loadServeConfig(flags *pflag.FlagSet, getenv func(string) string, path stri
 	if err := cfg.checkLimits(); err != nil {
 		return cfg, err
 	}
+	if err := cfg.Ops.checkTLS(); err != nil {
+		return cfg, err
+	}
 	return cfg, cfg.checkStorage()
 }
 

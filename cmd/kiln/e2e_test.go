@@ -23,6 +23,13 @@ import (
 // returns the environment a CLI user would export.
 func liveServer(t *testing.T, extra ...string) (map[string]string, string) {
 	t.Helper()
+	return liveServerAt(t, "http", http.DefaultClient, extra...)
+}
+
+// liveServerAt is liveServer for a server that speaks scheme (http, or
+// https with --tls-cert in extra), waited for with hc.
+func liveServerAt(t testing.TB, scheme string, hc *http.Client, extra ...string) (map[string]string, string) {
+	t.Helper()
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -36,8 +43,8 @@ func liveServer(t *testing.T, extra ...string) (map[string]string, string) {
 		close(done)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	url := "http://" + addr
-	waitReady(t, url)
+	url := scheme + "://" + addr
+	waitReadyWith(t, hc, url)
 	return map[string]string{"KILN_URL": url, "KILN_TOKEN": readToken(t, dir)}, dir
 }
 
@@ -58,9 +65,14 @@ func freeAddr(t testing.TB) string {
 
 func waitReady(t testing.TB, url string) {
 	t.Helper()
+	waitReadyWith(t, http.DefaultClient, url)
+}
+
+func waitReadyWith(t testing.TB, hc *http.Client, url string) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(url + "/readyz")
+		resp, err := hc.Get(url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

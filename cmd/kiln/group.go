@@ -171,9 +171,6 @@ func newGroupDriftCmd(g *globals) *cobra.Command {
 		Short: "Compare a host's dpkg-query output with what its group was built from",
 		Args:  nArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if fromHost == "" {
-				return usageError{fmt.Errorf("--from-host FILE is required")}
-			}
 			list, err := os.ReadFile(fromHost)
 			if err != nil {
 				return err
@@ -188,6 +185,7 @@ func newGroupDriftCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&fromHost, "from-host", "", "the host's dpkg-query -W -f='${Package}\\t${Version}\\t${Architecture}\\n' output")
+	requireFlags(cmd, "from-host")
 	return cmd
 }
 

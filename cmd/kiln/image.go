@@ -66,6 +66,7 @@ func newImagePushCmd(g *globals) *cobra.Command {
 	f.StringVar(&req.OS, "os", "", "operating system, e.g. debian (required)")
 	f.StringVar(&req.OSVersion, "os-version", "", "operating system version, e.g. 12 (required)")
 	f.StringVar(&req.Arch, "arch", "", "architecture, e.g. amd64 (required)")
+	requireFlags(cmd, "version", "os", "os-version", "arch")
 	f.StringVar(&pf.manifest, "packer-manifest", "", "packer-manifest.json of the build (its last run's artifacts)")
 	f.StringArrayVar(&pf.artifacts, "artifact", nil, "a cloud artifact PROVIDER:REGION:ID, e.g. aws:us-east-1:ami-0abc (repeatable)")
 	f.StringVar(&pf.packages, "packages", "", "dpkg-query -W -f='${Package}\\t${Version}\\t${Architecture}\\n' output of the image")
@@ -79,11 +80,6 @@ func newImagePushCmd(g *globals) *cobra.Command {
 
 // fill reads the files the flags name and uploads the disks.
 func (pf *pushFlags) fill(ctx context.Context, c *client.Client, req *client.ImagePushRequest) error {
-	for _, must := range []struct{ flag, v string }{{"--version", req.Version}, {"--os", req.OS}, {"--os-version", req.OSVersion}, {"--arch", req.Arch}} {
-		if must.v == "" {
-			return usageError{fmt.Errorf("%s is required", must.flag)}
-		}
-	}
 	var err error
 	if req.PackerManifest, err = readOptional(pf.manifest); err != nil {
 		return err
@@ -148,9 +144,6 @@ func newImagePromoteCmd(g *globals) *cobra.Command {
 		Short: "Point a channel at an image version",
 		Args:  nArgs(2, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if channel == "" {
-				return usageError{fmt.Errorf("--channel is required")}
-			}
 			return withClient(g, cmd, func(ctx context.Context, c *client.Client) error {
 				ch, err := c.Promote(ctx, args[0], args[1], channel)
 				if err != nil {
@@ -163,6 +156,7 @@ func newImagePromoteCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&channel, "channel", "", "channel name, e.g. prod (required)")
+	requireFlags(cmd, "channel")
 	return cmd
 }
 
@@ -189,6 +183,7 @@ func newImageFindCmd(g *globals) *cobra.Command {
 	f.StringVar(&fq.Region, "region", "", "region, e.g. us-east-1")
 	f.StringVar(&fq.Channel, "channel", "", "the channel's version (default: the newest version)")
 	f.StringToStringVar(&fq.Labels, "label", nil, "only versions with label KEY=VALUE (repeatable)")
+	requireFlags(cmd, "os", "os-version", "arch", "region")
 	return cmd
 }
 
@@ -211,6 +206,7 @@ func newImageRevokeCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required), e.g. \"CVE-2026-1234 in openssl\"")
+	requireFlags(cmd, "reason")
 	return cmd
 }
 

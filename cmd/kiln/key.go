@@ -27,6 +27,7 @@ func newKeyGenerateCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "key name (required)")
+	requireFlags(cmd, "name")
 	return cmd
 }
 
@@ -45,13 +46,11 @@ func newKeyImportCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "key name (required)")
+	requireFlags(cmd, "name")
 	return cmd
 }
 
 func (g *globals) createKey(cmd *cobra.Command, req client.KeyRequest) error {
-	if req.Name == "" {
-		return usageError{fmt.Errorf("--name is required")}
-	}
 	c, err := g.client()
 	if err != nil {
 		return err

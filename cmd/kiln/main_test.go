@@ -208,7 +208,7 @@ func TestFailuresAreOneLine(t *testing.T) {
 		{[]string{"repo", "show"}, 2, "kiln: usage: kiln repo show NAME [--version N] [--query Q] [flags]"},
 		{[]string{"repo", "list", "--bogus"}, 2, "kiln: unknown flag: --bogus"},
 		{[]string{"repo", "list", "-o", "yaml"}, 2, `kiln: --output must be text or json, not "yaml"`},
-		{[]string{"token", "create"}, 2, `kiln: --scope must be read, write or admin, not ""`},
+		{[]string{"token", "create"}, 2, `kiln: missing --scope (usage: kiln token create --scope read|write|admin [--name NAME] [flags])`},
 	} {
 		code, stdout, stderr := kiln(nil, tc.args...)
 		prefix, partial := strings.CutSuffix(tc.want, "...")

@@ -28,9 +28,6 @@ func newPublishCreateCmd(g *globals) *cobra.Command {
 		Short: "Publish a distribution; a SOURCE is a repository or snapshot name (or repo:NAME, snapshot:NAME, mirror:NAME)",
 		Args:  nArgs(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if p.Prefix == "" || p.Distribution == "" || len(comps) == 0 || len(p.Architectures) == 0 || key == "" {
-				return usageError{fmt.Errorf("--prefix, --distribution, --component, --arch and --sign (a key or none) are required")}
-			}
 			if key != "none" {
 				p.Key = key
 			}
@@ -67,6 +64,7 @@ func newPublishCreateCmd(g *globals) *cobra.Command {
 	f.StringVar(&p.Codename, "codename", "", "Codename field (default: the distribution)")
 	f.StringVar(&p.Access, "access", "public", "public, or token: only read tokens allowed on this publication may fetch the prefix (apt: auth.conf)")
 	f.StringVar(&validFor, "valid-for", "", "write Valid-Until this long after each publish (e.g. 7d, 36h): apt refuses older Releases")
+	requireFlags(cmd, "prefix", "distribution", "component", "arch", "sign")
 	return cmd
 }
 
@@ -116,9 +114,6 @@ func newPublishSwitchCmd(g *globals) *cobra.Command {
 		Short: "Point components at other sources (a snapshot pins; switching back rolls back)",
 		Args:  nArgs(2, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(comps) == 0 {
-				return usageError{fmt.Errorf("--component is required")}
-			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -132,6 +127,7 @@ func newPublishSwitchCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVar(&comps, "component", nil, "COMPONENT=SOURCE, repeatable")
+	requireFlags(cmd, "component")
 	return cmd
 }
 

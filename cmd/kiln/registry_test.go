@@ -40,6 +40,7 @@ type tool struct {
 	t    *testing.T
 	bin  string
 	home string
+	env  []string // more environment, e.g. SSL_CERT_FILE
 }
 
 func newTool(t *testing.T, bin string) *tool {
@@ -51,6 +52,7 @@ func (c *tool) run(args ...string) (string, error) {
 	cmd := exec.Command(c.bin, args...)
 	cmd.Env = append(os.Environ(), "HOME="+c.home, "DOCKER_CONFIG="+filepath.Join(c.home, ".docker"),
 		"XDG_RUNTIME_DIR="+c.home, "REGISTRY_AUTH_FILE="+filepath.Join(c.home, "auth.json"))
+	cmd.Env = append(cmd.Env, c.env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

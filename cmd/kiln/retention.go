@@ -113,9 +113,6 @@ func newImagePruneCmd(g *globals) *cobra.Command {
 		Short: "Delete old image versions that no channel, server group or kept version uses",
 		Args:  nArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("keep") {
-				return usageError{fmt.Errorf("--keep N is required")}
-			}
 			return withClient(g, cmd, func(ctx context.Context, c *client.Client) error {
 				rep, err := c.PruneImage(ctx, args[0], client.ImagePruneRequest{Keep: keep, DryRun: dry})
 				if err != nil {
@@ -127,6 +124,7 @@ func newImagePruneCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().IntVar(&keep, "keep", 0, "newest versions (not revoked) to keep")
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "report what would be deleted, change nothing")
+	requireFlags(cmd, "keep")
 	return cmd
 }
 

@@ -60,7 +60,7 @@ func TestCLIRetention(t *testing.T) {
 		{[]string{"repo", "edit", "nope", "--keep-versions", "2"}, "REPO_NOT_FOUND"},
 		{[]string{"repo", "prune", "nope"}, "REPO_NOT_FOUND"},
 		{[]string{"image", "prune", "nope", "--keep", "1"}, "IMAGE_NOT_FOUND"},
-		{[]string{"image", "prune", "nope"}, "--keep N is required"},
+		{[]string{"image", "prune", "nope"}, "missing --keep"},
 	} {
 		code, _, stderr := runIn(context.Background(), env, tc.args...)
 		if code == 0 || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {

@@ -218,11 +218,16 @@ func pushBlob(t *testing.T, base, token, name string, data []byte) string {
 }
 
 func postBlob(base, token, name string, body io.Reader, size int64, digest string) (int, error) {
+	return postBlobWith(http.DefaultClient, base, token, name, body, size, digest)
+}
+
+// postBlobWith is postBlob through hc (an https server's client).
+func postBlobWith(hc *http.Client, base, token, name string, body io.Reader, size int64, digest string) (int, error) {
 	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/v2/%s/blobs/uploads/?digest=%s", base, name, digest), body)
 	req.SetBasicAuth("ci", token)
 	req.ContentLength = size
 	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,6 +59,10 @@ everything under ./kiln-data, listening on 127.0.0.1:8080.`,
 // requests (uploads) get ShutdownTimeout to finish; an upload cut off after
 // that leaves nothing behind, because blobs become visible only when whole.
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
+	secure, err := tlsListener(ctx, cfg.Ops, log)
+	if err != nil {
+		return err
+	}
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -84,6 +89,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return fmt.Errorf("recovering published trees: %w", err)
 	}
 	srv := handler.HTTPServer()
+	if cfg.Ops.TLSCert != "" {
+		srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){} // HTTP/1.1 only: see api.CertReloader.TLSConfig
+	}
 	if cfg.Ops.MetricsListen != "" {
 		msrv, err := serveMetrics(cfg.Ops.MetricsListen, handler.MetricsHandler(), log)
 		if err != nil {
@@ -91,9 +99,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		}
 		defer msrv.Close()
 	}
-	log.Info("kiln serving", "listen", ln.Addr().String(), "data", cfg.Data)
+	log.Info("kiln serving", "listen", ln.Addr().String(), "data", cfg.Data, "tls", cfg.Ops.TLSCert != "")
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(handler.Listener(ln)) }()
+	go func() { errc <- srv.Serve(secure(handler.Listener(ln))) }()
 	go expireUploads(ctx, reg, cfg.UploadExpiry, log)
 	select {
 	case err := <-errc:
@@ -107,6 +115,40 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		srv.Close()
 	}
 	return nil
+}
+
+// tlsListener loads the certificate when --tls-cert is set and returns
+// what wraps the listener in TLS (or leaves it plain). The certificate is
+// loaded again on SIGHUP (systemctl reload kiln) and when its files
+// change; without TLS, SIGHUP is logged and ignored rather than killing
+// the server.
+func tlsListener(ctx context.Context, ops opsConfig, log *slog.Logger) (func(net.Listener) net.Listener, error) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	context.AfterFunc(ctx, func() { signal.Stop(hup) })
+	if ops.TLSCert == "" {
+		go onHUP(ctx, hup, func() { log.Info("SIGHUP: nothing to reload (no --tls-cert)") })
+		return func(ln net.Listener) net.Listener { return ln }, nil
+	}
+	certs, err := api.NewCertReloader(ops.TLSCert, ops.TLSKey, log)
+	if err != nil {
+		signal.Stop(hup)
+		return nil, fmt.Errorf("tls-cert: %w", err)
+	}
+	go onHUP(ctx, hup, func() { certs.ReloadAndLog("SIGHUP") })
+	go certs.Watch(ctx, time.Second)
+	return func(ln net.Listener) net.Listener { return tls.NewListener(ln, certs.TLSConfig()) }, nil
+}
+
+func onHUP(ctx context.Context, hup <-chan os.Signal, do func()) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			do()
+		}
+	}
 }
 
 // expireUploads drops idle upload sessions now and then until ctx is done:

@@ -25,9 +25,6 @@ func newSnapshotCreateCmd(g *globals) *cobra.Command {
 		Args:  nArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Name = args[0]
-			if req.Repo == "" {
-				return usageError{fmt.Errorf("--from REPO is required")}
-			}
 			if cmd.Flags().Changed("version") {
 				req.Version = &version
 			}
@@ -45,6 +42,7 @@ func newSnapshotCreateCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&req.Repo, "from", "", "repository to snapshot, or mirror:NAME (required)")
+	requireFlags(cmd, "from")
 	cmd.Flags().IntVar(&version, "version", 0, "repository version (default: the latest)")
 	cmd.Flags().StringVar(&req.Description, "description", "", "free text")
 	return cmd

@@ -56,6 +56,7 @@ and revoking an image, need admin or --allow-delete.`,
 		},
 	}
 	cmd.Flags().StringVar(&req.Scope, "scope", "", "scope: read, write or admin (required)")
+	requireFlags(cmd, "scope")
 	cmd.Flags().StringVar(&req.Name, "name", "", "a unique name to recognise the token by")
 	for _, kind := range repo.ResourceKinds {
 		patterns[kind] = cmd.Flags().StringArray(kind, nil, "limit the token to "+kind+"s matching this glob (repeatable)")

@@ -43,7 +43,14 @@ type Option func(*settings)
 type settings struct {
 	arches      []string // arches[0] is the native one
 	compression string   // "" leaves apt's own preference
+	caInfo      string   // "": apt trusts the system's CAs for https
 	auth        string   // etc/auth.conf.d/test.conf (apt_auth.conf(5))
+}
+
+// WithCAInfo makes apt trust, for https sources, the CA certificates of
+// the PEM file caFile instead of the system's (Acquire::https::CAInfo).
+func WithCAInfo(caFile string) Option {
+	return func(s *settings) { s.caInfo = caFile }
 }
 
 // WithCompression makes apt prefer one form of the indexes: "xz", "gz" or
@@ -152,6 +159,32 @@ func (c *Client) Simulate(install string) (string, error) {
 	args := append([]string{"-s", "-y", "install"}, strings.Fields(install)...)
 	return c.run("", "apt-get", args...)
 }
+
+// Install runs a real "apt-get install" of the space-separated packages
+// of install: apt downloads and verifies them, and dpkg unpacks them into
+// Target() and runs their maintainer scripts, recording them in the
+// client's own dpkg database (state/status, state/info). The scripts run
+// unchrooted with DPKG_ROOT set to Target() (dpkg
+// --force-script-chrootless), as when bootstrapping a foreign root: a
+// script that honors DPKG_ROOT touches only that root, one that does not
+// would touch the host, so only install packages whose scripts are known.
+func (c *Client) Install(install string) (string, error) {
+	for _, d := range []string{"target", "state/info", "state/updates", "state/triggers"} {
+		if err := os.MkdirAll(filepath.Join(c.root, d), 0o755); err != nil {
+			return "", err
+		}
+	}
+	args := []string{"-y", "--no-install-recommends"}
+	for _, o := range []string{"--instdir=" + c.Target(), "--admindir=" + filepath.Join(c.root, "state"),
+		"--force-script-chrootless", "--force-not-root", "--log=" + filepath.Join(c.root, "log", "dpkg.log")} {
+		args = append(args, "-o", "DPkg::Options::="+o)
+	}
+	args = append(args, "install")
+	return c.run("", "apt-get", append(args, strings.Fields(install)...)...)
+}
+
+// Target is the root directory Install unpacks packages into.
+func (c *Client) Target() string { return filepath.Join(c.root, "target") }
 
 // run runs an apt program in dir (the root when empty) with the client's
 // environment and returns its combined output, which the error repeats.

@@ -19,6 +19,8 @@ import (
 //	etc/keyring.gpg              the keyring given to New, if any
 //	state/lists/partial/         downloaded indexes
 //	state/status                 empty dpkg status: nothing installed
+//	state/info/ ...              dpkg's database, once Install ran
+//	target/                      the root Install unpacks packages into
 //	cache/archives/partial/      downloaded packages
 //	log/
 var dirs = []string{
@@ -119,6 +121,9 @@ func aptConf(root string, s settings) string {
 	// test's temporary directory (mode 0700, owned by root).
 	set("APT::Sandbox::User", "root")
 	set("APT::Get::List-Cleanup", "true")
+	if s.caInfo != "" {
+		set("Acquire::https::CAInfo", s.caInfo)
+	}
 	if s.compression != "" {
 		b.WriteString("#clear Acquire::CompressionTypes::Order;\n")
 		fmt.Fprintf(&b, "Acquire::CompressionTypes::Order { %q; };\n", s.compression)
