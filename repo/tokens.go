@@ -186,7 +186,8 @@ func (s *Store) ListTokens() ([]*Token, error) {
 }
 
 // DeleteToken revokes the token with the given id. Revoking the last
-// usable admin token is refused (ErrLastAdmin): nobody could make tokens
+// usable admin token (unexpired, not limited to resources: a limited one
+// cannot manage tokens) is refused (ErrLastAdmin): nobody could make tokens
 // any more (kiln serve --reset-admin-token is the way out if it happens).
 func (s *Store) DeleteToken(id string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
@@ -196,9 +197,9 @@ func (s *Store) DeleteToken(id string) error {
 		}
 		now := s.now()
 		usableAdmin := func(o *Token) bool {
-			return o.ID != id && o.Scope == ScopeAdmin && (o.Expires == nil || now.Before(*o.Expires))
+			return o.ID != id && o.Scope == ScopeAdmin && !o.Resources.Limited() && (o.Expires == nil || now.Before(*o.Expires))
 		}
-		if t.Scope == ScopeAdmin {
+		if t.Scope == ScopeAdmin && !t.Resources.Limited() {
 			if other, _ := findToken(tx, usableAdmin); other == nil {
 				return fmt.Errorf("%w: %s is the only admin token left; create another first", ErrLastAdmin, t.Name)
 			}
