@@ -17,14 +17,16 @@ import (
 // to change something (any method but GET and HEAD, and the drift POST
 // that only reads) and that either succeeded or came with a known token.
 // Anonymous refusals are not recorded: anyone could fill the log with them.
-// Registry chunk PATCHes are not recorded either: the PUT that ends an
-// upload is. The entry is committed before the answer goes out, so that
+// Registry chunk PATCHes and loose .deb and disk uploads are not recorded
+// either: they change no history (content-addressed blobs no one refers
+// to yet); the PUT that ends an upload, the add to a repository and the
+// image push that names a disk are. The entry is committed before the answer goes out, so that
 // whoever saw a write succeed finds it in the log.
 func (s *Server) audit(r *http.Request, info *requestInfo, route string, status int) {
 	switch {
 	case r.Method == "GET" || r.Method == "HEAD" || route == "none" || route == "group-drift":
 		return
-	case route == "v2" && r.Method == "PATCH":
+	case route == "v2" && r.Method == "PATCH", looseUploads[route]:
 		return
 	case info.token == "" && status >= 400:
 		return
