@@ -20,14 +20,15 @@ func newTokenCreateCmd(g *globals) *cobra.Command {
 	var req client.TokenRequest
 	patterns := map[string]*[]string{}
 	cmd := &cobra.Command{
-		Use: "create --scope read|write|admin [--name NAME] [--repo GLOB]... [--publication PREFIX/DIST-GLOB]... " +
-			"[--registry GLOB]... [--image GLOB]... [--allow-delete] [--expires 90d|RFC3339]",
+		Use:   "create --scope read|write|admin [--name NAME]",
 		Short: "Create a token; text output is the secret alone",
 		Long: `Create a token. A token has a role (read < write < admin) and, optionally,
 the resources it may touch as glob patterns per kind: a token with any
 pattern may touch only resources of the kinds it names, with matching
-names. Deleting a repository, snapshot, publication, image or mirror,
-and revoking an image, need admin or --allow-delete.`,
+names (--repo, --publication PREFIX/DIST, --registry, --image, each
+repeatable). Deleting a repository, snapshot, publication, image or
+mirror, and revoking an image, need admin or --allow-delete. --expires
+takes an age (90d, 2w, 12h) or an RFC 3339 time.`,
 		Args: nArgs(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch req.Scope {
