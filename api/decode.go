@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -14,8 +15,15 @@ import (
 // maxJSONBody caps JSON request bodies; uploads have their own limit.
 const maxJSONBody = 8 << 20
 
+// maxJSONDepth caps how deeply a JSON body may nest arrays and objects:
+// kiln's requests need a handful of levels, and a body of 8 MiB of '['
+// costs the decoder far more than its size.
+const maxJSONDepth = 32
+
+var errJSONDepth = fmt.Errorf("nests arrays and objects more than %d deep", maxJSONDepth)
+
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONBody))
+	dec := json.NewDecoder(&depthReader{r: http.MaxBytesReader(nil, r.Body, maxJSONBody)})
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return badRequest(fmt.Sprintf("request body is not valid JSON for this endpoint: %v", err))
@@ -110,4 +118,34 @@ func wirePackages(ps []*repo.Package) []client.Package {
 		out = append(out, wirePackage(p, false))
 	}
 	return out
+}
+
+// depthReader fails a JSON stream once it nests deeper than maxJSONDepth,
+// before the decoder sees the excess: it tracks brackets outside strings.
+type depthReader struct {
+	r             io.Reader
+	depth         int
+	inString, esc bool
+}
+
+func (d *depthReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	for _, c := range p[:n] {
+		switch {
+		case d.esc:
+			d.esc = false
+		case d.inString && c == '\\':
+			d.esc = true
+		case c == '"':
+			d.inString = !d.inString
+		case d.inString:
+		case c == '[' || c == '{':
+			if d.depth++; d.depth > maxJSONDepth {
+				return 0, errJSONDepth
+			}
+		case c == ']' || c == '}':
+			d.depth--
+		}
+	}
+	return n, err
 }

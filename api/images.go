@@ -38,6 +38,9 @@ func (s *Server) pushImage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	if !s.permit(w, r, repo.ResImage, req.Name) {
+		return
+	}
 	img, err := domainImage(req)
 	if err != nil {
 		s.fail(w, err)

@@ -32,6 +32,9 @@ type Limits struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes caps a request's line and headers; more gets 431.
 	MaxHeaderBytes int
+	// MaxUploadsPerToken caps the registry upload sessions one token may
+	// hold open at once (anonymous pushes do not exist).
+	MaxUploadsPerToken int
 }
 
 // DefaultLimits are the limits of `kiln serve` unless configured. 64 KiB of
@@ -39,7 +42,7 @@ type Limits struct {
 // room for any bearer token or Basic credential a client sends.
 func DefaultLimits() Limits {
 	return Limits{MaxConns: 1024, HeaderTimeout: 10 * time.Second, BodyTimeout: 60 * time.Second,
-		IdleTimeout: 90 * time.Second, MaxHeaderBytes: 64 << 10}
+		IdleTimeout: 90 * time.Second, MaxHeaderBytes: 64 << 10, MaxUploadsPerToken: 64}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -58,6 +61,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxHeaderBytes <= 0 {
 		l.MaxHeaderBytes = d.MaxHeaderBytes
+	}
+	if l.MaxUploadsPerToken <= 0 {
+		l.MaxUploadsPerToken = d.MaxUploadsPerToken
 	}
 	return l
 }

@@ -97,7 +97,7 @@ func (s *Server) registry() http.Handler {
 			writeOCIError(w, errOCIMethod)
 			return
 		}
-		if !s.ociAuthorize(w, r) {
+		if !s.ociAuthorize(w, r, req) {
 			return
 		}
 		if req.name != "" {
@@ -120,29 +120,39 @@ func methodAllowed(allowed []string, m string) bool {
 }
 
 // ociAuthorize applies kiln's tokens to the registry: pulls need read
-// (or nothing with AnonymousRead), pushes and deletes need write. The
-// challenge asks for Basic auth, which docker, skopeo and crane answer with
-// the token as the password; a Bearer token is accepted too.
-func (s *Server) ociAuthorize(w http.ResponseWriter, r *http.Request) bool {
-	need := repo.ScopeWrite
+// (or nothing with AnonymousRead), pushes and deletes need write on the
+// repository name (a token's registry patterns), deletes need admin or the
+// delete grant (cancelling one's own upload is no delete). The challenge asks for Basic auth, which docker, skopeo and
+// crane answer with the token as the password; a Bearer token is accepted
+// too. The catalog is filtered instead (ociCatalog).
+func (s *Server) ociAuthorize(w http.ResponseWriter, r *http.Request, req ociRequest) bool {
+	need := repo.Need{Scope: repo.ScopeWrite, Kind: repo.ResRegistry, Name: req.name, Destroy: r.Method == "DELETE" && req.kind != ociUpload}
 	if r.Method == "GET" || r.Method == "HEAD" {
-		need = repo.ScopeRead
+		need.Scope = repo.ScopeRead
 	}
-	if need == repo.ScopeRead && s.cfg.AnonymousRead && bearer(r) == "" {
+	if req.name == "" {
+		need.Kind = "" // the base check and the catalog name no repository
+	}
+	if need.Scope == repo.ScopeRead && s.cfg.AnonymousRead && bearer(r) == "" {
 		return true
 	}
-	tok, err := s.store.Authenticate(bearer(r))
-	if err == nil {
-		infoOf(r).token = tok.Name
-	}
-	if err != nil {
+	tok, aerr := s.authenticate(r)
+	if aerr != nil {
 		w.Header().Set("WWW-Authenticate", `Basic realm="kiln"`)
-		writeOCIError(w, errOCIUnauthorized)
+		msg := errOCIUnauthorized.message
+		if aerr.code == "TOKEN_EXPIRED" {
+			msg = aerr.message
+		}
+		writeOCIError(w, &ociError{status: aerr.status, code: "UNAUTHORIZED", message: msg})
 		return false
 	}
-	if tok.Scope < need {
-		writeOCIError(w, &ociError{status: http.StatusForbidden, code: "DENIED",
-			message: "token " + tok.Name + " has scope " + tok.Scope.String() + "; this needs " + need.String()})
+	ok, why := tok.Allows(need)
+	if from := r.URL.Query().Get("from"); ok && req.kind == ociUploads && from != "" {
+		// a cross-repository mount reads the blob from another repository
+		ok, why = tok.Allows(repo.Need{Scope: repo.ScopeRead, Kind: repo.ResRegistry, Name: from})
+	}
+	if !ok {
+		writeOCIError(w, &ociError{status: http.StatusForbidden, code: "DENIED", message: why})
 		return false
 	}
 	return true

@@ -92,7 +92,7 @@ func (s *Server) ociStartUpload(w http.ResponseWriter, r *http.Request, name str
 		s.ociPutBlob(w, r, name, ref)
 		return
 	}
-	u, err := s.cfg.Registry.StartUpload(name)
+	u, err := s.cfg.Registry.StartUploadFor(name, infoOf(r).tokenID, s.cfg.Limits.MaxUploadsPerToken)
 	if err != nil {
 		s.ociFail(w, err)
 		return

@@ -41,6 +41,7 @@ var ociCodes = []errorCode{
 	{oci.ErrManifestInvalid, http.StatusBadRequest, "MANIFEST_INVALID"},
 	{oci.ErrTagInvalid, http.StatusBadRequest, "MANIFEST_INVALID"},
 	{oci.ErrTooLarge, http.StatusRequestEntityTooLarge, "SIZE_INVALID"},
+	{oci.ErrTooManyUploads, http.StatusTooManyRequests, "TOOMANYREQUESTS"},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "SIZE_INVALID"},
 	{errBodyStalled, http.StatusRequestTimeout, "BLOB_UPLOAD_INVALID"},
 	{storage.ErrInvalidDigest, http.StatusBadRequest, "DIGEST_INVALID"},

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"github.com/kiln-repo/kiln/repo"
 	"io"
 	"net/http"
 	"net/url"
@@ -136,9 +137,17 @@ func (s *Server) ociCatalog(w http.ResponseWriter, r *http.Request) {
 	if more {
 		setNextLink(w, "/v2/_catalog", n, names[len(names)-1])
 	}
+	// Only what the token may read; a page may come out shorter than n,
+	// its Link still leads on.
+	readable := []string{}
+	for _, name := range names {
+		if tok := infoOf(r).tok; tok == nil || tok.Resources.Match(repo.ResRegistry, name) {
+			readable = append(readable, name)
+		}
+	}
 	writeOCIJSON(w, http.StatusOK, "application/json", struct {
 		Repositories []string `json:"repositories"`
-	}{names})
+	}{readable})
 }
 
 var errBadN = &ociError{http.StatusBadRequest, "PAGINATION_NUMBER_INVALID", "n must be a number of at least 0"}

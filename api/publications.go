@@ -19,6 +19,9 @@ func (s *Server) createPublication(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	if !s.permit(w, r, repo.ResPublication, req.Prefix+"/"+req.Distribution) {
+		return
+	}
 	p, err := domainPublication(req)
 	if err != nil {
 		s.fail(w, err)
@@ -158,6 +161,10 @@ func domainSources(in []client.Source) []repo.Source {
 func domainPublication(p client.Publication) (repo.Publication, error) {
 	out := repo.Publication{Prefix: p.Prefix, Distribution: p.Distribution, Sources: domainSources(p.Sources),
 		Architectures: p.Architectures, Key: p.Key, Origin: p.Origin, Label: p.Label, Suite: p.Suite, Codename: p.Codename}
+	var err error
+	if out.Access, err = repo.CheckAccess(p.Access); err != nil {
+		return out, err
+	}
 	if p.ValidFor != "" {
 		d, err := time.ParseDuration(p.ValidFor)
 		if err != nil || d <= 0 {
@@ -175,7 +182,10 @@ func wirePublication(p *repo.Publication) client.Publication {
 	}
 	out := client.Publication{Prefix: p.Prefix, Distribution: p.Distribution, Sources: srcs,
 		Architectures: p.Architectures, Key: p.Key, Origin: p.Origin, Label: p.Label, Suite: p.Suite,
-		Codename: p.Codename, Generation: p.Generation, Created: p.Created, Updated: p.Updated}
+		Codename: p.Codename, Generation: p.Generation, Created: p.Created, Updated: p.Updated, Access: "public"}
+	if p.Access != repo.AccessPublic {
+		out.Access = p.Access
+	}
 	if p.ValidFor > 0 {
 		out.ValidFor = p.ValidFor.String()
 	}

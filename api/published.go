@@ -23,7 +23,8 @@ var contentTypes = map[string]string{
 	".asc": "application/pgp-keys",
 }
 
-// published serves the apt trees under PublicDir, anonymously: files only
+// published serves the apt trees under PublicDir, anonymously unless a
+// publication under the prefix is protected (mayReadPublished): files only
 // (no listings), with Range and conditional requests (http.ServeContent), an
 // ETag, and cache headers: pool files and by-hash copies never change
 // meaning, Release files and plain indexes are replaced on publish.
@@ -33,6 +34,10 @@ func (s *Server) published() http.Handler {
 		first, _, _ := strings.Cut(strings.TrimPrefix(clean, "/"), "/")
 		if first == "" || slices.Contains(repo.ReservedPrefixes, first) || strings.Contains(clean, "/.") {
 			writeError(w, errNotFound)
+			return
+		}
+		allowed, protected := s.mayReadPublished(w, r, clean)
+		if !allowed {
 			return
 		}
 		f, err := openPublished(s.cfg.PublicDir, clean)
@@ -50,6 +55,9 @@ func (s *Server) published() http.Handler {
 		h.Set("Content-Type", contentType(clean))
 		h.Set("ETag", fmt.Sprintf(`"%x-%x"`, fi.Size(), fi.ModTime().UnixNano()))
 		h.Set("Cache-Control", cacheControl(clean))
+		if protected { // no shared cache may hand it to others
+			h.Set("Cache-Control", "private, "+cacheControl(clean))
+		}
 		http.ServeContent(w, r, "", lastModified(clean, fi), f)
 	})
 }
@@ -102,4 +110,62 @@ func cacheControl(p string) string {
 		return "public, max-age=31536000, immutable"
 	}
 	return "public, max-age=60"
+}
+
+// mayReadPublished lets a request into the tree at URL path clean: any
+// request when no publication under its prefix asks for a token (the pool
+// is shared by a prefix's distributions, so one protected distribution
+// protects the prefix), else one with a read token allowed on the
+// distribution it names (dists/DIST/...) or, for the pool, on any of the
+// prefix's protected ones. apt sends the token as Basic auth's password
+// (auth.conf). It writes the refusal itself: 401 with a Basic challenge.
+func (s *Server) mayReadPublished(w http.ResponseWriter, r *http.Request, clean string) (allowed, protected bool) {
+	parts := strings.Split(strings.TrimPrefix(clean, "/"), "/")
+	pubs, err := s.store.ListPublications()
+	if err != nil {
+		s.fail(w, err)
+		return false, false
+	}
+	var ids []string
+	for _, p := range pubs {
+		if p.Prefix == parts[0] && p.Access == repo.AccessToken {
+			ids = append(ids, p.ID())
+		}
+	}
+	if len(ids) == 0 {
+		return true, false
+	}
+	if len(parts) > 2 && parts[1] == "dists" {
+		ids = []string{parts[0] + "/" + parts[2]}
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="kiln"`)
+	tok, aerr := s.authenticate(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return false, true
+	}
+	for _, id := range ids {
+		if ok, _ := tok.Allows(repo.Need{Scope: repo.ScopeRead, Kind: repo.ResPublication, Name: id}); ok {
+			w.Header().Del("WWW-Authenticate")
+			return true, true
+		}
+	}
+	writeError(w, newError(http.StatusForbidden, "FORBIDDEN", "token "+tok.Name+" may not read "+parts[0]+"/"))
+	return false, true
+}
+
+// publishedAccess answers nginx's auth_request for a tree nginx serves
+// (nginx.conf.example): 204 when the request may read the path in
+// X-Original-URI, else 401 or 403 as kiln itself would answer it.
+func (s *Server) publishedAccess(w http.ResponseWriter, r *http.Request) {
+	p, _, _ := strings.Cut(r.Header.Get("X-Original-URI"), "?")
+	clean := path.Clean("/" + p)
+	first, _, _ := strings.Cut(strings.TrimPrefix(clean, "/"), "/")
+	if first == "" {
+		writeError(w, newError(http.StatusBadRequest, "BAD_REQUEST", "X-Original-URI must name a file of a published tree"))
+		return
+	}
+	if ok, _ := s.mayReadPublished(w, r, clean); ok {
+		w.WriteHeader(http.StatusNoContent)
+	}
 }

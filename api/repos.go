@@ -29,6 +29,9 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	if !s.permit(w, r, repo.ResRepo, req.Name) {
+		return
+	}
 	rp, err := s.store.CreateRepo(repo.Repo{Name: req.Name, Distribution: req.Distribution,
 		Component: req.Component, Description: req.Description,
 		Policy: repo.Policy{KeepVersions: req.KeepVersions, KeepPerPackage: req.KeepPerPackage}})

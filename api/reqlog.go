@@ -9,13 +9,16 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/kiln-repo/kiln/repo"
 )
 
 // requestInfo is what the request line of the log learns while a request
 // is served: its id, its route's name (set once the router matched) and
-// the name of the token that authenticated it (never the secret).
+// the token that authenticated it (its name and id, never the secret).
 type requestInfo struct {
-	id, route, token string
+	id, route, token, tokenID string
+	tok                       *repo.Token
 }
 
 type requestInfoKey struct{}
@@ -82,6 +85,7 @@ func (s *Server) finishRequest(r *http.Request, info *requestInfo, rec *statusRe
 		route = "none" // no route matched: 404 or 405
 	}
 	s.metrics.observe(route, r.Method, rec.status, in, rec.bytes, d)
+	s.audit(r, info, route, rec.status)
 	level := slog.LevelInfo
 	if probes[route] {
 		level = slog.LevelDebug
@@ -89,6 +93,6 @@ func (s *Server) finishRequest(r *http.Request, info *requestInfo, rec *statusRe
 	s.log.LogAttrs(r.Context(), level, "request", slog.String("request_id", info.id),
 		slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
 		slog.Int("status", rec.status), slog.Int64("bytes_in", in), slog.Int64("bytes", rec.bytes),
-		slog.Duration("duration", d.Round(time.Microsecond)), slog.String("remote", r.RemoteAddr),
+		slog.Duration("duration", d.Round(time.Microsecond)), slog.String("remote", r.RemoteAddr), slog.String("client", s.clientAddr(r)),
 		slog.String("token", info.token))
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -40,6 +41,10 @@ type Config struct {
 	Registry *oci.Registry
 	// Mirror tunes mirror updates (timeouts, retries, parallel downloads).
 	Mirror mirror.Options
+	// TrustedProxies are the addresses (nginx in front) whose
+	// X-Forwarded-For is believed for the client address of logs and the
+	// audit log; from anywhere else the header is ignored.
+	TrustedProxies []netip.Prefix
 	// Limits bound connections, timeouts and header size (zero: defaults).
 	Limits Limits
 	// BlobRedirect, when not zero and the blob store is a
@@ -118,7 +123,7 @@ func (s *Server) routes() {
 		writeError(w, errMethodNotAllowed)
 	})
 	for _, rt := range s.table() {
-		r.Handle(rt.path, s.authorize(rt.scope, rt.handler)).Methods(rt.method).Name(rt.name)
+		r.Handle(rt.path, s.authorize(rt, rt.handler)).Methods(rt.method).Name(rt.name)
 	}
 	if s.ui != nil {
 		r.Path("/").Methods("GET", "HEAD").Handler(http.RedirectHandler("/ui/", http.StatusFound)).Name("ui")
@@ -176,6 +181,9 @@ func (s *Server) table() []route {
 		{"gc", "POST", "/api/v1/gc", repo.ScopeAdmin, s.collectGarbage},
 		{"fsck", "POST", "/api/v1/fsck", repo.ScopeAdmin, s.checkBlobs},
 		{"backup", "GET", "/api/v1/backup", repo.ScopeAdmin, s.backupDatabase},
+		{"audit", "GET", "/api/v1/audit", repo.ScopeAdmin, s.auditLog},
+		// nginx's auth_request for protected trees: it checks the token itself
+		{"published-access", "GET", "/api/v1/published-access", none, s.publishedAccess},
 	}, append(s.mirrorTable(), s.catalogTable()...)...)
 }
 
@@ -290,3 +298,14 @@ func (r *statusRecorder) ReadFrom(src io.Reader) (int64, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// RouteNames lists the name of every route the router holds, once per
+// route (tests check each against an access table).
+func (s *Server) RouteNames() []string {
+	var out []string
+	s.router.Walk(func(rt *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		out = append(out, rt.GetName())
+		return nil
+	})
+	return out
+}

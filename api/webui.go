@@ -11,7 +11,7 @@ import (
 func (s *Server) newUI() *ui.UI {
 	u, err := ui.New(ui.Config{Store: s.store, Registry: s.cfg.Registry, PublicDir: s.cfg.PublicDir,
 		AnonymousRead: s.cfg.AnonymousRead, Logger: s.log,
-		Classify: s.classifyForUI})
+		Classify: s.classifyForUI, ClientAddr: s.clientAddr})
 	if err != nil {
 		s.log.Error("web catalog disabled", "err", err)
 		return nil

@@ -136,3 +136,14 @@ func (e *ConflictError) Error() string {
 
 // Unwrap lets errors.Is(err, ErrPackageConflict) work.
 func (e *ConflictError) Unwrap() error { return ErrPackageConflict }
+
+var (
+	// ErrTokenExpired means the token's expiry time has passed.
+	ErrTokenExpired = errors.New("token expired")
+
+	// ErrTokenExists means another token already has that name.
+	ErrTokenExists = errors.New("token name taken")
+
+	// ErrLastAdmin means the change would leave no unexpired admin token.
+	ErrLastAdmin = errors.New("last admin token")
+)

@@ -34,6 +34,9 @@ type Publication struct {
 	// ValidFor, when set, gives the Release a Valid-Until that far after
 	// its Date: apt then refuses a Release replayed after it.
 	ValidFor time.Duration `json:"valid_for,omitempty"`
+	// Access is AccessPublic ("") or AccessToken: the tree under the
+	// prefix is then served only to read tokens allowed on the publication.
+	Access string `json:"access,omitempty"`
 	// Generation counts the publishes of this distribution: the tree on
 	// disk is the one this record describes once Generation matches the
 	// generation the publisher wrote (see publish.Recover).
@@ -47,6 +50,23 @@ var bucketPublications = []byte("publications")
 // ReservedPrefixes are kiln's own first path segments; no publication may
 // live under them.
 var ReservedPrefixes = []string{"api", "v2", "healthz", "readyz", "metrics", "debug", "ui"}
+
+// The access modes of a publication's tree.
+const (
+	AccessPublic = ""
+	AccessToken  = "token"
+)
+
+// CheckAccess accepts "", "public" and "token", and returns the stored form.
+func CheckAccess(a string) (string, error) {
+	switch a {
+	case "", "public":
+		return AccessPublic, nil
+	case AccessToken:
+		return AccessToken, nil
+	}
+	return "", fmt.Errorf("%w: access %q (want public or token)", ErrInvalidArgument, a)
+}
 
 func pubKey(prefix, dist string) []byte { return []byte(prefix + "\x00" + dist) }
 

@@ -266,17 +266,17 @@ func TestTokens(t *testing.T) {
 	if err != nil || !strings.HasPrefix(secret, "kiln_") {
 		t.Fatal(err, secret)
 	}
-	got, err := s.Authenticate(secret)
+	got, err := s.Authenticate(secret, "")
 	if err != nil || got.ID != tok.ID || got.Scope != repo.ScopeWrite {
 		t.Fatalf("authenticate: %v %+v", err, got)
 	}
-	if _, err := s.Authenticate(secret + "x"); !errors.Is(err, repo.ErrTokenNotFound) {
+	if _, err := s.Authenticate(secret+"x", ""); !errors.Is(err, repo.ErrTokenNotFound) {
 		t.Fatalf("wrong secret: %v", err)
 	}
 	if err := s.DeleteToken(tok.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Authenticate(secret); !errors.Is(err, repo.ErrTokenNotFound) {
+	if _, err := s.Authenticate(secret, ""); !errors.Is(err, repo.ErrTokenNotFound) {
 		t.Fatalf("deleted token still works: %v", err)
 	}
 }

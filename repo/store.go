@@ -66,6 +66,7 @@ type Store struct {
 	lists latestLists
 	pins  *pins
 	debs  *deb.Reader // reads uploads' control members within one memory budget
+	audit *auditQueue
 }
 
 // Open opens (creating if needed) the database at path. Only one process may
@@ -90,7 +91,7 @@ func Open(path string, blobs storage.Blobs) (*Store, error) {
 	// stay in the page cache, but need not stay mapped into the process.
 	unmapPages(db)
 	return &Store{db: db, blobs: blobs, now: func() time.Time { return time.Now().UTC() },
-		pins: newPins(), debs: deb.NewReader(deb.DefaultMemory)}, nil
+		pins: newPins(), debs: deb.NewReader(deb.DefaultMemory), audit: newAuditQueue()}, nil
 }
 
 func initBuckets(tx *bolt.Tx) error {
@@ -115,7 +116,10 @@ func initBuckets(tx *bolt.Tx) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.waitAudit()
+	return s.db.Close()
+}
 
 // Blobs returns the blob store the packages live in.
 func (s *Store) Blobs() storage.Blobs { return s.blobs }

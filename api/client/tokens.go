@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"strconv"
 )
 
 // CreateToken makes an API token (admin scope needed). The answer's Secret
@@ -35,4 +37,34 @@ func (c *Client) DeleteToken(ctx context.Context, id string) error {
 		return err
 	}
 	return c.call(ctx, http.MethodDelete, u, nil, nil)
+}
+
+// AuditQuery selects audit entries; zero fields select everything.
+type AuditQuery struct {
+	Since string // RFC 3339 time, or an age: "24h", "7d"
+	Token string // a token's name or id
+	Kind  string // repo, publication, image, registry, token, ...
+	Limit int
+}
+
+// Audit reads the audit log, newest first (admin scope needed).
+func (c *Client) Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"since": q.Since, "token": q.Token, "kind": q.Kind} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	u, err := c.endpoint(v, "audit")
+	if err != nil {
+		return nil, err
+	}
+	var ar AuditResponse
+	if err := c.call(ctx, http.MethodGet, u, nil, &ar); err != nil {
+		return nil, err
+	}
+	return ar.Entries, nil
 }

@@ -124,6 +124,14 @@ type DiffResponse struct {
 type TokenRequest struct {
 	Name  string `json:"name"`
 	Scope string `json:"scope"`
+	// Resources limits the token to names matching glob patterns, per
+	// kind: repo, publication (PREFIX/DIST), registry, image.
+	Resources map[string][]string `json:"resources,omitempty"`
+	// AllowDelete grants a write token the destructive operations on its
+	// resources.
+	AllowDelete bool `json:"allow_delete,omitempty"`
+	// Expires is a time (RFC 3339) or an age ("90d", "12h").
+	Expires string `json:"expires,omitempty"`
 }
 
 // Token is an API token; Secret is set only in the response that creates it.
@@ -133,6 +141,12 @@ type Token struct {
 	Scope   string    `json:"scope"`
 	Created time.Time `json:"created"`
 	Secret  string    `json:"token,omitempty"`
+
+	Resources   map[string][]string `json:"resources,omitempty"`
+	AllowDelete bool                `json:"allow_delete,omitempty"`
+	Expires     *time.Time          `json:"expires,omitempty"`
+	LastUsed    *time.Time          `json:"last_used,omitempty"`
+	LastAddr    string              `json:"last_addr,omitempty"`
 }
 
 // TokensResponse lists tokens (without secrets).
@@ -221,6 +235,9 @@ type Publication struct {
 	// ValidFor is a Go duration ("168h"): the Release then carries a
 	// Valid-Until that far after its Date.
 	ValidFor string `json:"valid_for,omitempty"`
+	// Access is "public" (or empty) or "token": the tree is then served
+	// only to read tokens allowed on it (apt sends one as Basic auth).
+	Access string `json:"access,omitempty"`
 	// Generation counts the publishes of the distribution (read-only).
 	Generation int       `json:"generation,omitempty"`
 	Created    time.Time `json:"created"`
@@ -235,4 +252,23 @@ type PublicationsResponse struct {
 // SwitchRequest points components of a publication at other sources.
 type SwitchRequest struct {
 	Sources []Source `json:"sources"`
+}
+
+// AuditEntry is one write recorded in the audit log.
+type AuditEntry struct {
+	Seq     uint64    `json:"seq"`
+	Time    time.Time `json:"time"`
+	Token   string    `json:"token,omitempty"`
+	TokenID string    `json:"token_id,omitempty"`
+	Remote  string    `json:"remote"`
+	Kind    string    `json:"kind"`
+	Action  string    `json:"action"`
+	Method  string    `json:"method"`
+	Path    string    `json:"path"`
+	Status  int       `json:"status"`
+}
+
+// AuditResponse answers GET /api/v1/audit, newest first.
+type AuditResponse struct {
+	Entries []AuditEntry `json:"entries"`
 }

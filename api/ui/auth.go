@@ -32,7 +32,7 @@ func (u *UI) authorize(next http.HandlerFunc) http.Handler {
 			next(w, r)
 			return
 		}
-		tok, err := u.store.Authenticate(secret)
+		tok, err := u.store.Authenticate(secret, u.clientAddr(r))
 		if err != nil || tok.Scope < repo.ScopeRead {
 			u.askLogin(w, r, secret != "")
 			return
@@ -82,7 +82,7 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	secret := strings.TrimSpace(r.PostFormValue("token"))
 	next := safeNext(r.PostFormValue("next"))
-	tok, err := u.store.Authenticate(secret)
+	tok, err := u.store.Authenticate(secret, u.clientAddr(r))
 	if secret == "" || err != nil || tok.Scope < repo.ScopeRead {
 		u.render(w, r, http.StatusUnauthorized, "login", "Log in",
 			loginData{Next: next, Message: "That token is not valid (or was revoked)."})
@@ -122,4 +122,12 @@ var errCrossSite = &pageError{http.StatusForbidden, "FORBIDDEN", "a form of anot
 func sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	return o == "" || o == baseURL(r)
+}
+
+// clientAddr is where r came from, for the token's "last used" record.
+func (u *UI) clientAddr(r *http.Request) string {
+	if u.cfg.ClientAddr != nil {
+		return u.cfg.ClientAddr(r)
+	}
+	return r.RemoteAddr
 }

@@ -33,7 +33,10 @@ type Config struct {
 	// Classify turns an error into the status, code and message the API
 	// answers for it (the one place errors become statuses).
 	Classify func(error) (status int, code, message string)
-	Logger   *slog.Logger
+	// ClientAddr is the address a request came from, as the API records
+	// it for a token's last use (nil: the connection's peer).
+	ClientAddr func(*http.Request) string
+	Logger     *slog.Logger
 }
 
 // UI serves the catalog's pages.

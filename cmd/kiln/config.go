@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -24,10 +25,12 @@ type serveConfig struct {
 	Listen          string
 	MaxUploadSize   int64
 	AnonymousRead   bool
+	TrustedProxies  []netip.Prefix
 	ShutdownTimeout time.Duration
 	UploadExpiry    time.Duration
 	MaxConnections  int
 	MaxHeaderSize   int64
+	MaxUploads      int
 	HeaderTimeout   time.Duration
 	BodyTimeout     time.Duration
 	IdleTimeout     time.Duration
@@ -41,7 +44,8 @@ type serveConfig struct {
 // limits are the server's connection limits (api.Limits).
 func (c serveConfig) limits() api.Limits {
 	return api.Limits{MaxConns: c.MaxConnections, MaxHeaderBytes: int(c.MaxHeaderSize),
-		HeaderTimeout: c.HeaderTimeout, BodyTimeout: c.BodyTimeout, IdleTimeout: c.IdleTimeout}
+		HeaderTimeout: c.HeaderTimeout, BodyTimeout: c.BodyTimeout, IdleTimeout: c.IdleTimeout,
+		MaxUploadsPerToken: c.MaxUploads}
 }
 
 // mirrorOptions are the mirror settings as mirror.NewUpdater takes them
@@ -65,7 +69,7 @@ func defaults(getenv func(string) string) serveConfig {
 	l := api.DefaultLimits()
 	return serveConfig{Data: data, Listen: "127.0.0.1:8080", MaxUploadSize: 2 << 30,
 		ShutdownTimeout: 30 * time.Second, UploadExpiry: 24 * time.Hour,
-		MaxConnections: l.MaxConns, MaxHeaderSize: int64(l.MaxHeaderBytes), HeaderTimeout: l.HeaderTimeout,
+		MaxConnections: l.MaxConns, MaxUploads: l.MaxUploadsPerToken, MaxHeaderSize: int64(l.MaxHeaderBytes), HeaderTimeout: l.HeaderTimeout,
 		BodyTimeout: l.BodyTimeout, IdleTimeout: l.IdleTimeout, Storage: storageConfig{Kind: "fs"},
 		Ops: opsConfig{LogFormat: "text", LogLevel: slog.LevelInfo}, Mirror: mirror.DefaultOptions()}
 }
@@ -91,6 +95,10 @@ var settings = append([]setting{
 		c.AnonymousRead, err = parseBool(v)
 		return err
 	}},
+	{"trusted-proxy", "KILN_TRUSTED_PROXY", func(c *serveConfig, v string) (err error) {
+		c.TrustedProxies, err = parsePrefixes(v)
+		return err
+	}},
 	{"shutdown-timeout", "KILN_SHUTDOWN_TIMEOUT", func(c *serveConfig, v string) (err error) {
 		c.ShutdownTimeout, err = parseDuration(v, false)
 		return err
@@ -99,6 +107,12 @@ var settings = append([]setting{
 	{"max-connections", "KILN_MAX_CONNECTIONS", func(c *serveConfig, v string) (err error) {
 		if c.MaxConnections, err = strconv.Atoi(v); err != nil {
 			return fmt.Errorf("not a whole number")
+		}
+		return nil
+	}},
+	{"max-uploads-per-token", "KILN_MAX_UPLOADS_PER_TOKEN", func(c *serveConfig, v string) (err error) {
+		if c.MaxUploads, err = strconv.Atoi(v); err != nil || c.MaxUploads < 1 {
+			return fmt.Errorf("not a whole number of at least 1")
 		}
 		return nil
 	}},
@@ -153,6 +167,28 @@ func parseDuration(v string, positive bool) (time.Duration, error) {
 	return d, nil
 }
 
+// parsePrefixes reads a comma-separated list of addresses and networks
+// (127.0.0.1, 10.0.0.0/8, ::1).
+func parsePrefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(part); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address or network (like 127.0.0.1 or 10.0.0.0/8)", part)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
 // parseBool reads true/false, yes/no, on/off, 1/0.
 func parseBool(v string) (bool, error) {
 	switch strings.ToLower(v) {
@@ -171,9 +207,11 @@ func addServeFlags(cmd *cobra.Command) {
 	f.String("listen", d.Listen, "address to listen on (env KILN_LISTEN)")
 	f.String("max-upload-size", "2GiB", "largest file one upload may carry, e.g. 512MiB (env KILN_MAX_UPLOAD_SIZE)")
 	f.Bool("anonymous-read", false, "let requests without a token read the API (env KILN_ANONYMOUS_READ)")
+	f.String("trusted-proxy", "", "addresses or networks of proxies (nginx) whose X-Forwarded-For is believed, comma-separated (env KILN_TRUSTED_PROXY)")
 	f.String("shutdown-timeout", d.ShutdownTimeout.String(), "how long in-flight requests may finish on SIGTERM (env KILN_SHUTDOWN_TIMEOUT)")
 	f.String("upload-expiry", d.UploadExpiry.String(), "how long an idle container blob upload session lives (env KILN_UPLOAD_EXPIRY)")
 	f.String("max-connections", strconv.Itoa(d.MaxConnections), "connections open at once; more wait to be accepted (env KILN_MAX_CONNECTIONS)")
+	f.String("max-uploads-per-token", strconv.Itoa(d.MaxUploads), "registry upload sessions one token may hold open; more get 429 (env KILN_MAX_UPLOADS_PER_TOKEN)")
 	f.String("max-header-size", "64KiB", "largest request line and headers; more is refused with 431 (env KILN_MAX_HEADER_SIZE)")
 	f.String("header-timeout", d.HeaderTimeout.String(), "time a client has to send a request's headers (env KILN_HEADER_TIMEOUT)")
 	f.String("body-timeout", d.BodyTimeout.String(), "longest wait for the next byte of a request body; a slow upload that keeps sending never times out (env KILN_BODY_TIMEOUT)")

@@ -184,12 +184,12 @@ func TestServeConfigLimits(t *testing.T) {
 	}{
 		{"default", nil, nil, api.DefaultLimits()},
 		{"file", nil, map[string]string{"KILN_CONFIG": file},
-			api.Limits{MaxConns: 10, MaxHeaderBytes: 32768, HeaderTimeout: 3 * time.Second, BodyTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Second}},
+			api.Limits{MaxConns: 10, MaxHeaderBytes: 32768, HeaderTimeout: 3 * time.Second, BodyTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Second, MaxUploadsPerToken: 64}},
 		{"env beats file", nil, map[string]string{"KILN_CONFIG": file, "KILN_MAX_CONNECTIONS": "20", "KILN_BODY_TIMEOUT": "30s"},
-			api.Limits{MaxConns: 20, MaxHeaderBytes: 32768, HeaderTimeout: 3 * time.Second, BodyTimeout: 30 * time.Second, IdleTimeout: 5 * time.Second}},
-		{"flag beats env", []string{"--max-connections", "30", "--max-header-size", "16KiB", "--idle-timeout", "1m", "--header-timeout", "4s"},
+			api.Limits{MaxConns: 20, MaxHeaderBytes: 32768, HeaderTimeout: 3 * time.Second, BodyTimeout: 30 * time.Second, IdleTimeout: 5 * time.Second, MaxUploadsPerToken: 64}},
+		{"flag beats env", []string{"--max-connections", "30", "--max-header-size", "16KiB", "--idle-timeout", "1m", "--header-timeout", "4s", "--max-uploads-per-token", "5"},
 			map[string]string{"KILN_CONFIG": file, "KILN_MAX_CONNECTIONS": "20"},
-			api.Limits{MaxConns: 30, MaxHeaderBytes: 16 << 10, HeaderTimeout: 4 * time.Second, BodyTimeout: 2 * time.Minute, IdleTimeout: time.Minute}},
+			api.Limits{MaxConns: 30, MaxHeaderBytes: 16 << 10, HeaderTimeout: 4 * time.Second, BodyTimeout: 2 * time.Minute, IdleTimeout: time.Minute, MaxUploadsPerToken: 5}},
 	}
 	for _, c := range cases {
 		cfg, err := loadConfig(t, c.args, c.env, "")
@@ -199,7 +199,7 @@ func TestServeConfigLimits(t *testing.T) {
 	}
 	bad := []map[string]string{
 		{"KILN_MAX_CONNECTIONS": "0"}, {"KILN_MAX_CONNECTIONS": "many"}, {"KILN_MAX_HEADER_SIZE": "100"},
-		{"KILN_BODY_TIMEOUT": "0s"}, {"KILN_IDLE_TIMEOUT": "-1s"}, {"KILN_HEADER_TIMEOUT": "soon"},
+		{"KILN_BODY_TIMEOUT": "0s"}, {"KILN_IDLE_TIMEOUT": "-1s"}, {"KILN_HEADER_TIMEOUT": "soon"}, {"KILN_MAX_UPLOADS_PER_TOKEN": "0"},
 	}
 	for _, env := range bad {
 		if _, err := loadConfig(t, nil, env, ""); err == nil {

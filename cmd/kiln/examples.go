@@ -16,10 +16,14 @@ kiln version -o json`,
 	"kiln serve": `kiln serve                                   # ./kiln-data, 127.0.0.1:8080
 kiln serve --data /var/lib/kiln --listen 0.0.0.0:8080
 kiln serve --tls-cert /etc/kiln/tls.crt --tls-key /etc/kiln/tls.key --listen 0.0.0.0:8443
-kiln serve --config /etc/kiln/config.json --log-format json`,
-	"kiln token create": `export KILN_TOKEN=$(kiln token create --scope write --name jenkins)`,
+kiln serve --config /etc/kiln/config.json --log-format json
+kiln serve --data /var/lib/kiln --reset-admin-token     # server stopped: a fresh DATA/admin-token`,
+	"kiln token create": `export KILN_TOKEN=$(kiln token create --scope write --name jenkins)` + "\n" +
+		`kiln token create --scope write --name jenkins-web --repo 'web-*' --registry 'myapp/*' --expires 90d` + "\n" +
+		`kiln token create --scope read --name fleet --publication 'private/*'`,
 	"kiln token list":   `kiln token list -o json`,
-	"kiln token delete": `kiln token delete 3`,
+	"kiln token delete": `kiln token delete 3f1a9c0d2b4e6a80`,
+	"kiln audit":        "kiln audit --since 24h\nkiln audit --token jenkins-web --kind repo -o json",
 
 	"kiln repo create":   `kiln repo create stable --distribution bookworm --component main`,
 	"kiln repo add":      `kiln repo add stable build/*.deb --jobs 8`,
@@ -57,7 +61,9 @@ kiln serve --config /etc/kiln/config.json --log-format json`,
 	"kiln key drop":     `kiln key drop release-2025`,
 
 	"kiln publish create": `kiln publish create --prefix debian --distribution bookworm \
-  --component main=stable --arch amd64,arm64 --sign release-2026`,
+  --component main=stable --arch amd64,arm64 --sign release-2026
+kiln publish create --prefix private --distribution bookworm \
+  --component main=fleet --arch amd64 --sign none --access token`,
 	"kiln publish update": `kiln publish update debian bookworm`,
 	"kiln publish switch": `kiln publish switch debian bookworm --component main=stable-2026-11-21`,
 	"kiln publish list":   `kiln publish list -o json`,

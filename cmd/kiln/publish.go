@@ -62,6 +62,7 @@ func newPublishCreateCmd(g *globals) *cobra.Command {
 	f.StringVar(&p.Label, "label", "", "Label field")
 	f.StringVar(&p.Suite, "suite", "", "Suite field")
 	f.StringVar(&p.Codename, "codename", "", "Codename field (default: the distribution)")
+	f.StringVar(&p.Access, "access", "public", "public, or token: only read tokens allowed on this publication may fetch the prefix (apt: auth.conf)")
 	f.StringVar(&validFor, "valid-for", "", "write Valid-Until this long after each publish (e.g. 7d, 36h): apt refuses older Releases")
 	requireFlags(cmd, "prefix", "distribution", "component", "arch", "sign")
 	return cmd
@@ -135,7 +136,11 @@ func (g *globals) showPublication(cmd *cobra.Command, p *client.Publication, err
 		return err
 	}
 	return g.show(cmd, p, func(w io.Writer) {
-		fmt.Fprintf(w, "published %s/%s: %s\n", p.Prefix, p.Distribution, describeSources(p.Sources))
+		access := ""
+		if p.Access == "token" {
+			access = " (access: token)"
+		}
+		fmt.Fprintf(w, "published %s/%s: %s%s\n", p.Prefix, p.Distribution, describeSources(p.Sources), access)
 	})
 }
 

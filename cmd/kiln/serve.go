@@ -27,6 +27,7 @@ import (
 
 func newServeCmd(getenv func(string) string) *cobra.Command {
 	var configPath string
+	var resetAdmin bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the kiln server (owns the database and the blob store)",
@@ -39,6 +40,9 @@ everything under ./kiln-data, listening on 127.0.0.1:8080.`,
 			if err != nil {
 				return err
 			}
+			if resetAdmin {
+				return resetAdminToken(cmd, cfg)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
 			cfg.crashAt = getenv("KILN_TEST_CRASH_AT")
@@ -46,6 +50,8 @@ everything under ./kiln-data, listening on 127.0.0.1:8080.`,
 		},
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "JSON config file (env KILN_CONFIG)")
+	cmd.Flags().BoolVar(&resetAdmin, "reset-admin-token", false,
+		"with the server stopped: write a fresh admin token to DATA/admin-token, then exit")
 	addServeFlags(cmd)
 	return cmd
 }
@@ -76,7 +82,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
 	handler := api.New(api.Config{Store: store, MaxUploadSize: cfg.MaxUploadSize,
-		AnonymousRead: cfg.AnonymousRead, Logger: log, Version: version(),
+		AnonymousRead: cfg.AnonymousRead, TrustedProxies: cfg.TrustedProxies, Logger: log, Version: version(),
 		PublicDir: filepath.Join(cfg.Data, "public"), KeySecret: secret, Registry: reg,
 		AfterPublishStage: crashAt(cfg.crashAt), Limits: cfg.limits(), BlobRedirect: cfg.Storage.redirectTTL(),
 		Metrics: newMetricsRegistry(), Mirror: cfg.mirrorOptions()})
@@ -229,6 +235,28 @@ func ensureAdminToken(store *repo.Store, dir string, log *slog.Logger) error {
 		return fmt.Errorf("writing admin token: %w", err)
 	}
 	log.Info("created the first admin token", "file", path)
+	return nil
+}
+
+// resetAdminToken is the way back in for an operator who lost every admin
+// secret: offline (it opens the database, so a running server makes it
+// fail on the lock), it adds a fresh admin token, writes it to
+// DATA/admin-token (0600) and says so. Other tokens are untouched.
+func resetAdminToken(cmd *cobra.Command, cfg serveConfig) error {
+	store, err := repo.Open(filepath.Join(cfg.Data, "kiln.db"), nil)
+	if err != nil {
+		return fmt.Errorf("%w (is kiln serve still running? stop it first)", err)
+	}
+	defer store.Close()
+	t, secret, err := store.ResetAdminToken()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(cfg.Data, "admin-token")
+	if err := writeFileAtomic(path, []byte(secret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("writing admin token: %w", err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "wrote a new admin token (%s, id %s) to %s\n", t.Name, t.ID, path)
 	return nil
 }
 

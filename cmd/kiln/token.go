@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kiln-repo/kiln/api/client"
+	"github.com/kiln-repo/kiln/repo"
 	"github.com/spf13/cobra"
 )
 
@@ -17,15 +18,31 @@ func newTokenCmd(g *globals) *cobra.Command {
 
 func newTokenCreateCmd(g *globals) *cobra.Command {
 	var req client.TokenRequest
+	patterns := map[string]*[]string{}
 	cmd := &cobra.Command{
 		Use:   "create --scope read|write|admin [--name NAME]",
 		Short: "Create a token; text output is the secret alone",
-		Args:  nArgs(0, 0),
+		Long: `Create a token. A token has a role (read < write < admin) and, optionally,
+the resources it may touch as glob patterns per kind: a token with any
+pattern may touch only resources of the kinds it names, with matching
+names (--repo, --publication PREFIX/DIST, --registry, --image, each
+repeatable). Deleting a repository, snapshot, publication, image or
+mirror, and revoking an image, need admin or --allow-delete. --expires
+takes an age (90d, 2w, 12h) or an RFC 3339 time.`,
+		Args: nArgs(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch req.Scope {
 			case "read", "write", "admin":
 			default:
 				return usageError{fmt.Errorf("--scope must be read, write or admin, not %q", req.Scope)}
+			}
+			for kind, pats := range patterns {
+				if len(*pats) > 0 {
+					if req.Resources == nil {
+						req.Resources = map[string][]string{}
+					}
+					req.Resources[kind] = *pats
+				}
 			}
 			c, err := g.client()
 			if err != nil {
@@ -41,7 +58,12 @@ func newTokenCreateCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&req.Scope, "scope", "", "scope: read, write or admin (required)")
 	requireFlags(cmd, "scope")
-	cmd.Flags().StringVar(&req.Name, "name", "", "a name to recognise the token by")
+	cmd.Flags().StringVar(&req.Name, "name", "", "a unique name to recognise the token by")
+	for _, kind := range repo.ResourceKinds {
+		patterns[kind] = cmd.Flags().StringArray(kind, nil, "limit the token to "+kind+"s matching this glob (repeatable)")
+	}
+	cmd.Flags().BoolVar(&req.AllowDelete, "allow-delete", false, "let a write token delete and revoke within its resources")
+	cmd.Flags().StringVar(&req.Expires, "expires", "", "expiry: an age (90d, 12h) or an RFC 3339 time; default never")
 	return cmd
 }
 
@@ -60,9 +82,10 @@ func newTokenListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return g.show(cmd, client.TokensResponse{Tokens: nonNil(tokens)}, func(w io.Writer) {
-				fmt.Fprintln(w, "ID\tNAME\tSCOPE\tCREATED")
+				fmt.Fprintln(w, "ID\tNAME\tSCOPE\tRESOURCES\tCREATED\tEXPIRES\tLAST USED\tFROM")
 				for _, t := range tokens {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, t.Created.Format(time.RFC3339))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, orDash(t.Name), t.Scope, tokenResources(t),
+						t.Created.Format(time.RFC3339), timeOrDash(t.Expires, "never"), timeOrDash(t.LastUsed, "never"), orDash(t.LastAddr))
 				}
 			})
 		},
@@ -94,6 +117,33 @@ func newTokenDeleteCmd(g *globals) *cobra.Command {
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
+	}
+	return s
+}
+
+// tokenResources is "all" or the token's patterns ("repo=web-*,..."),
+// with "+delete" for the delete grant.
+func tokenResources(t client.Token) string {
+	s := repo.Resources(t.Resources).String()
+	if s == "" {
+		s = "all"
+	}
+	if t.AllowDelete {
+		s += "+delete"
+	}
+	return s
+}
+
+func timeOrDash(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.Format(time.RFC3339)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
 	}
 	return s
 }

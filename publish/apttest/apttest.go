@@ -44,6 +44,7 @@ type settings struct {
 	arches      []string // arches[0] is the native one
 	compression string   // "" leaves apt's own preference
 	caInfo      string   // "": apt trusts the system's CAs for https
+	auth        string   // etc/auth.conf.d/test.conf (apt_auth.conf(5))
 }
 
 // WithCAInfo makes apt trust, for https sources, the CA certificates of
@@ -63,6 +64,15 @@ func WithCompression(kind string) Option {
 // client is amd64 alone.
 func WithArchitectures(native string, foreign ...string) Option {
 	return func(s *settings) { s.arches = append([]string{native}, foreign...) }
+}
+
+// WithAuth gives apt a login for URLs under machine (apt_auth.conf(5):
+// "http://host:port/path"; a machine without a scheme matches https only),
+// as /etc/apt/auth.conf.d/ would: apt sends it as HTTP Basic auth.
+func WithAuth(machine, login, password string) Option {
+	return func(s *settings) {
+		s.auth += fmt.Sprintf("machine %s login %s password %s\n", machine, login, password)
+	}
 }
 
 // New makes an isolated apt root whose only source is sourcesLine. When

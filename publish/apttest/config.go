@@ -13,6 +13,7 @@ import (
 //	etc/sources.list             the one sources line
 //	etc/sources.list.d/          empty
 //	etc/apt.conf.d/              empty: the host's parts are not read
+//	etc/auth.conf.d/             logins (WithAuth), mode 0600; the host's are not read
 //	etc/preferences.d/           empty
 //	etc/trusted.gpg.d/           empty: only signed-by keys are trusted
 //	etc/keyring.gpg              the keyring given to New, if any
@@ -23,7 +24,7 @@ import (
 //	cache/archives/partial/      downloaded packages
 //	log/
 var dirs = []string{
-	"etc/sources.list.d", "etc/apt.conf.d", "etc/preferences.d", "etc/trusted.gpg.d",
+	"etc/sources.list.d", "etc/apt.conf.d", "etc/auth.conf.d", "etc/preferences.d", "etc/trusted.gpg.d",
 	"state/lists/partial", "cache/archives/partial", "log",
 }
 
@@ -50,6 +51,9 @@ func (c *Client) layout(sourcesLine string, keyring []byte, s settings) error {
 		if err := os.WriteFile(filepath.Join(c.root, name), []byte(data), 0o644); err != nil {
 			return err
 		}
+	}
+	if s.auth != "" {
+		return os.WriteFile(filepath.Join(c.root, "etc/auth.conf.d/test.conf"), []byte(s.auth), 0o600)
 	}
 	return nil
 }
@@ -93,6 +97,8 @@ func aptConf(root string, s settings) string {
 	set("Dir::Etc::parts", "apt.conf.d")
 	set("Dir::Etc::sourcelist", "sources.list")
 	set("Dir::Etc::sourceparts", "sources.list.d")
+	set("Dir::Etc::netrc", "auth.conf")
+	set("Dir::Etc::netrcparts", "auth.conf.d")
 	set("Dir::Etc::preferences", "preferences")
 	set("Dir::Etc::preferencesparts", "preferences.d")
 	set("Dir::Etc::trusted", "trusted.gpg")

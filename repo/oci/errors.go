@@ -43,4 +43,8 @@ var (
 
 	// ErrTooLarge means a manifest exceeds MaxManifestSize.
 	ErrTooLarge = errors.New("manifest too large")
+
+	// ErrTooManyUploads means the token holds as many open upload sessions
+	// as the server allows one token.
+	ErrTooManyUploads = errors.New("too many open upload sessions")
 )

@@ -27,20 +27,38 @@ type Upload struct {
 	Size    int64     `json:"size"`
 	Started time.Time `json:"started"`
 	Updated time.Time `json:"updated"`
+	// Owner is the id of the token that opened the session ("": none).
+	Owner string `json:"owner,omitempty"`
 }
 
 // StartUpload opens an upload session in repository name.
 func (r *Registry) StartUpload(name string) (*Upload, error) {
+	return r.StartUploadFor(name, "", 0)
+}
+
+// StartUploadFor opens an upload session for the token with id owner,
+// refused with ErrTooManyUploads when that token holds max open sessions
+// already (max 0: no limit): one client cannot fill the staging disk with
+// sessions it never finishes.
+func (r *Registry) StartUploadFor(name, owner string, max int) (*Upload, error) {
 	var raw [16]byte
 	rand.Read(raw[:])
 	now := r.now()
-	u := &Upload{ID: hex.EncodeToString(raw[:]), Repo: name, Started: now, Updated: now}
+	u := &Upload{ID: hex.EncodeToString(raw[:]), Repo: name, Started: now, Updated: now, Owner: owner}
 	f, err := os.OpenFile(r.stagingPath(u.ID), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("starting upload: %w", err)
 	}
 	f.Close()
-	if err := r.db.Update(func(tx *bolt.Tx) error { return putUpload(tx, u) }); err != nil {
+	err = r.db.Update(func(tx *bolt.Tx) error {
+		if max > 0 && owner != "" {
+			if n := ownedUploads(tx, owner); n >= max {
+				return fmt.Errorf("%w: this token holds %d open upload sessions (at most %d); finish or cancel one", ErrTooManyUploads, n, max)
+			}
+		}
+		return putUpload(tx, u)
+	})
+	if err != nil {
 		os.Remove(r.stagingPath(u.ID))
 		return nil, fmt.Errorf("starting upload: %w", err)
 	}
@@ -319,3 +337,16 @@ func CheckUploadID(id string) error {
 // lockSession serialises the requests of one session and returns the
 // unlock.
 func (r *Registry) lockSession(id string) func() { return r.sessions.lock(id) }
+
+// ownedUploads counts the open sessions of the token with id owner.
+func ownedUploads(tx *bolt.Tx, owner string) int {
+	n := 0
+	tx.Bucket(bucketUploads).ForEach(func(_, v []byte) error {
+		var u Upload
+		if json.Unmarshal(v, &u) == nil && u.Owner == owner {
+			n++
+		}
+		return nil
+	})
+	return n
+}
