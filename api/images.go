@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -77,6 +78,7 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	imgs = slices.DeleteFunc(imgs, func(img *repo.Image) bool { return !mayList(r, repo.ResImage, img.Name) })
 	writeJSON(w, http.StatusOK, client.ImagesResponse{Images: pageOf(pg, imgs, wireImage), Total: len(imgs)})
 }
 

@@ -18,6 +18,9 @@ func (s *Server) listRepos(w http.ResponseWriter, r *http.Request) {
 	}
 	out := client.ReposResponse{Repos: []client.Repo{}}
 	for _, rp := range rs {
+		if !mayList(r, repo.ResRepo, rp.Name) {
+			continue
+		}
 		out.Repos = append(out.Repos, wireRepo(rp))
 	}
 	writeJSON(w, http.StatusOK, out)

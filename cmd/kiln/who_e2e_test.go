@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -150,6 +151,55 @@ func wantActors(t *testing.T, what string, got []*client.Actor, want ...*client.
 	for i := range want {
 		if got[i] == nil || *got[i] != *want[i] {
 			t.Errorf("%s[%d] by %+v, want %+v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestListingsShowOnlyReadable: a token limited to some resources lists
+// only those (repositories, publications, images), as _catalog does; an
+// unlimited token lists everything.
+func TestListingsShowOnlyReadable(t *testing.T) {
+	env, _ := liveServer(t)
+	for _, name := range []string{"web-1", "db-1"} {
+		mustRun(t, env, "repo", "create", name)
+		mustRun(t, env, "publish", "create", "--prefix", strings.TrimSuffix(name, "-1"), "--distribution", "bookworm",
+			"--component", "main="+name, "--arch", "amd64", "--sign", "none")
+		mustRun(t, env, "image", "push", strings.TrimSuffix(name, "-1"), "--version", "1", "--os", "debian", "--os-version", "12",
+			"--arch", "amd64", "--artifact", "aws:us-east-1:ami-0001")
+	}
+	web, _ := whoToken(t, env, "reader", "read")
+	limited := strings.TrimSpace(mustRun(t, env, "token", "create", "--scope", "read", "--name", "web-only",
+		"--repo", "web-*", "--publication", "web/*", "--image", "web"))
+	base := env["KILN_URL"] + "/api/v1"
+	for _, c := range []struct {
+		tok  string
+		want string
+	}{{limited, "web"}, {web.Secret, "db web"}} {
+		hdr := map[string]string{"Authorization": "Bearer " + c.tok}
+		var rr client.ReposResponse
+		var pr client.PublicationsResponse
+		var ir client.ImagesResponse
+		jsonCall(t, "GET", base+"/repos", hdr, nil, 200, &rr)
+		jsonCall(t, "GET", base+"/publications", hdr, nil, 200, &pr)
+		jsonCall(t, "GET", base+"/images", hdr, nil, 200, &ir)
+		var repos, pubs, imgs []string
+		for _, r := range rr.Repos {
+			repos = append(repos, strings.TrimSuffix(r.Name, "-1"))
+		}
+		for _, p := range pr.Publications {
+			pubs = append(pubs, p.Prefix)
+		}
+		for _, i := range ir.Images {
+			imgs = append(imgs, i.Name)
+		}
+		for what, got := range map[string][]string{"repos": repos, "publications": pubs, "images": imgs} {
+			slices.Sort(got)
+			if strings.Join(got, " ") != c.want {
+				t.Errorf("%s listed: %q, want %q", what, got, c.want)
+			}
+		}
+		if c.want == "web" && ir.Total != 1 {
+			t.Errorf("images total for the limited token: %d, want 1", ir.Total)
 		}
 	}
 }
