@@ -77,3 +77,29 @@ func containsBy(b []byte) bool {
 	_, ok := m["by"]
 	return ok
 }
+
+// BenchmarkGroupEventActor: appending a group event through the plain
+// store and through As(actor), each on a fresh store: the cost of
+// recording who.
+func BenchmarkGroupEventActor(b *testing.B) {
+	ci := repo.Actor{Token: "ci", TokenID: "t1", Remote: "192.0.2.1"}
+	for _, c := range []struct {
+		name string
+		as   func(*repo.Store) *repo.Store
+	}{{"plain", func(s *repo.Store) *repo.Store { return s }}, {"as", func(s *repo.Store) *repo.Store { return s.As(ci) }}} {
+		b.Run(c.name, func(b *testing.B) {
+			s, _ := newStore(b)
+			push(b, s, image("web", "1", "us-east-1"))
+			g := repo.Group{Name: "web-prod-v001", Artifact: repo.GroupArtifact{Image: "web@1"}, Region: "us-east-1"}
+			if _, _, err := s.RecordGroup(g, ""); err != nil {
+				b.Fatal(err)
+			}
+			states := []string{repo.StateDisabled, repo.StateEnabled}
+			for i := 0; b.Loop(); i++ {
+				if _, err := c.as(s).AddGroupEvent(g.Name, states[i%2], "bench"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
