@@ -20,6 +20,9 @@ func (s *Server) createPublication(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := domainPublication(req)
+	if err == nil {
+		_, err = s.bucketPublisher(p.Endpoint)
+	}
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -32,7 +35,7 @@ func (s *Server) createPublication(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, wirePublication(pub))
+	writeJSON(w, http.StatusCreated, s.wire(pub))
 }
 
 // updatePublication republishes from the sources' current contents.
@@ -64,7 +67,7 @@ func (s *Server) republish(w http.ResponseWriter, r *http.Request, changes []rep
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wirePublication(pub))
+	writeJSON(w, http.StatusOK, s.wire(pub))
 }
 
 // publish writes pub's tree from its sources and records pub once the tree
@@ -88,8 +91,16 @@ func (s *Server) writePublication(r *http.Request, pub *repo.Publication) error 
 			return err
 		}
 	}
-	return s.publisher.Write(r.Context(), publish.Input{Pub: pub, Components: comps, Key: key, Now: s.now(),
-		Commit: func() error { return s.store.SavePublication(pub) }})
+	in := publish.Input{Pub: pub, Components: comps, Key: key, Now: s.now(),
+		Commit: func() error { return s.store.SavePublication(pub) }}
+	if pub.Endpoint == "" {
+		return s.publisher.Write(r.Context(), in)
+	}
+	bp, err := s.bucketPublisher(pub.Endpoint)
+	if err != nil {
+		return err
+	}
+	return bp.Write(r.Context(), in)
 }
 
 // Recover finishes or rolls back the publishes a crash interrupted, so that
@@ -123,7 +134,7 @@ func (s *Server) listPublications(w http.ResponseWriter, r *http.Request) {
 	}
 	out := client.PublicationsResponse{Publications: []client.Publication{}}
 	for _, p := range pubs {
-		out.Publications = append(out.Publications, wirePublication(p))
+		out.Publications = append(out.Publications, s.wire(p))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -134,12 +145,21 @@ func (s *Server) getPublication(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wirePublication(p))
+	writeJSON(w, http.StatusOK, s.wire(p))
 }
 
 func (s *Server) dropPublication(w http.ResponseWriter, r *http.Request) {
 	v := mux.Vars(r)
-	err := s.publisher.Drop(v["prefix"], v["dist"], func() error { return s.store.DeletePublication(v["prefix"], v["dist"]) })
+	forget := func() error { return s.store.DeletePublication(v["prefix"], v["dist"]) }
+	var err error
+	if p, gerr := s.store.GetPublication(v["prefix"], v["dist"]); gerr == nil && p.Endpoint != "" {
+		var bp *publish.BucketPublisher
+		if bp, err = s.bucketPublisher(p.Endpoint); err == nil {
+			err = bp.Drop(r.Context(), p.Prefix, p.Distribution, forget)
+		}
+	} else {
+		err = s.publisher.Drop(v["prefix"], v["dist"], forget)
+	}
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -157,7 +177,7 @@ func domainSources(in []client.Source) []repo.Source {
 
 func domainPublication(p client.Publication) (repo.Publication, error) {
 	out := repo.Publication{Prefix: p.Prefix, Distribution: p.Distribution, Sources: domainSources(p.Sources),
-		Architectures: p.Architectures, Key: p.Key, Origin: p.Origin, Label: p.Label, Suite: p.Suite, Codename: p.Codename}
+		Architectures: p.Architectures, Key: p.Key, Origin: p.Origin, Label: p.Label, Suite: p.Suite, Codename: p.Codename, Endpoint: p.Endpoint}
 	if p.ValidFor != "" {
 		d, err := time.ParseDuration(p.ValidFor)
 		if err != nil || d <= 0 {
@@ -175,7 +195,7 @@ func wirePublication(p *repo.Publication) client.Publication {
 	}
 	out := client.Publication{Prefix: p.Prefix, Distribution: p.Distribution, Sources: srcs,
 		Architectures: p.Architectures, Key: p.Key, Origin: p.Origin, Label: p.Label, Suite: p.Suite,
-		Codename: p.Codename, Generation: p.Generation, Created: p.Created, Updated: p.Updated}
+		Codename: p.Codename, Endpoint: p.Endpoint, Generation: p.Generation, Created: p.Created, Updated: p.Updated}
 	if p.ValidFor > 0 {
 		out.ValidFor = p.ValidFor.String()
 	}

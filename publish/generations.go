@@ -61,7 +61,50 @@ func (g generation) byHashNames() map[string]bool {
 // its prune, which left that generation served but unrecorded) this round
 // removes only temp files, and the next, with a whole record, catches up.
 func (p *Publisher) prune(dist string, files []IndexFile, prev map[string]string, now time.Time) {
-	keep, keepFor, keepMax := p.Keep, p.KeepFor, p.KeepMax
+	var gens []generation
+	if data, err := os.ReadFile(filepath.Join(dist, generationsFile)); err == nil {
+		if json.Unmarshal(data, &gens) != nil {
+			gens = nil // start over: nothing is removed on a guess
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	pl := planPrune(keeping{p.Keep, p.KeepFor, p.KeepMax}, gens, files, prev, now)
+	data, err := json.Marshal(pl.gens)
+	// No barrier: a record lost in a crash only means fewer copies pruned.
+	if err != nil || writeAtomic(filepath.Join(dist, generationsFile), data, newSyncSet(dist)) != nil {
+		return
+	}
+	if !pl.trusted { // only temp files: by-hash copies wait for a record to trust
+		removeDebris(dist, nil, now.Add(-pl.keepFor))
+		return
+	}
+	for _, name := range pl.drop {
+		os.Remove(filepath.Join(dist, filepath.FromSlash(name)))
+	}
+	removeDebris(dist, pl.kept, now.Add(-pl.keepFor))
+}
+
+// keeping is how many generations prune keeps (see Publisher.Keep).
+type keeping struct {
+	keep    int
+	keepFor time.Duration
+	keepMax int
+}
+
+// prunePlan is what a prune records and removes, on disk or in a bucket.
+type prunePlan struct {
+	gens    []generation    // the record to write: the generations kept
+	kept    map[string]bool // their by-hash copies
+	drop    []string        // by-hash copies only dropped generations list
+	trusted bool            // the record read ended with prev: drop may go
+	keepFor time.Duration
+}
+
+// planPrune adds the generation of files to the record gens and works out
+// which generations stay and which by-hash copies go (see prune).
+func planPrune(k keeping, gens []generation, files []IndexFile, prev map[string]string, now time.Time) prunePlan {
+	keep, keepFor, keepMax := k.keep, k.keepFor, k.keepMax
 	if keep <= 0 {
 		keep = 5
 	}
@@ -72,15 +115,7 @@ func (p *Publisher) prune(dist string, files []IndexFile, prev map[string]string
 		keepMax = 20
 	}
 	keepMax = max(keepMax, keep)
-	var gens []generation
-	if data, err := os.ReadFile(filepath.Join(dist, generationsFile)); err == nil {
-		if json.Unmarshal(data, &gens) != nil {
-			gens = nil // start over: nothing is removed on a guess
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return
-	}
-	trusted := endsWith(gens, prev)
+	pl := prunePlan{trusted: endsWith(gens, prev), kept: map[string]bool{}, keepFor: keepFor}
 	cur := generation{Published: now}
 	for i := range files {
 		cur.Files = append(cur.Files, indexSums{Path: files[i].Path, Sums: files[i].Sums()})
@@ -93,29 +128,20 @@ func (p *Publisher) prune(dist string, files []IndexFile, prev map[string]string
 		}
 		cut = i + 1
 	}
-	kept := map[string]bool{}
 	for _, g := range gens[cut:] {
 		for name := range g.byHashNames() {
-			kept[name] = true
+			pl.kept[name] = true
 		}
-	}
-	data, err := json.Marshal(gens[cut:])
-	// No barrier: a record lost in a crash only means fewer copies pruned.
-	if err != nil || writeAtomic(filepath.Join(dist, generationsFile), data, newSyncSet(dist)) != nil {
-		return
-	}
-	if !trusted { // only temp files: by-hash copies wait for a record to trust
-		removeDebris(dist, nil, now.Add(-keepFor))
-		return
 	}
 	for _, g := range gens[:cut] {
 		for name := range g.byHashNames() {
-			if !kept[name] {
-				os.Remove(filepath.Join(dist, filepath.FromSlash(name)))
+			if !pl.kept[name] && !slices.Contains(pl.drop, name) {
+				pl.drop = append(pl.drop, name)
 			}
 		}
 	}
-	removeDebris(dist, kept, now.Add(-keepFor))
+	pl.gens = gens[cut:]
+	return pl
 }
 
 // endsWith reports whether the record's last generation is the one whose

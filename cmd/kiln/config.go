@@ -31,8 +31,10 @@ type serveConfig struct {
 	BodyTimeout     time.Duration
 	IdleTimeout     time.Duration
 	Storage         storageConfig
-	Ops             opsConfig
-	crashAt         string // KILN_TEST_CRASH_AT: see crashAt
+	// PublishEndpoints are the buckets publications may go to, by name.
+	PublishEndpoints map[string]publishEndpoint
+	Ops              opsConfig
+	crashAt          string // KILN_TEST_CRASH_AT: see crashAt
 }
 
 // limits are the server's connection limits (api.Limits).

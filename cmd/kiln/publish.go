@@ -62,6 +62,7 @@ func newPublishCreateCmd(g *globals) *cobra.Command {
 	f.StringVar(&p.Label, "label", "", "Label field")
 	f.StringVar(&p.Suite, "suite", "", "Suite field")
 	f.StringVar(&p.Codename, "codename", "", "Codename field (default: the distribution)")
+	f.StringVar(&p.Endpoint, "endpoint", "", "where the tree goes: the server's data directory (default) or s3:NAME, a publish endpoint of the server's config")
 	f.StringVar(&validFor, "valid-for", "", "write Valid-Until this long after each publish (e.g. 7d, 36h): apt refuses older Releases")
 	requireFlags(cmd, "prefix", "distribution", "component", "arch", "sign")
 	return cmd
@@ -136,6 +137,13 @@ func (g *globals) showPublication(cmd *cobra.Command, p *client.Publication, err
 	}
 	return g.show(cmd, p, func(w io.Writer) {
 		fmt.Fprintf(w, "published %s/%s: %s\n", p.Prefix, p.Distribution, describeSources(p.Sources))
+		if p.URL != "" {
+			comps := make([]string, len(p.Sources))
+			for i, s := range p.Sources {
+				comps[i] = s.Component
+			}
+			fmt.Fprintf(w, "sources.list: deb %s %s %s\n", p.URL, p.Distribution, strings.Join(comps, " "))
+		}
 	})
 }
 

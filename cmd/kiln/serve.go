@@ -70,6 +70,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	endpoints, err := cfg.openPublishEndpoints(ctx)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
@@ -78,7 +82,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		AnonymousRead: cfg.AnonymousRead, Logger: log, Version: version(),
 		PublicDir: filepath.Join(cfg.Data, "public"), KeySecret: secret, Registry: reg,
 		AfterPublishStage: crashAt(cfg.crashAt), Limits: cfg.limits(), BlobRedirect: cfg.Storage.redirectTTL(),
-		Metrics: newMetricsRegistry()})
+		Metrics: newMetricsRegistry(), PublishEndpoints: endpoints})
 	if err := handler.Recover(); err != nil {
 		return fmt.Errorf("recovering published trees: %w", err)
 	}
