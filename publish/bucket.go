@@ -27,7 +27,7 @@ type Bucket interface {
 	GetObject(ctx context.Context, key string) ([]byte, error)
 	// List calls fn with every key under prefix.
 	List(ctx context.Context, prefix string, fn func(key string) error) error
-	// Remove deletes keys; missing ones are no error.
+	// Remove deletes keys (none: no request); missing ones are no error.
 	Remove(ctx context.Context, keys []string) error
 	// CopyBlob makes key a copy of blob d: server-side where it can.
 	CopyBlob(ctx context.Context, key string, blobs storage.Blobs, d storage.Digest, size int64) error
@@ -60,7 +60,8 @@ type BucketPublisher struct {
 	Keep    int
 	KeepFor time.Duration
 	KeepMax int
-	// Workers is how many uploads run at once (0: 16).
+	// Workers is how many uploads run at once (0: 64): an object store
+	// answers each in tens of milliseconds, mostly waiting on its disk.
 	Workers int
 	// AfterStage, when set, is called after each step of a publish:
 	// "pool", "indexes", "release", "committed".
@@ -108,15 +109,18 @@ func (p *BucketPublisher) Write(ctx context.Context, in Input) error {
 	if err := p.stage("pool"); err != nil {
 		return err
 	}
+	pooled := time.Since(start)
 	gens, prevRel, err := p.current(ctx, dist)
 	if err != nil {
 		return err
 	}
 	prev := releaseSHA256(prevRel[releaseIndex("Release")])
+	read := time.Since(start)
 	changed, err := p.putIndexes(ctx, dist, files, gens, prev)
 	if err != nil {
 		return err
 	}
+	indexed := time.Since(start)
 	if err := p.stage("indexes"); err != nil {
 		return err
 	}
@@ -134,11 +138,14 @@ func (p *BucketPublisher) Write(ctx context.Context, in Input) error {
 	if err := p.stage("committed"); err != nil {
 		return err
 	}
+	released := time.Since(start)
 	p.prune(ctx, dist, gens, files, prev, in.Now)
 	if p.Log != nil {
 		p.Log.Info("published", "prefix", in.Pub.Prefix, "distribution", in.Pub.Distribution,
 			"generation", in.Pub.Generation, "bucket", fmt.Sprint(p.Bucket), "new_pool_files", uploaded,
-			"changed_indexes", changed, "total", time.Since(start).Round(time.Millisecond))
+			"changed_indexes", changed, "pool", pooled.Round(time.Millisecond), "read", read.Round(time.Millisecond),
+			"indexes", indexed.Round(time.Millisecond), "release", released.Round(time.Millisecond),
+			"total", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }
@@ -163,7 +170,7 @@ func (p *BucketPublisher) workers() int {
 	if p.Workers > 0 {
 		return p.Workers
 	}
-	return 16
+	return 64
 }
 
 // parallel runs fn for each of n jobs on the publisher's workers and
@@ -302,7 +309,7 @@ func (p *BucketPublisher) putIndexes(ctx context.Context, dist string, files []I
 			continue
 		}
 		for _, bh := range byHashPaths(f.Path, f.Sums()) {
-			if !have[bh] {
+			if !have[bh] && !weakByHash(bh) {
 				byHash = append(byHash, put{dist + bh, f})
 			}
 		}
@@ -317,6 +324,14 @@ func (p *BucketPublisher) putIndexes(ctx context.Context, dist string, files []I
 		}
 	}
 	return len(plain), nil
+}
+
+// weakByHash reports a by-hash name under MD5Sum or SHA1: apt fetches by
+// the strongest hash a Release lists (SHA512 here), and never trusts those
+// two, so a bucket gets no copies under them (a directory gets them as
+// free hard links).
+func weakByHash(name string) bool {
+	return strings.Contains(name, "/by-hash/"+MD5Sum+"/") || strings.Contains(name, "/by-hash/"+SHA1+"/")
 }
 
 // putRelease uploads the Release files in order, InRelease last, and

@@ -94,6 +94,9 @@ func (b *Bucket) List(ctx context.Context, prefix string, fn func(key string) er
 
 // Remove deletes keys; missing ones are no error.
 func (b *Bucket) Remove(ctx context.Context, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
 	objs := make(chan minio.ObjectInfo, len(keys))
 	for _, k := range keys {
 		objs <- minio.ObjectInfo{Key: b.prefix + k}
