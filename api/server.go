@@ -182,6 +182,7 @@ func (s *Server) table() []route {
 		{"gc", "POST", "/api/v1/gc", repo.ScopeAdmin, s.collectGarbage},
 		{"fsck", "POST", "/api/v1/fsck", repo.ScopeAdmin, s.checkBlobs},
 		{"backup", "GET", "/api/v1/backup", repo.ScopeAdmin, s.backupDatabase},
+		{"backup-to-bucket", "POST", "/api/v1/backup", repo.ScopeAdmin, s.backupToBucket},
 	}, append(s.mirrorTable(), s.catalogTable()...)...)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -92,6 +93,26 @@ func TestAptGetFromS3Bucket(t *testing.T) {
 	expectUpdated(t, apt)
 	expectDownload(t, apt, "myapp", want["myapp_2.0-1"])
 
+	// The database's backup goes into the endpoint's bucket, and restores.
+	var res struct{ Key string }
+	if err := json.Unmarshal([]byte(mustRun(t, env, "backup", "--to", "s3:fleet", "--output", "json")), &res); err != nil {
+		t.Fatal(err)
+	}
+	tarball, ok := objectBytes(t, srv.Client(), pub, "apt/"+res.Key)
+	if !ok || !strings.HasPrefix(res.Key, "backups/kiln-backup-") {
+		t.Fatalf("backup key %q: found %v", res.Key, ok)
+	}
+	saved := filepath.Join(t.TempDir(), "backup.tar")
+	if err := os.WriteFile(saved, tarball, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	restored := t.TempDir()
+	os.WriteFile(filepath.Join(restored, "server-secret"), mustRead(t, filepath.Join(dir, "server-secret")), 0o600)
+	mustRun(t, env, "restore", saved, "--data", restored)
+	if code, _, stderr := runIn(t.Context(), env, "backup", "--to", "s3:nope"); code == 0 || !strings.Contains(stderr, "no such publish endpoint") {
+		t.Fatalf("backup to an unknown endpoint: exit %d, %q", code, stderr)
+	}
+
 	code, _, stderr := runIn(t.Context(), env, "publish", "create", "--endpoint", "s3:other", "--prefix", "x",
 		"--distribution", "bookworm", "--component", "main=stable", "--arch", "amd64", "--sign", "none")
 	if code == 0 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "no such publish endpoint") {
@@ -179,4 +200,13 @@ func waitPoolGrows(t *testing.T, srv *s3test.Server, bucket string, n int) {
 		}
 	}
 	t.Fatal("the pool never grew")
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
