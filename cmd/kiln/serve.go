@@ -57,6 +57,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	endpoints, err := cfg.openPublishEndpoints(ctx)
+	if err != nil {
+		return err
+	}
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -67,10 +71,6 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	reg, err := oci.Open(store, oci.Options{StagingDir: filepath.Join(cfg.Data, "oci-uploads"), UploadExpiry: cfg.UploadExpiry})
-	if err != nil {
-		return err
-	}
-	endpoints, err := cfg.openPublishEndpoints(ctx)
 	if err != nil {
 		return err
 	}
