@@ -89,21 +89,8 @@ func (p *BucketPublisher) Write(ctx context.Context, in Input) error {
 	}
 	base := prefixKey(in.Pub.Prefix)
 	dist := base + "dists/" + in.Pub.Distribution + "/"
-	var (
-		files  []IndexFile
-		rel    releaseFiles
-		ixErr  error
-		ixDone = make(chan struct{})
-	)
-	go func() { // indexes cost CPU, the pool costs round trips: side by side
-		defer close(ixDone)
-		if files, ixErr = (&Publisher{Indexer: p.Indexer}).indexes(in); ixErr == nil {
-			rel, ixErr = renderRelease(in, files)
-		}
-	}()
-	uploaded, poolErr := p.uploadPool(ctx, base, in.Components)
-	<-ixDone
-	if err := errors.Join(poolErr, ixErr); err != nil {
+	files, rel, uploaded, err := p.prepare(ctx, in, base)
+	if err != nil {
 		return err
 	}
 	if err := p.stage("pool"); err != nil {
@@ -148,6 +135,27 @@ func (p *BucketPublisher) Write(ctx context.Context, in Input) error {
 			"total", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
+}
+
+// prepare uploads the pool objects the prefix lacks while it builds the
+// indexes and renders the Release files: indexes cost CPU, the pool costs
+// round trips, so they go side by side.
+func (p *BucketPublisher) prepare(ctx context.Context, in Input, base string) ([]IndexFile, releaseFiles, int, error) {
+	var (
+		files  []IndexFile
+		rel    releaseFiles
+		ixErr  error
+		ixDone = make(chan struct{})
+	)
+	go func() {
+		defer close(ixDone)
+		if files, ixErr = (&Publisher{Indexer: p.Indexer}).indexes(in); ixErr == nil {
+			rel, ixErr = renderRelease(in, files)
+		}
+	}()
+	uploaded, err := p.uploadPool(ctx, base, in.Components)
+	<-ixDone
+	return files, rel, uploaded, errors.Join(err, ixErr)
 }
 
 func (p *BucketPublisher) stage(name string) error {
