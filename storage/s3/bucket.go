@@ -34,7 +34,14 @@ func NewBucket(ctx context.Context, cfg Config) (*Bucket, error) {
 	if creds == nil {
 		creds = credentialChain()
 	}
-	c, err := minio.New(cfg.Endpoint, &minio.Options{Creds: creds, Secure: !cfg.Insecure, Region: cfg.Region, MaxRetries: 5})
+	// A publish runs 64 uploads at once (publish.BucketPublisher): keep as
+	// many connections, not minio-go's 16, or most are dialed anew each time.
+	tr, err := minio.DefaultTransport(!cfg.Insecure)
+	if err != nil {
+		return nil, err
+	}
+	tr.MaxIdleConnsPerHost = 128
+	c, err := minio.New(cfg.Endpoint, &minio.Options{Creds: creds, Secure: !cfg.Insecure, Region: cfg.Region, MaxRetries: 5, Transport: tr})
 	if err != nil {
 		return nil, fmt.Errorf("s3: endpoint %q: %w", cfg.Endpoint, err)
 	}
