@@ -29,6 +29,9 @@ type Bucket interface {
 	List(ctx context.Context, prefix string, fn func(key string) error) error
 	// Remove deletes keys (none: no request); missing ones are no error.
 	Remove(ctx context.Context, keys []string) error
+	// Modified is when key was last written, by the service's clock
+	// (whole seconds); a missing key is os.ErrNotExist.
+	Modified(ctx context.Context, key string) (time.Time, error)
 	// CopyBlob makes key a copy of blob d: server-side where it can.
 	CopyBlob(ctx context.Context, key string, blobs storage.Blobs, d storage.Digest, size int64) error
 }
@@ -68,8 +71,9 @@ type BucketPublisher struct {
 	AfterStage func(stage string) error
 	Log        *slog.Logger
 
-	mu     sync.Mutex
-	pooled map[string]map[string]bool // prefix -> pool keys known to be in the bucket
+	mu       sync.Mutex
+	pooled   map[string]map[string]bool // prefix -> pool keys known to be in the bucket
+	released map[string]time.Time       // dists/<dist>/ key -> when its Release files last went up
 }
 
 // Write publishes in into the bucket (see BucketPublisher).
@@ -345,6 +349,10 @@ func weakByHash(name string) bool {
 // putRelease uploads the Release files in order, InRelease last, and
 // removes those an unsigned publication has none of.
 func (p *BucketPublisher) putRelease(ctx context.Context, dist string, rel releaseFiles) error {
+	if err := p.nextSecond(ctx, dist); err != nil {
+		return err
+	}
+	defer func() { p.released[dist] = time.Now() }()
 	var gone []string
 	for _, name := range releaseNames {
 		if !rel.has(name) {
@@ -360,6 +368,36 @@ func (p *BucketPublisher) putRelease(ctx context.Context, dist string, rel relea
 		}
 	}
 	return nil
+}
+
+// nextSecond waits, if the distribution's Release files went up less than
+// a second ago, for the next second. apt revalidates InRelease with
+// If-Modified-Since, and S3 keeps whole seconds: a second InRelease in the
+// same second would be answered 304, and apt would keep the first. (kiln
+// and the service are assumed to agree on the time to well within that.)
+func (p *BucketPublisher) nextSecond(ctx context.Context, dist string) error {
+	if p.released == nil {
+		p.released = map[string]time.Time{}
+	}
+	last, ok := p.released[dist]
+	if !ok { // the first since start: the bucket says when
+		var err error
+		if last, err = p.Bucket.Modified(ctx, dist+"Release"); errors.Is(err, os.ErrNotExist) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+	wait := time.Until(last.Truncate(time.Second).Add(time.Second + 50*time.Millisecond))
+	if wait <= 0 {
+		return nil
+	}
+	select {
+	case <-time.After(wait):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // restoreRelease puts back the Release files a failed publish replaced

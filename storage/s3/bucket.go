@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -135,4 +136,16 @@ func (b *Bucket) CopyBlob(ctx context.Context, key string, blobs storage.Blobs, 
 	}
 	defer rc.Close()
 	return b.PutObject(ctx, key, rc, size)
+}
+
+// Modified returns key's LastModified; a missing key is os.ErrNotExist.
+func (b *Bucket) Modified(ctx context.Context, key string) (time.Time, error) {
+	info, err := b.client.StatObject(ctx, b.bucket, b.prefix+key, minio.StatObjectOptions{})
+	if isNotFound(err) {
+		return time.Time{}, fmt.Errorf("%s%s: %w", b, key, os.ErrNotExist)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stat %s%s: %w", b, key, unavailable(err))
+	}
+	return info.LastModified, nil
 }
