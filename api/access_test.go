@@ -73,6 +73,7 @@ var accessTable = []accessCase{
 	{"fsck", "POST", "/api/v1/fsck", "", "admin", true},
 	{"backup", "GET", "/api/v1/backup", "", "admin", true},
 	{"audit", "GET", "/api/v1/audit", "", "admin", true},
+	{"backup-to-bucket", "POST", "/api/v1/backup", `{"to":"s3:nosuch"}`, "admin", true},
 	{"mirror-list", "GET", "/api/v1/mirrors", "", "read", false},
 	{"mirror-create", "POST", "/api/v1/mirrors", `{}`, "write", true},
 	{"mirror-get", "GET", "/api/v1/mirrors/deb", "", "read", false},

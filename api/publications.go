@@ -23,6 +23,9 @@ func (s *Server) createPublication(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := domainPublication(req)
+	if err == nil {
+		_, err = s.bucketPublisher(p.Endpoint)
+	}
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -35,7 +38,7 @@ func (s *Server) createPublication(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, wirePublication(pub))
+	writeJSON(w, http.StatusCreated, s.wire(pub))
 }
 
 // updatePublication republishes from the sources' current contents.
@@ -67,7 +70,7 @@ func (s *Server) republish(w http.ResponseWriter, r *http.Request, changes []rep
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wirePublication(pub))
+	writeJSON(w, http.StatusOK, s.wire(pub))
 }
 
 // publish writes pub's tree from its sources and records pub once the tree
@@ -91,8 +94,16 @@ func (s *Server) writePublication(r *http.Request, pub *repo.Publication) error 
 			return err
 		}
 	}
-	return s.publisher.Write(r.Context(), publish.Input{Pub: pub, Components: comps, Key: key, Now: s.now(),
-		Commit: func() error { return s.store.SavePublication(pub) }})
+	in := publish.Input{Pub: pub, Components: comps, Key: key, Now: s.now(),
+		Commit: func() error { return s.store.SavePublication(pub) }}
+	if pub.Endpoint == "" {
+		return s.publisher.Write(r.Context(), in)
+	}
+	bp, err := s.bucketPublisher(pub.Endpoint)
+	if err != nil {
+		return err
+	}
+	return bp.Write(r.Context(), in)
 }
 
 // Recover finishes or rolls back the publishes a crash interrupted, so that
@@ -129,7 +140,7 @@ func (s *Server) listPublications(w http.ResponseWriter, r *http.Request) {
 		if !mayList(r, repo.ResPublication, p.Prefix+"/"+p.Distribution) {
 			continue
 		}
-		out.Publications = append(out.Publications, wirePublication(p))
+		out.Publications = append(out.Publications, s.wire(p))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -140,12 +151,21 @@ func (s *Server) getPublication(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wirePublication(p))
+	writeJSON(w, http.StatusOK, s.wire(p))
 }
 
 func (s *Server) dropPublication(w http.ResponseWriter, r *http.Request) {
 	v := mux.Vars(r)
-	err := s.publisher.Drop(v["prefix"], v["dist"], func() error { return s.store.DeletePublication(v["prefix"], v["dist"]) })
+	forget := func() error { return s.store.DeletePublication(v["prefix"], v["dist"]) }
+	var err error
+	if p, gerr := s.store.GetPublication(v["prefix"], v["dist"]); gerr == nil && p.Endpoint != "" {
+		var bp *publish.BucketPublisher
+		if bp, err = s.bucketPublisher(p.Endpoint); err == nil {
+			err = bp.Drop(r.Context(), p.Prefix, p.Distribution, forget)
+		}
+	} else {
+		err = s.publisher.Drop(v["prefix"], v["dist"], forget)
+	}
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -163,10 +183,14 @@ func domainSources(in []client.Source) []repo.Source {
 
 func domainPublication(p client.Publication) (repo.Publication, error) {
 	out := repo.Publication{Prefix: p.Prefix, Distribution: p.Distribution, Sources: domainSources(p.Sources),
-		Architectures: p.Architectures, Key: p.Key, Origin: p.Origin, Label: p.Label, Suite: p.Suite, Codename: p.Codename}
+		Architectures: p.Architectures, Key: p.Key, Origin: p.Origin, Label: p.Label, Suite: p.Suite, Codename: p.Codename, Endpoint: p.Endpoint}
 	var err error
 	if out.Access, err = repo.CheckAccess(p.Access); err != nil {
 		return out, err
+	}
+	if out.Access == repo.AccessToken && out.Endpoint != "" {
+		// fleets read a bucket straight from S3: kiln never sees the request
+		return out, badRequest("access token protects trees kiln serves; a bucket endpoint is read without kiln: use the bucket's own policy")
 	}
 	if p.ValidFor != "" {
 		d, err := time.ParseDuration(p.ValidFor)
@@ -185,7 +209,7 @@ func wirePublication(p *repo.Publication) client.Publication {
 	}
 	out := client.Publication{Prefix: p.Prefix, Distribution: p.Distribution, Sources: srcs,
 		Architectures: p.Architectures, Key: p.Key, Origin: p.Origin, Label: p.Label, Suite: p.Suite,
-		Codename: p.Codename, Generation: p.Generation, Created: p.Created, Updated: p.Updated, Access: "public"}
+		Codename: p.Codename, Endpoint: p.Endpoint, Generation: p.Generation, Created: p.Created, Updated: p.Updated, Access: "public"}
 	if p.Access != repo.AccessPublic {
 		out.Access = p.Access
 	}

@@ -14,8 +14,18 @@ import (
 )
 
 func publishEnv(t *testing.T) (*env, string) {
+	return publishEnvWith(t, nil)
+}
+
+// publishEnvWith is publishEnv with more configuration (when not nil).
+func publishEnvWith(t *testing.T, mutate func(*api.Config)) (*env, string) {
 	pub := t.TempDir()
-	e := newEnv(t, func(c *api.Config) { c.PublicDir, c.KeySecret = pub, []byte("test secret") })
+	e := newEnv(t, func(c *api.Config) {
+		c.PublicDir, c.KeySecret = pub, []byte("test secret")
+		if mutate != nil {
+			mutate(c)
+		}
+	})
 	e.createRepo("stable")
 	e.do("POST", "/api/v1/repos/stable/upload?filename=h.deb", e.write, "", bytes.NewReader(deb("hello", "1.0")), nil)
 	if st := e.do("POST", "/api/v1/keys", e.admin, "application/json", e.jsonBody(client.KeyRequest{Name: "rel"}), nil); st != 201 {

@@ -58,13 +58,26 @@ type Config struct {
 	// the kiln_blobs gauges (zero: DefaultBlobStatsTTL; negative: count on
 	// every scrape).
 	BlobStatsTTL time.Duration
+	// PublishEndpoints are the buckets publications may be written into,
+	// by name: a publication with endpoint "s3:NAME" goes to
+	// PublishEndpoints[NAME] (see publish.BucketPublisher).
+	PublishEndpoints map[string]PublishEndpoint
+}
+
+// PublishEndpoint is a bucket publications may be written into.
+type PublishEndpoint struct {
+	Bucket publish.Bucket
+	// PublicURL is where readers find the bucket's prefix (e.g. a CDN's
+	// https://apt.example.com), for the sources.list line kiln prints.
+	PublicURL string
 }
 
 // Server routes and serves kiln's HTTP API.
 type Server struct {
 	cfg       Config
 	publisher *publish.Publisher
-	gcMu      sync.Mutex // one garbage collection or fsck at a time
+	buckets   map[string]*publish.BucketPublisher // by endpoint name
+	gcMu      sync.Mutex                          // one garbage collection or fsck at a time
 	mirrors   *mirror.Updater
 	store     *repo.Store
 	log       *slog.Logger
@@ -91,6 +104,7 @@ func New(cfg Config) *Server {
 	ix.Controls = cfg.Store.WithControlTexts
 	s.publisher = &publish.Publisher{Root: cfg.PublicDir, Blobs: cfg.Store.Blobs(), Indexer: ix,
 		AfterStage: cfg.AfterPublishStage, Log: cfg.Logger}
+	s.buckets = newBucketPublishers(cfg, ix)
 	s.mirrors = mirror.NewUpdater(cfg.Store, cfg.Mirror)
 	s.ui = s.newUI()
 	s.metrics = newMetrics(cfg.Metrics)
@@ -184,6 +198,7 @@ func (s *Server) table() []route {
 		{"audit", "GET", "/api/v1/audit", repo.ScopeAdmin, s.auditLog},
 		// nginx's auth_request for protected trees: it checks the token itself
 		{"published-access", "GET", "/api/v1/published-access", none, s.publishedAccess},
+		{"backup-to-bucket", "POST", "/api/v1/backup", repo.ScopeAdmin, s.backupToBucket},
 	}, append(s.mirrorTable(), s.catalogTable()...)...)
 }
 

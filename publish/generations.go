@@ -65,7 +65,52 @@ func (g generation) byHashNames() map[string]bool {
 // It returns what the distribution keeps now, for the pool (prunePool):
 // ok only when the record was trusted and written.
 func (p *Publisher) prune(dist string, gen int, files []IndexFile, prev map[string]string, now time.Time) keptSince {
-	keep, keepFor, keepMax := p.Keep, p.KeepFor, p.KeepMax
+	var gens []generation
+	if data, err := os.ReadFile(filepath.Join(dist, generationsFile)); err == nil {
+		if json.Unmarshal(data, &gens) != nil {
+			gens = nil // start over: nothing is removed on a guess
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return keptSince{}
+	}
+	pl := planPrune(keeping{p.Keep, p.KeepFor, p.KeepMax}, gens, gen, files, prev, now)
+	data, err := json.Marshal(pl.gens)
+	// No barrier: a record lost in a crash only means fewer copies pruned.
+	if err != nil || writeAtomic(filepath.Join(dist, generationsFile), data, newSyncSet(dist)) != nil {
+		return keptSince{}
+	}
+	if !pl.trusted { // only temp files: by-hash copies wait for a record to trust
+		removeDebris(dist, nil, now.Add(-pl.keepFor))
+		return keptSince{}
+	}
+	for _, name := range pl.drop {
+		os.Remove(filepath.Join(dist, filepath.FromSlash(name)))
+	}
+	removeDebris(dist, pl.kept, now.Add(-pl.keepFor))
+	oldest := pl.gens[0].Generation
+	return keptSince{oldest: oldest, ok: oldest != 0}
+}
+
+// keeping is how many generations prune keeps (see Publisher.Keep).
+type keeping struct {
+	keep    int
+	keepFor time.Duration
+	keepMax int
+}
+
+// prunePlan is what a prune records and removes, on disk or in a bucket.
+type prunePlan struct {
+	gens    []generation    // the record to write: the generations kept
+	kept    map[string]bool // their by-hash copies
+	drop    []string        // by-hash copies only dropped generations list
+	trusted bool            // the record read ended with prev: drop may go
+	keepFor time.Duration
+}
+
+// planPrune adds generation gen, of files, to the record gens and works out
+// which generations stay and which by-hash copies go (see prune).
+func planPrune(k keeping, gens []generation, gen int, files []IndexFile, prev map[string]string, now time.Time) prunePlan {
+	keep, keepFor, keepMax := k.keep, k.keepFor, k.keepMax
 	if keep <= 0 {
 		keep = 5
 	}
@@ -76,15 +121,7 @@ func (p *Publisher) prune(dist string, gen int, files []IndexFile, prev map[stri
 		keepMax = 20
 	}
 	keepMax = max(keepMax, keep)
-	var gens []generation
-	if data, err := os.ReadFile(filepath.Join(dist, generationsFile)); err == nil {
-		if json.Unmarshal(data, &gens) != nil {
-			gens = nil // start over: nothing is removed on a guess
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return keptSince{}
-	}
-	trusted := endsWith(gens, prev)
+	pl := prunePlan{trusted: endsWith(gens, prev), kept: map[string]bool{}, keepFor: keepFor}
 	cur := generation{Generation: gen, Published: now}
 	for i := range files {
 		cur.Files = append(cur.Files, indexSums{Path: files[i].Path, Sums: files[i].Sums()})
@@ -97,30 +134,20 @@ func (p *Publisher) prune(dist string, gen int, files []IndexFile, prev map[stri
 		}
 		cut = i + 1
 	}
-	kept := map[string]bool{}
 	for _, g := range gens[cut:] {
 		for name := range g.byHashNames() {
-			kept[name] = true
+			pl.kept[name] = true
 		}
-	}
-	data, err := json.Marshal(gens[cut:])
-	// No barrier: a record lost in a crash only means fewer copies pruned.
-	if err != nil || writeAtomic(filepath.Join(dist, generationsFile), data, newSyncSet(dist)) != nil {
-		return keptSince{}
-	}
-	if !trusted { // only temp files: by-hash copies wait for a record to trust
-		removeDebris(dist, nil, now.Add(-keepFor))
-		return keptSince{}
 	}
 	for _, g := range gens[:cut] {
 		for name := range g.byHashNames() {
-			if !kept[name] {
-				os.Remove(filepath.Join(dist, filepath.FromSlash(name)))
+			if !pl.kept[name] && !slices.Contains(pl.drop, name) {
+				pl.drop = append(pl.drop, name)
 			}
 		}
 	}
-	removeDebris(dist, kept, now.Add(-keepFor))
-	return keptSince{oldest: gens[cut].Generation, ok: gens[cut].Generation != 0}
+	pl.gens = gens[cut:]
+	return pl
 }
 
 // endsWith reports whether the record's last generation is the one whose

@@ -31,6 +31,9 @@ type Publication struct {
 	Label         string   `json:"label,omitempty"`
 	Suite         string   `json:"suite,omitempty"`
 	Codename      string   `json:"codename,omitempty"`
+	// Endpoint is where the tree is written: "" for the data directory,
+	// "s3:NAME" for a named S3 publish endpoint. Fixed at creation.
+	Endpoint string `json:"endpoint,omitempty"`
 	// ValidFor, when set, gives the Release a Valid-Until that far after
 	// its Date: apt then refuses a Release replayed after it.
 	ValidFor time.Duration `json:"valid_for,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // Backup starts a download of a backup of the server's database (admin):
@@ -34,4 +35,29 @@ func (c *Client) Backup(ctx context.Context, includeSecret bool) (io.ReadCloser,
 		return nil, decodeError(resp)
 	}
 	return resp.Body, nil
+}
+
+// BackupRequest asks the server to write a backup into a bucket.
+type BackupRequest struct {
+	To            string `json:"to"` // s3:NAME, a publish endpoint of the server
+	IncludeSecret bool   `json:"include_secret,omitempty"`
+}
+
+// BackupResult is where a backup went.
+type BackupResult struct {
+	Endpoint       string    `json:"endpoint"`
+	Key            string    `json:"key"`
+	Bytes          int64     `json:"bytes"`
+	Created        time.Time `json:"created"`
+	IncludesSecret bool      `json:"includes_secret"`
+}
+
+// BackupTo has the server write a backup of its database into the bucket
+// of publish endpoint to ("s3:NAME") (admin).
+func (c *Client) BackupTo(ctx context.Context, to string, includeSecret bool) (*BackupResult, error) {
+	u, err := c.endpoint(nil, "backup")
+	if err != nil {
+		return nil, err
+	}
+	return callFor[BackupResult](ctx, c, http.MethodPost, u, BackupRequest{To: to, IncludeSecret: includeSecret})
 }

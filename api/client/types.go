@@ -256,6 +256,12 @@ type Publication struct {
 	Label         string   `json:"label,omitempty"`
 	Suite         string   `json:"suite,omitempty"`
 	Codename      string   `json:"codename,omitempty"`
+	// Endpoint is where the tree is written: "" (the server's data
+	// directory) or "s3:NAME", a publish endpoint of the server's config.
+	Endpoint string `json:"endpoint,omitempty"`
+	// URL is where readers find the publication in its bucket, when the
+	// endpoint has a public URL (read-only).
+	URL string `json:"url,omitempty"`
 	// ValidFor is a Go duration ("168h"): the Release then carries a
 	// Valid-Until that far after its Date.
 	ValidFor string `json:"valid_for,omitempty"`

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,12 +15,16 @@ func newBackupCmd(g *globals) *cobra.Command {
 	var to string
 	var includeSecret bool
 	cmd := &cobra.Command{
-		Use:   "backup --to FILE [--include-secret]",
+		Use:   "backup --to FILE|s3:NAME [--include-secret]",
 		Short: "Write a consistent copy of the server's database to FILE (online)",
 		Long: `Download a backup of the server's database, taken from one read
 transaction while the server goes on serving, and write it to FILE
 atomically (mode 0600): a tar of kiln.db and kiln-backup.json (checksums).
 It is checked whole before FILE appears; a cut-off download leaves nothing.
+
+With --to s3:NAME the server writes the same tar into the bucket of its
+publish endpoint NAME (s3-publish-endpoint), as
+backups/kiln-backup-<UTC time>.tar; the object appears only whole.
 
 The signing keys in the database are sealed with the server's
 DATA/server-secret, which goes into the backup only with --include-secret:
@@ -33,13 +36,22 @@ restore' onto the same blob store, then 'kiln publish update'. Needs an
 admin token.`,
 		Args: nArgs(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch {
-			case strings.HasPrefix(to, "s3:"):
-				return usageError{errors.New("--to s3:NAME is not supported yet: write a file and upload it")}
-			}
 			c, err := g.client()
 			if err != nil {
 				return err
+			}
+			if strings.HasPrefix(to, "s3:") {
+				res, err := c.BackupTo(cmd.Context(), to, includeSecret)
+				if err != nil {
+					return err
+				}
+				return g.show(cmd, res, func(w io.Writer) {
+					note := ", without the server secret"
+					if res.IncludesSecret {
+						note = ", with the server secret"
+					}
+					fmt.Fprintf(w, "wrote %s %s (%s%s)\n", to, res.Key, humanBytes(res.Bytes), note)
+				})
 			}
 			body, err := c.Backup(cmd.Context(), includeSecret)
 			if err != nil {
@@ -55,7 +67,7 @@ admin token.`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&to, "to", "", "file to write the backup to (required)")
+	cmd.Flags().StringVar(&to, "to", "", "file to write the backup to, or s3:NAME: the bucket of the server's publish endpoint NAME (required)")
 	requireFlags(cmd, "to")
 	cmd.Flags().BoolVar(&includeSecret, "include-secret", false, "include DATA/server-secret, which unseals the signing keys")
 	return cmd

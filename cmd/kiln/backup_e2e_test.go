@@ -204,7 +204,7 @@ func TestBackupRestoreCLIErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"backup"}, 2, "missing --to"},
-		{[]string{"backup", "--to", "s3:offsite"}, 2, "not supported yet"},
+		{[]string{"backup", "--to", "s3:offsite"}, 1, "no such publish endpoint; none is configured"},
 		{[]string{"backup", "--to", filepath.Join(t.TempDir(), "no", "such", "dir")}, 1, "no such file"},
 		{[]string{"restore", file, "--data", dir}, 1, "has a database already"},
 		{[]string{"restore", garbage, "--data", t.TempDir()}, 1, "not a complete kiln backup"},

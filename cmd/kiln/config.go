@@ -36,9 +36,11 @@ type serveConfig struct {
 	IdleTimeout     time.Duration
 	GCInterval      time.Duration // 0: no scheduled gc
 	Storage         storageConfig
-	Ops             opsConfig
-	Mirror          mirror.Options // mirror updates: parallel downloads, upstream timeout, retries
-	crashAt         string         // KILN_TEST_CRASH_AT: see crashAt
+	// PublishEndpoints are the buckets publications may go to, by name.
+	PublishEndpoints map[string]publishEndpoint
+	Ops              opsConfig
+	Mirror           mirror.Options // mirror updates: parallel downloads, upstream timeout, retries
+	crashAt          string         // KILN_TEST_CRASH_AT: see crashAt
 }
 
 // limits are the server's connection limits (api.Limits).

@@ -186,8 +186,8 @@ func TestAptMidUpdatePoolShrinks(t *testing.T) {
 // groups are destroyed, then gc frees them; the real apt-get installs each
 // kept version.
 func TestNightly60Days(t *testing.T) {
-	if os.Getenv("KILN_TEST_NIGHTLY60") == "" {
-		t.Skip("5.5 minutes under -race on a shared 2-core machine: set KILN_TEST_NIGHTLY60=1 to run it")
+	if testing.Short() {
+		t.Skip("about 100 s under -race: skipped with -short")
 	}
 	const days, pkgs = 60, 50
 	env, dir := liveServer(t)

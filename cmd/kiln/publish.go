@@ -63,6 +63,7 @@ func newPublishCreateCmd(g *globals) *cobra.Command {
 	f.StringVar(&p.Suite, "suite", "", "Suite field")
 	f.StringVar(&p.Codename, "codename", "", "Codename field (default: the distribution)")
 	f.StringVar(&p.Access, "access", "public", "public, or token: only read tokens allowed on this publication may fetch the prefix (apt: auth.conf)")
+	f.StringVar(&p.Endpoint, "endpoint", "", "where the tree goes: the server's data directory (default) or s3:NAME, a publish endpoint of the server's config")
 	f.StringVar(&validFor, "valid-for", "", "write Valid-Until this long after each publish (e.g. 7d, 36h): apt refuses older Releases")
 	requireFlags(cmd, "prefix", "distribution", "component", "arch", "sign")
 	return cmd
@@ -141,6 +142,13 @@ func (g *globals) showPublication(cmd *cobra.Command, p *client.Publication, err
 			access = " (access: token)"
 		}
 		fmt.Fprintf(w, "published %s/%s: %s%s\n", p.Prefix, p.Distribution, describeSources(p.Sources), access)
+		if p.URL != "" {
+			comps := make([]string, len(p.Sources))
+			for i, s := range p.Sources {
+				comps[i] = s.Component
+			}
+			fmt.Fprintf(w, "sources.list: deb %s %s %s\n", p.URL, p.Distribution, strings.Join(comps, " "))
+		}
 	})
 }
 

@@ -64,6 +64,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	endpoints, err := cfg.openPublishEndpoints(ctx)
+	if err != nil {
+		return err
+	}
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -85,7 +89,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		AnonymousRead: cfg.AnonymousRead, TrustedProxies: cfg.TrustedProxies, Logger: log, Version: version(),
 		PublicDir: filepath.Join(cfg.Data, "public"), KeySecret: secret, Registry: reg,
 		AfterPublishStage: crashAt(cfg.crashAt), Limits: cfg.limits(), BlobRedirect: cfg.Storage.redirectTTL(),
-		Metrics: newMetricsRegistry(), Mirror: cfg.mirrorOptions()})
+		Metrics: newMetricsRegistry(), Mirror: cfg.mirrorOptions(), PublishEndpoints: endpoints})
 	if err := handler.Recover(); err != nil {
 		return fmt.Errorf("recovering published trees: %w", err)
 	}

@@ -37,6 +37,10 @@ var storageSettings = []setting{
 		c.Storage.S3.Insecure, err = parseBool(v)
 		return err
 	}},
+	{"s3-publish-endpoint", "KILN_S3_PUBLISH_ENDPOINT", func(c *serveConfig, v string) (err error) {
+		c.PublishEndpoints, err = parsePublishEndpoints(v)
+		return err
+	}},
 	{"s3-redirect", "KILN_S3_REDIRECT", func(c *serveConfig, v string) (err error) {
 		c.Storage.Redirect, err = parseBool(v)
 		return err
@@ -50,6 +54,7 @@ func addStorageFlags(f *pflag.FlagSet) {
 	f.String("s3-prefix", "", "key prefix in the bucket (env KILN_S3_PREFIX)")
 	f.String("s3-region", "", "bucket region (env KILN_S3_REGION)")
 	f.Bool("s3-insecure", false, "plain HTTP to the S3 endpoint (env KILN_S3_INSECURE)")
+	f.String("s3-publish-endpoint", "", "S3 buckets publications may go to (publish create --endpoint s3:NAME): NAME=endpoint=HOST:PORT,bucket=B[,prefix=P,region=R,insecure=true,public_url=URL], several separated by ';' (env KILN_S3_PUBLISH_ENDPOINT)")
 	f.Bool("s3-redirect", false, "answer registry blob and pool GETs with 307 to a short-lived presigned URL (env KILN_S3_REDIRECT)")
 }
 

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kiln-repo/kiln/repo/deb/debtest"
+	"github.com/kiln-repo/kiln/storage/s3/s3test"
+)
+
+// TestS3PublishFigures publishes the same N generated packages
+// (KILN_BENCH_S3_PUBLISH=N) into buckets of one MinIO on loopback, with
+// kiln (publish create --endpoint s3:NAME, then publish update after one
+// package is added) and with aptly through its S3PublishEndpoints (publish
+// repo, then publish update), and logs the times side by side. It
+// measures; it asserts only that both trees hold what was published.
+func TestS3PublishFigures(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("KILN_BENCH_S3_PUBLISH"))
+	if n <= 0 {
+		t.Skip("a measurement: set KILN_BENCH_S3_PUBLISH=10000 to run it")
+	}
+	if _, err := exec.LookPath("aptly"); err != nil {
+		t.Fatal("aptly is not installed: .ci/run installs it")
+	}
+	debs, extra := t.TempDir(), t.TempDir()
+	for i := range n {
+		writeDeb(t, debs, debtest.Spec{Name: fmt.Sprintf("pkg%05d", i), Version: "1.0", Arch: "amd64", DataSize: 512})
+	}
+	writeDeb(t, extra, debtest.Spec{Name: "zz-added", Version: "1.0", Arch: "amd64", DataSize: 512})
+	srv := s3test.Start(t)
+	kFull, kRe := kilnS3Publish(t, srv, debs, extra)
+	aFull, aRe := aptlyS3Publish(t, srv, debs, extra)
+	t.Logf("publish of %d packages to MinIO: kiln full %v, republish+1 %v; aptly full %v, republish+1 %v",
+		n, kFull.Round(time.Millisecond), kRe.Round(time.Millisecond), aFull.Round(time.Millisecond), aRe.Round(time.Millisecond))
+	t.Logf("kiln/aptly: full %.3f (target <= 0.2), republish %.3f (target <= 0.05)", kFull.Seconds()/aFull.Seconds(), kRe.Seconds()/aRe.Seconds())
+}
+
+func kilnS3Publish(t *testing.T, srv *s3test.Server, debs, extra string) (full, again time.Duration) {
+	bucket := srv.NewBucket()
+	dir := t.TempDir()
+	p := startProc(t, dir, freeAddr(t), srv.Env()[0], srv.Env()[1], publishEndpointEnv(srv, bucket))
+	env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": readToken(t, dir)}
+	mustRun(t, env, "repo", "create", "bench")
+	mustRun(t, env, "repo", "add", "bench", debs)
+	start := time.Now()
+	mustRun(t, env, "publish", "create", "--endpoint", "s3:fleet", "--prefix", "bench", "--distribution", "bookworm",
+		"--component", "main=bench", "--arch", "amd64", "--sign", "none")
+	full = time.Since(start)
+	mustRun(t, env, "repo", "add", "bench", extra)
+	start = time.Now()
+	mustRun(t, env, "publish", "update", "bench", "bookworm")
+	again = time.Since(start)
+	if _, ok := objectBytes(t, srv.Client(), bucket, "apt/bench/dists/bookworm/Release"); !ok {
+		t.Fatal("kiln wrote no Release")
+	}
+	t.Logf("kiln server peak RSS %s", peakRSS(p.cmd.Process.Pid))
+	for _, line := range strings.Split(p.log.String(), "\n") {
+		if strings.Contains(line, "msg=published") {
+			t.Log(line)
+		}
+	}
+	return full, again
+}
+
+func aptlyS3Publish(t *testing.T, srv *s3test.Server, debs, extra string) (full, again time.Duration) {
+	bucket := srv.NewBucket()
+	work := t.TempDir()
+	conf := filepath.Join(work, "aptly.conf")
+	cfg := fmt.Sprintf(`{"rootDir": %q, "S3PublishEndpoints": {"fleet": {"region": "us-east-1", "bucket": %q,
+		"endpoint": "http://%s", "prefix": "apt", "forceSigV2": false}}}`, filepath.Join(work, "root"), bucket, srv.Endpoint)
+	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	aptly := func(args ...string) time.Duration {
+		t.Helper()
+		cmd := exec.Command("aptly", append([]string{"-config=" + conf}, args...)...)
+		cmd.Env = append(os.Environ(), srv.Env()...)
+		start := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("aptly %v: %v\n%s", args, err, out)
+		}
+		return time.Since(start)
+	}
+	aptly("repo", "create", "bench")
+	aptly("repo", "add", "bench", debs)
+	full = aptly("publish", "repo", "-skip-signing", "-distribution=bookworm", "-architectures=amd64", "bench", "s3:fleet:bench")
+	aptly("repo", "add", "bench", extra)
+	again = aptly("publish", "update", "-skip-signing", "bookworm", "s3:fleet:bench")
+	if _, ok := objectBytes(t, srv.Client(), bucket, "apt/bench/dists/bookworm/Release"); !ok {
+		t.Fatal("aptly wrote no Release")
+	}
+	return full, again
+}
