@@ -42,6 +42,18 @@ func (s *Server) audit(r *http.Request, info *requestInfo, route string, status 
 	}
 }
 
+// storeAs is the store writing as the request's actor, so that the
+// histories its writes append to (repository versions, channel moves,
+// revocations, group events) say who made the change and from where.
+func (s *Server) storeAs(r *http.Request) *repo.Store { return s.store.As(s.actor(r)) }
+
+// actor is who made the request: its token's name and id, never the
+// secret, and its client's address.
+func (s *Server) actor(r *http.Request) repo.Actor {
+	info := infoOf(r)
+	return repo.Actor{Token: info.token, TokenID: info.tokenID, Remote: s.clientAddr(r)}
+}
+
 // clientAddr is the address the request came from: the connection's
 // peer, or, when the peer is a trusted proxy, the nearest address in
 // X-Forwarded-For that is not one (so a client cannot forge its address

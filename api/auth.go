@@ -125,6 +125,14 @@ func (s *Server) permit(w http.ResponseWriter, r *http.Request, kind, name strin
 	return true
 }
 
+// mayList reports whether a listing shows the resource to the request's
+// token: a token limited to some resources sees only those (anonymous
+// readers and unlimited tokens see everything), as the registry's catalog.
+func mayList(r *http.Request, kind, name string) bool {
+	tok := infoOf(r).tok
+	return tok == nil || tok.Resources.Match(kind, name)
+}
+
 // bearer returns the token of an "Authorization: Bearer" header (the
 // scheme in any case, as RFC 9110 says), or of Basic auth's password (how
 // registry clients and apt send it).

@@ -17,12 +17,21 @@ func wireImage(img *repo.Image) client.Image {
 		out.Disks = append(out.Disks, client.Disk{Filename: d.Filename, Format: d.Format, Digest: string(d.Digest), Size: d.Size})
 	}
 	if img.Revoked != nil {
-		out.Revoked = &client.Revocation{Reason: img.Revoked.Reason, Time: img.Revoked.Time, Source: img.Revoked.Source}
+		out.Revoked = &client.Revocation{Reason: img.Revoked.Reason, Time: img.Revoked.Time, Source: img.Revoked.Source, By: wireActor(img.Revoked.By)}
 	}
 	for _, e := range img.Revocations {
-		out.Revocations = append(out.Revocations, client.RevocationEvent(e))
+		out.Revocations = append(out.Revocations, client.RevocationEvent{Action: e.Action, Reason: e.Reason, Source: e.Source, Time: e.Time, By: wireActor(e.By)})
 	}
 	return out
+}
+
+// wireActor is a history entry's actor on the wire; nil stays nil.
+func wireActor(a *repo.Actor) *client.Actor {
+	if a == nil {
+		return nil
+	}
+	w := client.Actor(*a)
+	return &w
 }
 
 func wireArtifacts(as []catalog.Artifact) []client.Artifact {
@@ -90,7 +99,7 @@ func packageSet(dpkgList string, pkgs []client.InstalledPackage) ([]catalog.Pack
 func wireChannel(ch *repo.Channel) client.Channel {
 	out := client.Channel{Image: ch.Image, Name: ch.Name, Version: ch.Version, Updated: ch.Updated, History: []client.ChannelMove{}}
 	for _, m := range ch.History {
-		out.History = append(out.History, client.ChannelMove{Version: m.Version, Previous: m.Previous, Time: m.Time, Note: m.Note})
+		out.History = append(out.History, client.ChannelMove{Version: m.Version, Previous: m.Previous, Time: m.Time, Note: m.Note, By: wireActor(m.By)})
 	}
 	return out
 }
@@ -102,7 +111,7 @@ func wireGroup(g *repo.GroupInfo) client.Group {
 			Packages: wireInstalled(a.Packages)},
 		Region: g.Region, Account: g.Account, DeployedBy: g.DeployedBy, Created: g.Created, State: g.State, Updated: g.Updated}
 	for _, ev := range g.Events {
-		out.Events = append(out.Events, client.GroupEvent{State: ev.State, Time: ev.Time, Note: ev.Note})
+		out.Events = append(out.Events, client.GroupEvent{State: ev.State, Time: ev.Time, Note: ev.Note, By: wireActor(ev.By)})
 	}
 	return out
 }

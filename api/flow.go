@@ -37,7 +37,7 @@ func (s *Server) flow(w http.ResponseWriter, r *http.Request, move bool) {
 	}
 	out := client.FlowResponse{Selected: wirePackages(sel.Packages), Missing: sel.Missing, DryRun: req.DryRun}
 	if !req.DryRun {
-		from, to, err := s.store.Transfer(src, req.To, shasOf(sel.Packages), move)
+		from, to, err := s.storeAs(r).Transfer(src, req.To, shasOf(sel.Packages), move)
 		if err != nil {
 			s.fail(w, err)
 			return

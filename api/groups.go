@@ -27,7 +27,7 @@ func (s *Server) recordGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	g := repo.Group{Name: req.Name, Region: req.Region, Account: req.Account, DeployedBy: req.DeployedBy,
 		Artifact: repo.GroupArtifact{Image: req.Image, OCI: req.OCI, Packages: pkgs}}
-	info, created, err := s.store.RecordGroup(g, req.State)
+	info, created, err := s.storeAs(r).RecordGroup(g, req.State)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -59,7 +59,7 @@ func (s *Server) addGroupEvent(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	info, err := s.store.AddGroupEvent(mux.Vars(r)["name"], req.State, req.Note)
+	info, err := s.storeAs(r).AddGroupEvent(mux.Vars(r)["name"], req.State, req.Note)
 	if err != nil {
 		s.fail(w, err)
 		return

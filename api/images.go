@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -77,12 +78,13 @@ func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	imgs = slices.DeleteFunc(imgs, func(img *repo.Image) bool { return !mayList(r, repo.ResImage, img.Name) })
 	writeJSON(w, http.StatusOK, client.ImagesResponse{Images: pageOf(pg, imgs, wireImage), Total: len(imgs)})
 }
 
 func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) {
 	v := mux.Vars(r)
-	broken, err := s.store.DeleteImage(v["name"], v["version"], r.URL.Query().Get("force") == "true")
+	broken, err := s.storeAs(r).DeleteImage(v["name"], v["version"], r.URL.Query().Get("force") == "true")
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -97,7 +99,7 @@ func (s *Server) revokeImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := mux.Vars(r)
-	imgs, err := s.store.RevokeImageTree(v["name"], v["version"], req.Reason, req.Descendants)
+	imgs, err := s.storeAs(r).RevokeImageTree(v["name"], v["version"], req.Reason, req.Descendants)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -112,7 +114,7 @@ func (s *Server) restoreImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := mux.Vars(r)
-	imgs, err := s.store.RestoreImage(v["name"], v["version"], req.Descendants)
+	imgs, err := s.storeAs(r).RestoreImage(v["name"], v["version"], req.Descendants)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -153,7 +155,7 @@ func (s *Server) promote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := mux.Vars(r)
-	ch, err := s.store.Promote(v["name"], req.Version, v["channel"])
+	ch, err := s.storeAs(r).Promote(v["name"], req.Version, v["channel"])
 	if err != nil {
 		s.fail(w, err)
 		return

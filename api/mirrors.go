@@ -124,8 +124,9 @@ func (s *Server) updateMirror(w http.ResponseWriter, r *http.Request) {
 	stream := strings.Contains(r.Header.Get("Accept"), client.NDJSON)
 	p := mirror.NewProgress()
 	done := make(chan updateOutcome, 1)
+	who := s.actor(r)
 	go func() {
-		res, err := s.mirrors.UpdateProgress(r.Context(), name, p)
+		res, err := s.mirrors.UpdateProgress(r.Context(), name, p, who)
 		done <- updateOutcome{res, err}
 	}()
 	var o updateOutcome

@@ -141,7 +141,7 @@ func (s *Server) ociCatalog(w http.ResponseWriter, r *http.Request) {
 	// its Link still leads on.
 	readable := []string{}
 	for _, name := range names {
-		if tok := infoOf(r).tok; tok == nil || tok.Resources.Match(repo.ResRegistry, name) {
+		if mayList(r, repo.ResRegistry, name) {
 			readable = append(readable, name)
 		}
 	}

@@ -137,6 +137,9 @@ func (s *Server) listPublications(w http.ResponseWriter, r *http.Request) {
 	}
 	out := client.PublicationsResponse{Publications: []client.Publication{}}
 	for _, p := range pubs {
+		if !mayList(r, repo.ResPublication, p.Prefix+"/"+p.Distribution) {
+			continue
+		}
 		out.Publications = append(out.Publications, s.wire(p))
 	}
 	writeJSON(w, http.StatusOK, out)

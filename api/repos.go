@@ -18,6 +18,9 @@ func (s *Server) listRepos(w http.ResponseWriter, r *http.Request) {
 	}
 	out := client.ReposResponse{Repos: []client.Repo{}}
 	for _, rp := range rs {
+		if !mayList(r, repo.ResRepo, rp.Name) {
+			continue
+		}
 		out.Repos = append(out.Repos, wireRepo(rp))
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -32,7 +35,7 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) {
 	if !s.permit(w, r, repo.ResRepo, req.Name) {
 		return
 	}
-	rp, err := s.store.CreateRepo(repo.Repo{Name: req.Name, Distribution: req.Distribution,
+	rp, err := s.storeAs(r).CreateRepo(repo.Repo{Name: req.Name, Distribution: req.Distribution,
 		Component: req.Component, Description: req.Description,
 		Policy: repo.Policy{KeepVersions: req.KeepVersions, KeepPerPackage: req.KeepPerPackage}})
 	if err != nil {
@@ -85,7 +88,7 @@ func (s *Server) addPackages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	c, err := s.store.Add(mux.Vars(r)["repo"], req.SHA256, req.ForceReplace)
+	c, err := s.storeAs(r).Add(mux.Vars(r)["repo"], req.SHA256, req.ForceReplace)
 	s.answerChange(w, c, err)
 }
 
@@ -107,7 +110,7 @@ func (s *Server) uploadToRepo(w http.ResponseWriter, r *http.Request) {
 			shas[i] = p.SHA256
 		}
 		var err error
-		c, err = s.store.Add(name, shas, r.URL.Query().Get("force_replace") == "true")
+		c, err = s.storeAs(r).Add(name, shas, r.URL.Query().Get("force_replace") == "true")
 		return err
 	})
 	s.answerChange(w, c, err)
@@ -123,7 +126,7 @@ func (s *Server) removePackages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	c, err := s.store.Remove(mux.Vars(r)["repo"], match)
+	c, err := s.storeAs(r).Remove(mux.Vars(r)["repo"], match)
 	s.answerChange(w, c, err)
 }
 
@@ -145,7 +148,7 @@ func (s *Server) repoVersions(w http.ResponseWriter, r *http.Request) {
 	out := client.VersionsResponse{Repo: name, Versions: []client.RepoVersion{}}
 	for _, v := range vs {
 		out.Versions = append(out.Versions, client.RepoVersion{Number: v.Number, Created: v.Created,
-			Added: v.Added, Removed: v.Removed, Packages: v.Count})
+			Added: v.Added, Removed: v.Removed, Packages: v.Count, By: wireActor(v.By)})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -80,7 +80,7 @@ func (rt *repoTx) commit(s *Store) error {
 	c.Changed, c.Version = true, rt.next
 	rt.meta.Latest = rt.next
 	rt.meta.Count += len(c.Added) - len(c.Removed)
-	v := Version{Number: rt.next, Created: s.now(), Added: len(c.Added), Removed: len(c.Removed), Count: rt.meta.Count}
+	v := Version{Number: rt.next, Created: s.now(), Added: len(c.Added), Removed: len(c.Removed), Count: rt.meta.Count, By: s.by()}
 	if err := putJSON(rb.Bucket(bucketVersions), versionKey(rt.next), v); err != nil {
 		return err
 	}

@@ -26,6 +26,9 @@ type ChannelMove struct {
 	Previous string    `json:"previous,omitempty"`
 	Time     time.Time `json:"time"`
 	Note     string    `json:"note,omitempty"`
+	// By is who made the change (nil: the server itself, or recorded
+	// before kiln kept it).
+	By *Actor `json:"by,omitempty"`
 }
 
 var bucketChannels = []byte("channels") // <image>\x00<channel> -> Channel (JSON)
@@ -67,7 +70,7 @@ func (s *Store) moveChannel(tx *bolt.Tx, image, channel, version, note string) e
 		return nil
 	}
 	now := s.now()
-	ch.History = append(ch.History, ChannelMove{Version: version, Previous: ch.Version, Time: now, Note: note})
+	ch.History = append(ch.History, ChannelMove{Version: version, Previous: ch.Version, Time: now, Note: note, By: s.by()})
 	ch.Version, ch.Updated = version, now
 	return putJSON(tx.Bucket(bucketChannels), channelKey(image, channel), ch)
 }

@@ -65,6 +65,9 @@ type GroupEvent struct {
 	State string    `json:"state"`
 	Time  time.Time `json:"time"`
 	Note  string    `json:"note,omitempty"`
+	// By is who made the change (nil: the server itself, or recorded
+	// before kiln kept it).
+	By *Actor `json:"by,omitempty"`
 }
 
 // GroupInfo is a group with its current state (its last event) and, from
@@ -226,7 +229,7 @@ func (s *Store) putGroup(tx *bolt.Tx, g *Group, state string) error {
 	if _, err := tx.Bucket(bucketGroupEvents).CreateBucket([]byte(g.Name)); err != nil {
 		return err
 	}
-	if err := s.appendEvent(tx, g.Name, GroupEvent{State: state, Time: g.Created, Note: "recorded"}); err != nil {
+	if err := s.appendEvent(tx, g.Name, GroupEvent{State: state, Time: g.Created, Note: "recorded", By: s.by()}); err != nil {
 		return err
 	}
 	who := "group/" + g.Name
@@ -319,7 +322,7 @@ func (s *Store) AddGroupEvent(name, state, note string) (*GroupInfo, error) {
 		case info.State == StateDestroyed:
 			return fmt.Errorf("%w: %s was destroyed at %s; record a new group instead", ErrGroupDestroyed, name, info.Updated.Format(time.RFC3339))
 		}
-		return s.appendEvent(tx, name, GroupEvent{State: state, Time: s.now(), Note: note})
+		return s.appendEvent(tx, name, GroupEvent{State: state, Time: s.now(), Note: note, By: s.by()})
 	})
 	if err != nil {
 		return nil, err

@@ -53,6 +53,9 @@ type Revocation struct {
 	Reason string    `json:"reason"`
 	Time   time.Time `json:"time"`
 	Source string    `json:"source,omitempty"`
+	// By is who made the change (nil: the server itself, or recorded
+	// before kiln kept it).
+	By *Actor `json:"by,omitempty"`
 }
 
 // Ref is the image's name@version.

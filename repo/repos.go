@@ -35,6 +35,9 @@ type Version struct {
 	Added   int       `json:"added"`
 	Removed int       `json:"removed"`
 	Count   int       `json:"count"`
+	// By is who made the change (nil: the server itself, or recorded
+	// before kiln kept it).
+	By *Actor `json:"by,omitempty"`
 }
 
 // member is one membership row: the package was in the repository from
@@ -85,7 +88,7 @@ func (s *Store) createRepo(r Repo) (*Repo, error) {
 				return err
 			}
 		}
-		v := Version{Number: 0, Created: r.Created}
+		v := Version{Number: 0, Created: r.Created, By: s.by()}
 		if err := putJSON(rb.Bucket(bucketVersions), versionKey(0), v); err != nil {
 			return err
 		}

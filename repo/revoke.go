@@ -18,6 +18,9 @@ type RevocationEvent struct {
 	Reason string    `json:"reason,omitempty"`
 	Source string    `json:"source,omitempty"`
 	Time   time.Time `json:"time"`
+	// By is who made the change (nil: the server itself, or recorded
+	// before kiln kept it).
+	By *Actor `json:"by,omitempty"`
 }
 
 // RevokeImage marks a version revoked: it leaves the lookup index, so it
@@ -49,7 +52,7 @@ func (s *Store) RevokeImageTree(name, version, reason string, descendants bool) 
 			return err
 		}
 		now := s.now()
-		if err := revokeOne(tx, root, &Revocation{Reason: reason, Time: now}); err != nil {
+		if err := revokeOne(tx, root, &Revocation{Reason: reason, Time: now, By: s.by()}); err != nil {
 			return err
 		}
 		out = append(out, root)
@@ -61,7 +64,7 @@ func (s *Store) RevokeImageTree(name, version, reason string, descendants bool) 
 				return nil
 			}
 			out = append(out, img)
-			return revokeOne(tx, img, &Revocation{Reason: reason, Time: now, Source: root.Ref()})
+			return revokeOne(tx, img, &Revocation{Reason: reason, Time: now, Source: root.Ref(), By: s.by()})
 		})
 	})
 	return out, err
@@ -73,7 +76,7 @@ func revokeOne(tx *bolt.Tx, img *Image, r *Revocation) error {
 		return nil
 	}
 	img.Revoked = r
-	img.Revocations = append(img.Revocations, RevocationEvent{Action: "revoked", Reason: r.Reason, Source: r.Source, Time: r.Time})
+	img.Revocations = append(img.Revocations, RevocationEvent{Action: "revoked", Reason: r.Reason, Source: r.Source, Time: r.Time, By: r.By})
 	if err := unindexImage(tx, img); err != nil {
 		return err
 	}
@@ -93,7 +96,7 @@ func (s *Store) RestoreImage(name, version string, descendants bool) ([]*Image, 
 			return err
 		}
 		now := s.now()
-		if err := restoreOne(tx, root, now); err != nil {
+		if err := restoreOne(tx, root, now, s.by()); err != nil {
 			return err
 		}
 		out = append(out, root)
@@ -105,17 +108,17 @@ func (s *Store) RestoreImage(name, version string, descendants bool) ([]*Image, 
 				return nil
 			}
 			out = append(out, img)
-			return restoreOne(tx, img, now)
+			return restoreOne(tx, img, now, s.by())
 		})
 	})
 	return out, err
 }
 
-func restoreOne(tx *bolt.Tx, img *Image, now time.Time) error {
+func restoreOne(tx *bolt.Tx, img *Image, now time.Time, by *Actor) error {
 	if img.Revoked == nil {
 		return nil
 	}
-	img.Revocations = append(img.Revocations, RevocationEvent{Action: "restored", Reason: img.Revoked.Reason, Source: img.Revoked.Source, Time: now})
+	img.Revocations = append(img.Revocations, RevocationEvent{Action: "restored", Reason: img.Revoked.Reason, Source: img.Revoked.Source, Time: now, By: by})
 	img.Revoked = nil
 	if err := indexImage(tx, img); err != nil {
 		return err

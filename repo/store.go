@@ -63,10 +63,13 @@ type Store struct {
 	db    *bolt.DB
 	blobs storage.Blobs
 	now   func() time.Time
-	lists latestLists
+	lists *latestLists // shared by the views As returns
 	pins  *pins
 	debs  *deb.Reader // reads uploads' control members within one memory budget
 	audit *auditQueue
+	// actor is who this view of the store writes as (see As); nil: the
+	// server itself or an offline command.
+	actor *Actor
 }
 
 // Open opens (creating if needed) the database at path. Only one process may
@@ -91,7 +94,7 @@ func Open(path string, blobs storage.Blobs) (*Store, error) {
 	// stay in the page cache, but need not stay mapped into the process.
 	unmapPages(db)
 	return &Store{db: db, blobs: blobs, now: func() time.Time { return time.Now().UTC() },
-		pins: newPins(), debs: deb.NewReader(deb.DefaultMemory), audit: newAuditQueue()}, nil
+		lists: &latestLists{}, pins: newPins(), debs: deb.NewReader(deb.DefaultMemory), audit: newAuditQueue()}, nil
 }
 
 func initBuckets(tx *bolt.Tx) error {

@@ -37,6 +37,9 @@ type Revocation struct {
 	Reason string    `json:"reason"`
 	Time   time.Time `json:"time"`
 	Source string    `json:"source,omitempty"`
+	// By is who made the change; absent for the server's own changes and
+	// for those recorded before kiln kept it.
+	By *Actor `json:"by,omitempty"`
 }
 
 // RevocationEvent is one revocation or restore in an image's history.
@@ -45,6 +48,9 @@ type RevocationEvent struct {
 	Reason string    `json:"reason,omitempty"`
 	Source string    `json:"source,omitempty"`
 	Time   time.Time `json:"time"`
+	// By is who made the change; absent for the server's own changes and
+	// for those recorded before kiln kept it.
+	By *Actor `json:"by,omitempty"`
 }
 
 // ImagePushRequest pushes an image version. Artifacts come from
@@ -117,6 +123,9 @@ type ChannelMove struct {
 	Previous string    `json:"previous,omitempty"`
 	Time     time.Time `json:"time"`
 	Note     string    `json:"note,omitempty"`
+	// By is who made the change; absent for the server's own changes and
+	// for those recorded before kiln kept it.
+	By *Actor `json:"by,omitempty"`
 }
 
 // ChannelsResponse lists an image's channels.
@@ -258,6 +267,9 @@ type GroupEvent struct {
 	State string    `json:"state"`
 	Time  time.Time `json:"time"`
 	Note  string    `json:"note,omitempty"`
+	// By is who made the change; absent for the server's own changes and
+	// for those recorded before kiln kept it.
+	By *Actor `json:"by,omitempty"`
 }
 
 // GroupEventRequest appends a state change.

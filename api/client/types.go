@@ -103,6 +103,30 @@ type RepoVersion struct {
 	Added    int       `json:"added"`
 	Removed  int       `json:"removed"`
 	Packages int       `json:"packages"`
+	// By is who made the change; absent for the server's own changes and
+	// for those recorded before kiln kept it.
+	By *Actor `json:"by,omitempty"`
+}
+
+// Actor is who made a change: the token's name and id and the client's
+// address (never the token's secret).
+type Actor struct {
+	Token   string `json:"token,omitempty"`
+	TokenID string `json:"token_id,omitempty"`
+	Remote  string `json:"remote,omitempty"`
+}
+
+// String is how listings show an actor: "NAME from ADDRESS".
+func (a *Actor) String() string {
+	switch {
+	case a == nil:
+		return "-"
+	case a.Token == "":
+		return "anonymous from " + a.Remote
+	case a.Remote == "":
+		return a.Token
+	}
+	return a.Token + " from " + a.Remote
 }
 
 // VersionsResponse lists a repository's versions, oldest first.

@@ -94,7 +94,7 @@ func writeGroup(w io.Writer, grp *client.Group) {
 	fmt.Fprintf(w, "recorded:\t%s by %s\n", grp.Created.Format(time.RFC3339), orNone(grp.DeployedBy))
 	fmt.Fprintf(w, "state:\t%s since %s\n", grp.State, grp.Updated.Format(time.RFC3339))
 	for _, ev := range grp.Events {
-		fmt.Fprintf(w, "event:\t%s %s %s\n", ev.Time.Format(time.RFC3339), ev.State, ev.Note)
+		fmt.Fprintf(w, "event:\t%s %s %s by %s\n", ev.Time.Format(time.RFC3339), ev.State, ev.Note, ev.By)
 	}
 }
 

@@ -56,7 +56,7 @@ func showOverview(ctx context.Context, g *globals, cmd *cobra.Command, c *client
 		for _, ch := range ov.Channels {
 			var moves []string
 			for _, m := range ch.History {
-				moves = append(moves, fmt.Sprintf("%s %s", m.Time.Format(time.RFC3339), orNone(m.Version)))
+				moves = append(moves, fmt.Sprintf("%s %s by %s", m.Time.Format(time.RFC3339), orNone(m.Version), m.By))
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\n", ch.Name, orNone(ch.Version), strings.Join(moves, "; "))
 		}
@@ -143,7 +143,7 @@ func writeRevocations(w io.Writer, img *client.Image) {
 		if e.Source != "" {
 			from = " (from " + e.Source + ")"
 		}
-		fmt.Fprintf(w, "revocation:\t%s %s %s%s\n", e.Time.Format(time.RFC3339), e.Action, e.Reason, from)
+		fmt.Fprintf(w, "revocation:\t%s %s %s%s by %s\n", e.Time.Format(time.RFC3339), e.Action, e.Reason, from, e.By)
 	}
 }
 

@@ -180,10 +180,10 @@ func newRepoVersionsCmd(g *globals) *cobra.Command {
 }
 
 func writeVersions(w io.Writer, versions []client.RepoVersion) {
-	fmt.Fprintln(w, "VERSION\tCREATED\tADDED\tREMOVED\tPACKAGES")
+	fmt.Fprintln(w, "VERSION\tCREATED\tADDED\tREMOVED\tPACKAGES\tBY")
 	for _, v := range versions {
-		fmt.Fprintf(w, "%d\t%s\t%d\t%d\t%d\n",
-			v.Number, v.Created.Format(time.RFC3339), v.Added, v.Removed, v.Packages)
+		fmt.Fprintf(w, "%d\t%s\t%d\t%d\t%d\t%s\n",
+			v.Number, v.Created.Format(time.RFC3339), v.Added, v.Removed, v.Packages, v.By)
 	}
 }
 

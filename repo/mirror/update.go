@@ -80,22 +80,24 @@ type Result struct {
 // Update fetches the mirror's upstream and records what it selects as the
 // mirror's new version. On any error nothing visible changes.
 func (u *Updater) Update(ctx context.Context, name string) (*Result, error) {
-	return u.run(ctx, name, false, nil)
+	return u.run(ctx, u.store, name, false, nil)
 }
 
-// UpdateProgress is Update reporting in p how far it is.
-func (u *Updater) UpdateProgress(ctx context.Context, name string, p *Progress) (*Result, error) {
-	return u.run(ctx, name, false, p)
+// UpdateProgress is Update reporting in p how far it is, asked for by
+// who: the new version records it (repo.Store.As).
+func (u *Updater) UpdateProgress(ctx context.Context, name string, p *Progress, who repo.Actor) (*Result, error) {
+	return u.run(ctx, u.store.As(who), name, false, p)
 }
 
 // Plan does what Update does up to the downloads: it fetches and verifies
 // the Release and indexes and selects, and reports in Downloaded and Bytes
 // what an update would fetch. It stores nothing. Change is nil.
 func (u *Updater) Plan(ctx context.Context, name string) (*Result, error) {
-	return u.run(ctx, name, true, nil)
+	return u.run(ctx, u.store, name, true, nil)
 }
 
-func (u *Updater) run(ctx context.Context, name string, dry bool, p *Progress) (*Result, error) {
+// run updates (or, dry, plans) the mirror; rec records the new version.
+func (u *Updater) run(ctx context.Context, rec *repo.Store, name string, dry bool, p *Progress) (*Result, error) {
 	if err := u.claim(name); err != nil {
 		return nil, err
 	}
@@ -104,14 +106,14 @@ func (u *Updater) run(ctx context.Context, name string, dry bool, p *Progress) (
 	if err != nil {
 		return nil, err
 	}
-	res, err := u.runMirror(ctx, r, dry, p)
+	res, err := u.runMirror(ctx, rec, r, dry, p)
 	if err != nil {
 		return nil, fmt.Errorf("updating mirror %q: %w", name, err)
 	}
 	return res, nil
 }
 
-func (u *Updater) runMirror(ctx context.Context, r *repo.Repo, dry bool, p *Progress) (*Result, error) {
+func (u *Updater) runMirror(ctx context.Context, rec *repo.Store, r *repo.Repo, dry bool, p *Progress) (*Result, error) {
 	m := r.Mirror
 	dir, fileBase := places(m)
 	rel, err := u.fetchRelease(ctx, dir, m)
@@ -142,7 +144,7 @@ func (u *Updater) runMirror(ctx context.Context, r *repo.Repo, dry bool, p *Prog
 		return nil, err
 	}
 	p.setPhase("record")
-	res.Change, err = u.store.SetMirrorContents(ctx, m.Name, fp, pkgs)
+	res.Change, err = rec.SetMirrorContents(ctx, m.Name, fp, pkgs)
 	return res, err
 }
 
