@@ -45,6 +45,8 @@ type RevocationEvent struct {
 	Reason string    `json:"reason,omitempty"`
 	Source string    `json:"source,omitempty"`
 	Time   time.Time `json:"time"`
+	// At is when a scheduled revocation takes effect.
+	At *time.Time `json:"at,omitempty"`
 }
 
 // ImagePushRequest pushes an image version. Artifacts come from
@@ -84,6 +86,8 @@ type Image struct {
 	BuildURL  string             `json:"build_url,omitempty"`
 	Created   time.Time          `json:"created"`
 	Revoked   *Revocation        `json:"revoked,omitempty"`
+	// RevokeAt is a revocation scheduled for RevokeAt.Time.
+	RevokeAt *Revocation `json:"revoke_at,omitempty"`
 	// Revocations is the history of revocations and restores.
 	Revocations []RevocationEvent `json:"revocations,omitempty"`
 	// Channels point at this version now; Groups were built from it.
@@ -129,6 +133,9 @@ type ChannelsResponse struct {
 type RevokeRequest struct {
 	Reason      string `json:"reason"`
 	Descendants bool   `json:"descendants,omitempty"`
+	// At schedules the revocation: RFC 3339, or a duration from now
+	// ("72h", "3d"); empty revokes now.
+	At string `json:"at,omitempty"`
 }
 
 // RestoreRequest undoes a revocation, and with Descendants the ones

@@ -88,6 +88,9 @@ func writeImage(w io.Writer, img *client.Image) {
 			fmt.Fprintf(w, "revoked with:\t%s\n", img.Revoked.Source)
 		}
 	}
+	if r := img.RevokeAt; r != nil {
+		fmt.Fprintf(w, "revoke at:\t%s (%s)\n", r.Time.Format(time.RFC3339), r.Reason)
+	}
 	writeRevocations(w, img)
 	fmt.Fprintf(w, "channels:\t%s\n", strings.Join(img.Channels, ", "))
 	fmt.Fprintf(w, "groups:\t%s\n", strings.Join(img.Groups, ", "))
@@ -142,6 +145,9 @@ func writeRevocations(w io.Writer, img *client.Image) {
 		from := ""
 		if e.Source != "" {
 			from = " (from " + e.Source + ")"
+		}
+		if e.At != nil {
+			from += " at " + e.At.Format(time.RFC3339)
 		}
 		fmt.Fprintf(w, "revocation:\t%s %s %s%s\n", e.Time.Format(time.RFC3339), e.Action, e.Reason, from)
 	}
