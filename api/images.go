@@ -148,6 +148,7 @@ func (s *Server) imageOutdated(w http.ResponseWriter, r *http.Request) {
 	if o.RevokedBase != nil {
 		out.RevokedBase = &client.RevokedBase{Image: o.RevokedBase.Image, Reason: o.RevokedBase.Reason}
 	}
+	out.Vulnerabilities = wireExposures(o.Vulnerabilities)
 	for _, m := range o.Base {
 		out.Base = append(out.Base, client.BaseMove{Channel: m.Channel, Built: m.Built, Now: m.Now})
 	}

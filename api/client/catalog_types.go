@@ -188,6 +188,8 @@ type Outdated struct {
 	Packages []PackageChange `json:"packages"`
 	// RevokedBase is the nearest revoked version in the base chain.
 	RevokedBase *RevokedBase `json:"revoked_base,omitempty"`
+	// Vulnerabilities are the stored advisories its packages are exposed to.
+	Vulnerabilities []Exposure `json:"vulnerabilities,omitempty"`
 }
 
 // RevokedBase names a revoked ancestor image version and why.

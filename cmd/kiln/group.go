@@ -15,7 +15,7 @@ import (
 func newGroupCmd(g *globals) *cobra.Command {
 	return newNounCmd("group", "Record server groups and ask what they were built from",
 		newGroupRecordCmd(g), newGroupShowCmd(g), newGroupEventCmd(g), newGroupWhichCmd(g),
-		newGroupDiffCmd(g), newGroupDriftCmd(g), newGroupListCmd(g))
+		newGroupDiffCmd(g), newGroupDriftCmd(g), newGroupListCmd(g), newGroupVulnerableCmd(g))
 }
 
 func newGroupRecordCmd(g *globals) *cobra.Command {

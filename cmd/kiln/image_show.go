@@ -156,6 +156,7 @@ func writeRevocations(w io.Writer, img *client.Image) {
 func writeOutdated(w io.Writer, o *client.Outdated) {
 	if !o.Outdated {
 		fmt.Fprintf(w, "%s is up to date\n", o.Image)
+		writeExposures(w, o.Vulnerabilities) // open ones, with no fix to move to
 		return
 	}
 	fmt.Fprintf(w, "%s is outdated\n", o.Image)
@@ -168,4 +169,5 @@ func writeOutdated(w io.Writer, o *client.Outdated) {
 	for _, p := range o.Packages {
 		fmt.Fprintf(w, "package %s:%s:\t%s -> %s\n", p.Name, p.Architecture, p.From, p.To)
 	}
+	writeExposures(w, o.Vulnerabilities)
 }
