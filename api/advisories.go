@@ -52,7 +52,7 @@ func (s *Server) vulnerableGroups(w http.ResponseWriter, r *http.Request) {
 func wireExposures(es []repo.Exposure) []client.Exposure {
 	var out []client.Exposure
 	for _, e := range es {
-		c := client.Exposure{CVE: e.CVE, Package: e.Package, Source: e.Source, Version: e.Version, Fixed: e.Fixed,
+		c := client.Exposure{CVE: e.ID, Package: e.Package, Source: e.Source, Version: e.Version, Fixed: e.Fixed,
 			Status: e.Status, Severity: e.Severity, Release: e.Release, Description: e.Description}
 		for _, f := range e.FixedIn {
 			c.FixedIn = append(c.FixedIn, client.ChannelFix(f))

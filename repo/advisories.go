@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -143,6 +144,36 @@ func countID(v []byte) int {
 		}
 	}
 	return n
+}
+
+// advisoryCache keeps the decoded advisories between queries. Its key is
+// the feeds' metadata, which every import that changes anything rewrites,
+// so a cached index is never stale, even after a restore of the database.
+type advisoryCache struct {
+	mu  sync.Mutex
+	key string
+	idx advisoryIndex
+}
+
+func (s *Store) advisories(tx *bolt.Tx) (advisoryIndex, error) {
+	key := ""
+	if meta := tx.Bucket(bucketAdvisoryMeta); meta != nil {
+		meta.ForEach(func(k, v []byte) error {
+			key += string(k) + "=" + string(v) + "\n"
+			return nil
+		})
+	}
+	s.adv.mu.Lock()
+	defer s.adv.mu.Unlock()
+	if s.adv.idx != nil && s.adv.key == key {
+		return s.adv.idx, nil
+	}
+	idx, err := loadAdvisories(tx)
+	if err != nil {
+		return nil, err
+	}
+	s.adv.key, s.adv.idx = key, idx
+	return idx, nil
 }
 
 // advisoryIndex is every stored entry by source package. The tracker's

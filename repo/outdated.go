@@ -68,7 +68,7 @@ func (s *Store) ImageOutdated(name, version, channel, repoName string) (*Outdate
 		if anc != nil {
 			out.RevokedBase = &RevokedBase{Image: anc.Ref(), Reason: anc.Revoked.Reason}
 		}
-		x, err := newExposer(tx, nil)
+		x, err := s.newExposer(tx, nil)
 		if err != nil {
 			return err
 		}

@@ -67,6 +67,7 @@ type Store struct {
 	pins  *pins
 	debs  *deb.Reader // reads uploads' control members within one memory budget
 	audit *auditQueue
+	adv   advisoryCache // the decoded advisories, while no import changes them
 }
 
 // Open opens (creating if needed) the database at path. Only one process may

@@ -1,6 +1,8 @@
 package repo
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,15 +18,10 @@ import (
 // group) is exposed to: the carried source version is below the fixed one
 // in Debian order, or the CVE is open with no fix.
 type Exposure struct {
-	CVE         string `json:"cve"`
-	Package     string `json:"package"` // the binary package carried
-	Source      string `json:"source"`
-	Version     string `json:"version"` // the carried source version
-	Fixed       string `json:"fixed,omitempty"`
-	Status      string `json:"status"`
-	Severity    string `json:"severity"`
-	Release     string `json:"release"`
-	Description string `json:"description,omitempty"`
+	// Entry is the advisory (shared by every exposure to it: read only).
+	*advisory.Entry
+	Package string `json:"package"` // the binary package carried
+	Version string `json:"version"` // the carried source version
 	// FixedIn are the channel versions of the same image that carry the fix.
 	FixedIn []ChannelFix `json:"fixed_in,omitempty"`
 }
@@ -74,7 +71,7 @@ func (s *Store) Vulnerable(q VulnQuery) ([]VulnerableGroup, error) {
 	}
 	var out []VulnerableGroup
 	err := s.db.View(func(tx *bolt.Tx) error {
-		x, err := newExposer(tx, q.Severities)
+		x, err := s.newExposer(tx, q.Severities)
 		if err != nil || len(x.idx) == 0 {
 			return err
 		}
@@ -95,30 +92,38 @@ func (s *Store) Vulnerable(q VulnQuery) ([]VulnerableGroup, error) {
 }
 
 // exposer answers exposures within one transaction, caching what many
-// groups share: the source of each package identity, each image's
-// exposures and the source versions each channel version carries.
+// groups share: each carried package line's source and matching entries
+// (per release), each image's exposures, and the source versions each
+// channel version carries.
 type exposer struct {
 	tx      *bolt.Tx
 	idx     advisoryIndex
 	sev     []string
-	sources map[string][2]string         // name\x00version\x00arch -> source, source version
-	images  map[string][]Exposure        // name@version -> exposures without FixedIn
-	carried map[string]map[string]string // name@version -> source -> version
+	lines   map[string]map[string]*carriedPkg // release -> "name\tversion\tarch" -> package
+	images  map[string][]Exposure             // name@version -> exposures without FixedIn
+	carried map[string]map[string]string      // name@version -> source -> version
 }
 
-func newExposer(tx *bolt.Tx, sev []string) (*exposer, error) {
-	idx, err := loadAdvisories(tx)
+// carriedPkg is one baked package line: its source, and the entries of
+// one release it is exposed to.
+type carriedPkg struct {
+	name, source, version string
+	entries               []*advisory.Entry
+}
+
+func (s *Store) newExposer(tx *bolt.Tx, sev []string) (*exposer, error) {
+	idx, err := s.advisories(tx)
 	if err != nil {
 		return nil, err
 	}
-	return &exposer{tx: tx, idx: idx, sev: sev, sources: map[string][2]string{},
+	return &exposer{tx: tx, idx: idx, sev: sev, lines: map[string]map[string]*carriedPkg{},
 		images: map[string][]Exposure{}, carried: map[string]map[string]string{}}, nil
 }
 
 func (x *exposer) group(info *GroupInfo) ([]Exposure, error) {
 	switch info.Artifact.Kind {
 	case KindPackages:
-		return x.exposures(info.Artifact.Packages, ""), nil
+		return x.exposures(encodePackageList(info.Artifact.Packages), ""), nil
 	case KindImage:
 		ref, _ := catalog.ParseImageRef(info.Artifact.Image)
 		return x.image(ref.Name, ref.Version)
@@ -132,12 +137,12 @@ func (x *exposer) image(name, version string) ([]Exposure, error) {
 	ref := name + "@" + version
 	es, ok := x.images[ref]
 	if !ok {
-		img, err := getImage(x.tx, name, version)
+		img, err := getImageMeta(x.tx, name, version)
 		if err != nil {
 			return nil, err
 		}
 		if strings.EqualFold(img.OS, "debian") {
-			es = x.exposures(img.Packages, advisory.Release(img.OSVersion))
+			es = x.exposures(x.tx.Bucket(bucketImagePkgs).Get(imageKey(name, version)), advisory.Release(img.OSVersion))
 		}
 		x.images[ref] = es
 	}
@@ -148,7 +153,7 @@ func (x *exposer) image(name, version string) ([]Exposure, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := slices.Clone(es)
+	out := es
 	for _, ch := range chs {
 		if ch.Version == "" || ch.Version == version || !slices.ContainsFunc(ch.History, func(m ChannelMove) bool { return m.Version == version }) {
 			continue
@@ -159,6 +164,9 @@ func (x *exposer) image(name, version string) ([]Exposure, error) {
 		}
 		for i := range out {
 			if v, ok := srcs[out[i].Source]; ok && out[i].Fixed != "" && deb.CompareVersions(v, out[i].Fixed) >= 0 {
+				if len(out) > 0 && &out[0] == &es[0] {
+					out = slices.Clone(es) // the cached list stays without FixedIn
+				}
 				out[i].FixedIn = append(out[i].FixedIn, ChannelFix{Channel: ch.Name, Image: name + "@" + ch.Version})
 			}
 		}
@@ -171,37 +179,75 @@ func (x *exposer) carriedBy(name, version string) (map[string]string, error) {
 	if m, ok := x.carried[ref]; ok {
 		return m, nil
 	}
-	img, err := getImage(x.tx, name, version)
-	if err != nil {
-		return nil, err
-	}
 	m := map[string]string{}
-	for _, p := range img.Packages {
-		src := x.source(p)
-		m[src[0]] = src[1]
-	}
+	eachLine(x.tx.Bucket(bucketImagePkgs).Get(imageKey(name, version)), func(line []byte) {
+		p := x.line(line, "")
+		m[p.source] = p.version
+	})
 	x.carried[ref] = m
 	return m, nil
 }
 
-// exposures matches packages against the advisories of release ("": any
-// release, once per CVE and package).
-func (x *exposer) exposures(pkgs []catalog.Package, release string) []Exposure {
+// exposures matches a dpkg list ("name\tversion\tarch\n"...) against the
+// advisories of release ("": any release, once per CVE and package).
+func (x *exposer) exposures(list []byte, release string) []Exposure {
 	var out []Exposure
-	seen := map[[2]string]bool{}
-	for _, p := range pkgs {
-		src := x.source(p)
-		for _, e := range x.idx[src[0]] {
-			if (release != "" && e.Release != release) || !exposed(src[1], e) || !x.severityWanted(e.Severity) || seen[[2]string{e.ID, p.Name}] {
-				continue
+	eachLine(list, func(line []byte) {
+		p := x.line(line, release)
+		for _, e := range p.entries {
+			if x.severityWanted(e.Severity) {
+				out = append(out, Exposure{Entry: e, Package: p.name, Version: p.version})
 			}
-			seen[[2]string{e.ID, p.Name}] = true
-			out = append(out, Exposure{CVE: e.ID, Package: p.Name, Source: e.Source, Version: src[1], Fixed: e.Fixed,
-				Status: e.Status, Severity: e.Severity, Release: e.Release, Description: e.Description})
+		}
+	})
+	slices.SortFunc(out, func(a, b Exposure) int {
+		return cmp.Or(strings.Compare(a.ID, b.ID), strings.Compare(a.Package, b.Package))
+	})
+	// once per CVE and package: two architectures, or two releases of a
+	// package list, name the same exposure
+	return slices.CompactFunc(out, func(a, b Exposure) bool { return a.ID == b.ID && a.Package == b.Package })
+}
+
+// line returns what one baked package line carries, computed once per
+// line and release however many images hold it.
+func (x *exposer) line(line []byte, release string) *carriedPkg {
+	byLine := x.lines[release]
+	if byLine == nil {
+		byLine = map[string]*carriedPkg{}
+		x.lines[release] = byLine
+	}
+	if p, ok := byLine[string(line)]; ok {
+		return p
+	}
+	f := strings.Split(string(line), "\t")
+	for len(f) < 3 {
+		f = append(f, "")
+	}
+	src := x.source(catalog.Package{Name: f[0], Version: f[1], Architecture: f[2]})
+	p := &carriedPkg{name: f[0], source: src[0], version: src[1]}
+	for i := range x.idx[p.source] {
+		e := &x.idx[p.source][i]
+		if (release == "" || e.Release == release) && exposed(p.version, *e) {
+			p.entries = append(p.entries, e)
 		}
 	}
-	slices.SortFunc(out, func(a, b Exposure) int { return strings.Compare(a.CVE+"\x00"+a.Package, b.CVE+"\x00"+b.Package) })
-	return out
+	byLine[string(line)] = p
+	return p
+}
+
+// eachLine calls fn with each non-empty line of a dpkg list.
+func eachLine(list []byte, fn func([]byte)) {
+	for len(list) > 0 {
+		line := list
+		if i := bytes.IndexByte(list, '\n'); i >= 0 {
+			line, list = list[:i], list[i+1:]
+		} else {
+			list = nil
+		}
+		if len(line) > 0 {
+			fn(line)
+		}
+	}
 }
 
 func (x *exposer) severityWanted(s string) bool {
@@ -219,10 +265,6 @@ func exposed(version string, e advisory.Entry) bool {
 // .deb kiln stores with p's identity ("openssl (3.0.13-1)" names the
 // version too), else p's own name and version.
 func (x *exposer) source(p catalog.Package) [2]string {
-	key := p.Name + "\x00" + p.Version + "\x00" + p.Architecture
-	if src, ok := x.sources[key]; ok {
-		return src
-	}
 	src := [2]string{p.Name, p.Version}
 	for _, sha := range debsOf(x.tx, p) {
 		st, err := deb.ParseStanza(x.tx.Bucket(bucketControls).Get([]byte(sha)))
@@ -238,6 +280,5 @@ func (x *exposer) source(p catalog.Package) [2]string {
 		}
 		break
 	}
-	x.sources[key] = src
 	return src
 }
