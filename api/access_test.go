@@ -74,6 +74,8 @@ var accessTable = []accessCase{
 	{"backup", "GET", "/api/v1/backup", "", "admin", true},
 	{"audit", "GET", "/api/v1/audit", "", "admin", true},
 	{"backup-to-bucket", "POST", "/api/v1/backup", `{"to":"s3:nosuch"}`, "admin", true},
+	{"advisory-import", "POST", "/api/v1/advisories", `[]`, "write", true},
+	{"group-vulnerable", "GET", "/api/v1/groups/vulnerable", "", "read", false},
 	{"mirror-list", "GET", "/api/v1/mirrors", "", "read", false},
 	{"mirror-create", "POST", "/api/v1/mirrors", `{}`, "write", true},
 	{"mirror-get", "GET", "/api/v1/mirrors/deb", "", "read", false},

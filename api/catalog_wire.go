@@ -19,6 +19,9 @@ func wireImage(img *repo.Image) client.Image {
 	if img.Revoked != nil {
 		out.Revoked = &client.Revocation{Reason: img.Revoked.Reason, Time: img.Revoked.Time, Source: img.Revoked.Source, By: wireActor(img.Revoked.By)}
 	}
+	if r := img.RevokeAt; r != nil && img.Revoked == nil {
+		out.RevokeAt = &client.Revocation{Reason: r.Reason, Time: r.Time, Source: r.Source}
+	}
 	for _, e := range img.Revocations {
 		out.Revocations = append(out.Revocations, client.RevocationEvent{Action: e.Action, Reason: e.Reason, Source: e.Source, Time: e.Time, By: wireActor(e.By)})
 	}

@@ -25,6 +25,10 @@ func (s *Server) recordGroup(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	if req.OCI, err = s.pinOCITag(r, req.OCI); err != nil {
+		s.fail(w, err)
+		return
+	}
 	g := repo.Group{Name: req.Name, Region: req.Region, Account: req.Account, DeployedBy: req.DeployedBy,
 		Artifact: repo.GroupArtifact{Image: req.Image, OCI: req.OCI, Packages: pkgs}}
 	info, created, err := s.storeAs(r).RecordGroup(g, req.State)

@@ -1,14 +1,17 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/kiln-repo/kiln/api/client"
 	"github.com/kiln-repo/kiln/repo"
+	"github.com/kiln-repo/kiln/repo/catalog"
 	"github.com/kiln-repo/kiln/storage"
 )
 
@@ -99,7 +102,12 @@ func (s *Server) revokeImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := mux.Vars(r)
-	imgs, err := s.storeAs(r).RevokeImageTree(v["name"], v["version"], req.Reason, req.Descendants)
+	at, err := revokeTime(req.At, s.now())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	imgs, err := s.storeAs(r).RevokeImageAt(v["name"], v["version"], req.Reason, at, req.Descendants)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -142,6 +150,7 @@ func (s *Server) imageOutdated(w http.ResponseWriter, r *http.Request) {
 	if o.RevokedBase != nil {
 		out.RevokedBase = &client.RevokedBase{Image: o.RevokedBase.Image, Reason: o.RevokedBase.Reason}
 	}
+	out.Vulnerabilities = wireExposures(o.Vulnerabilities)
 	for _, m := range o.Base {
 		out.Base = append(out.Base, client.BaseMove{Channel: m.Channel, Built: m.Built, Now: m.Now})
 	}
@@ -242,4 +251,20 @@ func (s *Server) whichImages(w http.ResponseWriter, r *http.Request) {
 			Package: client.InstalledPackage{Name: h.Package.Name, Version: h.Package.Version, Architecture: h.Package.Architecture}}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// revokeTime reads a revoke's at: empty is now (the zero time), else an
+// RFC 3339 time or an age from now (72h, 3d).
+func revokeTime(at string, now time.Time) (time.Time, error) {
+	if at == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, at); err == nil {
+		return t.UTC(), nil
+	}
+	d, err := catalog.ParseAge(at)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: revoke at %q: want an RFC 3339 time (2026-12-24T00:00:00Z) or a duration from now (72h, 3d)", repo.ErrInvalidArgument, at)
+	}
+	return now.Add(d), nil
 }

@@ -247,6 +247,8 @@ func (s *Server) catalogTable() []route {
 		{"group-list", "GET", grp, r, s.listGroups},
 		// before {name}: "which" is no group name (it has no -vNNN)
 		{"group-which", "GET", grp + "/which", r, s.whichGroups},
+		{"group-vulnerable", "GET", grp + "/vulnerable", r, s.vulnerableGroups},
+		{"advisory-import", "POST", "/api/v1/advisories", w, s.importAdvisories},
 		{"group-record", "POST", grp, w, s.recordGroup},
 		{"group-get", "GET", grp + "/{name}", r, s.getGroup},
 		{"group-events", "GET", grp + "/{name}/events", r, s.groupEvents},

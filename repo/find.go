@@ -163,7 +163,8 @@ func findNewest(tx *bolt.Tx, q Query) (*Found, error) {
 			if err != nil {
 				return nil, err
 			}
-			if hasLabels(img, q.Labels) {
+			// a scheduled revocation whose time came is still indexed
+			if img.Revoked == nil && hasLabels(img, q.Labels) {
 				a, _ := img.ArtifactIn(q.Region)
 				return &Found{Image: img, Artifact: a}, nil
 			}

@@ -34,6 +34,11 @@ type Image struct {
 	BuildURL string            `json:"build_url,omitempty"`
 	Created  time.Time         `json:"created"`
 	Revoked  *Revocation       `json:"revoked,omitempty"`
+	// RevokeAt is a revocation scheduled for RevokeAt.Time (revoke --at).
+	// It is not enforced by a timer: decoding the record (see
+	// UnmarshalJSON) turns it into Revoked once its time has come, so every
+	// read sees the same answer whenever it runs.
+	RevokeAt *Revocation `json:"revoke_at,omitempty"`
 	// Revocations is the history of revocations and restores, oldest first.
 	Revocations []RevocationEvent `json:"revocations,omitempty"`
 }
@@ -162,7 +167,7 @@ func sameImage(a, b *Image) error {
 
 func contentFields(img *Image) map[string]json.RawMessage {
 	c := *img
-	c.Created, c.Revoked, c.Revocations = time.Time{}, nil, nil
+	c.Created, c.Revoked, c.RevokeAt, c.Revocations = time.Time{}, nil, nil, nil
 	b, _ := json.Marshal(c)
 	var m map[string]json.RawMessage
 	json.Unmarshal(b, &m)

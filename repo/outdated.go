@@ -21,6 +21,8 @@ type Outdated struct {
 	Packages []catalog.Change `json:"packages"`
 	// RevokedBase is the nearest revoked version in the base chain.
 	RevokedBase *RevokedBase `json:"revoked_base,omitempty"`
+	// Vulnerabilities are the stored advisories its packages are exposed to.
+	Vulnerabilities []Exposure `json:"vulnerabilities,omitempty"`
 }
 
 // RevokedBase names a revoked ancestor and why it was revoked.
@@ -32,7 +34,8 @@ type RevokedBase struct {
 // IsOutdated is true when the base moved on or was revoked, or a package
 // has an update.
 func (o *Outdated) IsOutdated() bool {
-	return len(o.Base) > 0 || len(o.Packages) > 0 || o.RevokedBase != nil
+	return len(o.Base) > 0 || len(o.Packages) > 0 || o.RevokedBase != nil ||
+		slices.ContainsFunc(o.Vulnerabilities, func(e Exposure) bool { return len(e.FixedIn) > 0 })
 }
 
 // BaseMove is a base image channel that has moved on.
@@ -64,6 +67,13 @@ func (s *Store) ImageOutdated(name, version, channel, repoName string) (*Outdate
 		}
 		if anc != nil {
 			out.RevokedBase = &RevokedBase{Image: anc.Ref(), Reason: anc.Revoked.Reason}
+		}
+		x, err := s.newExposer(tx, nil)
+		if err != nil {
+			return err
+		}
+		if out.Vulnerabilities, err = x.image(name, version); err != nil {
+			return err
 		}
 		if repoName == "" {
 			return nil

@@ -14,13 +14,36 @@ import (
 // RevocationEvent is one revocation or restore in an image version's
 // history. Source is the ancestor it came from, empty for the version's own.
 type RevocationEvent struct {
-	Action string    `json:"action"` // "revoked" or "restored"
+	Action string    `json:"action"` // "revoked", "restored", "scheduled" or "cancelled"
 	Reason string    `json:"reason,omitempty"`
 	Source string    `json:"source,omitempty"`
 	Time   time.Time `json:"time"`
+	// At is when a scheduled revocation takes effect.
+	At *time.Time `json:"at,omitempty"`
 	// By is who made the change (nil: the server itself, or recorded
 	// before kiln kept it).
 	By *Actor `json:"by,omitempty"`
+}
+
+// UnmarshalJSON decodes an image record and settles a scheduled
+// revocation whose time has passed: from then on the version reads as
+// revoked (with the scheduled time), wherever it is read.
+func (img *Image) UnmarshalJSON(b []byte) error {
+	type plain Image
+	if err := json.Unmarshal(b, (*plain)(img)); err != nil {
+		return err
+	}
+	img.settle(time.Now())
+	return nil
+}
+
+func (img *Image) settle(now time.Time) {
+	r := img.RevokeAt
+	if img.Revoked != nil || r == nil || r.Time.After(now) {
+		return
+	}
+	img.Revoked, img.RevokeAt = r, nil
+	img.Revocations = append(img.Revocations, RevocationEvent{Action: "revoked", Reason: r.Reason, Source: r.Source, Time: r.Time, By: r.By})
 }
 
 // RevokeImage marks a version revoked: it leaves the lookup index, so it
@@ -41,6 +64,14 @@ func (s *Store) RevokeImage(name, version, reason string) (*Image, error) {
 // already keeps its own revocation. The first image returned is the one
 // named; the others are those revoked by this call.
 func (s *Store) RevokeImageTree(name, version, reason string, descendants bool) ([]*Image, error) {
+	return s.RevokeImageAt(name, version, reason, time.Time{}, descendants)
+}
+
+// RevokeImageAt is RevokeImageTree that takes effect at the time at: a
+// later time schedules the revocation (until then the versions resolve as
+// before), a zero or past one revokes now. Scheduling again moves the
+// time; a version revoked already keeps its revocation.
+func (s *Store) RevokeImageAt(name, version, reason string, at time.Time, descendants bool) ([]*Image, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || !plainText(reason, 1024) {
 		return nil, fmt.Errorf("%w: a revocation needs a reason (one line, at most 1024 characters)", ErrInvalidArgument)
@@ -52,7 +83,13 @@ func (s *Store) RevokeImageTree(name, version, reason string, descendants bool) 
 			return err
 		}
 		now := s.now()
-		if err := revokeOne(tx, root, &Revocation{Reason: reason, Time: now, By: s.by()}); err != nil {
+		revoke := func(img *Image, r *Revocation) error {
+			if at.After(now) {
+				return scheduleOne(tx, img, r, at, now)
+			}
+			return revokeOne(tx, img, r)
+		}
+		if err := revoke(root, &Revocation{Reason: reason, Time: now, By: s.by()}); err != nil {
 			return err
 		}
 		out = append(out, root)
@@ -64,7 +101,7 @@ func (s *Store) RevokeImageTree(name, version, reason string, descendants bool) 
 				return nil
 			}
 			out = append(out, img)
-			return revokeOne(tx, img, &Revocation{Reason: reason, Time: now, Source: root.Ref(), By: s.by()})
+			return revoke(img, &Revocation{Reason: reason, Time: now, Source: root.Ref(), By: s.by()})
 		})
 	})
 	return out, err
@@ -80,6 +117,19 @@ func revokeOne(tx *bolt.Tx, img *Image, r *Revocation) error {
 	if err := unindexImage(tx, img); err != nil {
 		return err
 	}
+	return putImageRecord(tx, img)
+}
+
+// scheduleOne records that img is to be revoked at at, unless it is
+// revoked already. It stays in the lookup index: lookups skip it once the
+// time has come (see Image.settle).
+func scheduleOne(tx *bolt.Tx, img *Image, r *Revocation, at, now time.Time) error {
+	if img.Revoked != nil {
+		return nil
+	}
+	r.Time = at
+	img.RevokeAt = r
+	img.Revocations = append(img.Revocations, RevocationEvent{Action: "scheduled", Reason: r.Reason, Source: r.Source, Time: now, At: &at, By: r.By})
 	return putImageRecord(tx, img)
 }
 
@@ -104,7 +154,11 @@ func (s *Store) RestoreImage(name, version string, descendants bool) ([]*Image, 
 			return nil
 		}
 		return walkDescendants(tx, root.Ref(), func(img *Image) error {
-			if img.Revoked == nil || img.Revoked.Source != root.Ref() {
+			r := img.Revoked
+			if r == nil {
+				r = img.RevokeAt
+			}
+			if r == nil || r.Source != root.Ref() {
 				return nil
 			}
 			out = append(out, img)
@@ -114,10 +168,18 @@ func (s *Store) RestoreImage(name, version string, descendants bool) ([]*Image, 
 	return out, err
 }
 
+// restoreOne undoes a revocation, or cancels one that is scheduled.
 func restoreOne(tx *bolt.Tx, img *Image, now time.Time, by *Actor) error {
+	if img.Revoked == nil && img.RevokeAt != nil {
+		r := img.RevokeAt
+		img.Revocations = append(img.Revocations, RevocationEvent{Action: "cancelled", Reason: r.Reason, Source: r.Source, Time: now, At: &r.Time, By: by})
+		img.RevokeAt = nil
+		return putImageRecord(tx, img)
+	}
 	if img.Revoked == nil {
 		return nil
 	}
+	img.RevokeAt = nil
 	img.Revocations = append(img.Revocations, RevocationEvent{Action: "restored", Reason: img.Revoked.Reason, Source: img.Revoked.Source, Time: now, By: by})
 	img.Revoked = nil
 	if err := indexImage(tx, img); err != nil {

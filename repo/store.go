@@ -70,6 +70,7 @@ type Store struct {
 	// actor is who this view of the store writes as (see As); nil: the
 	// server itself or an offline command.
 	actor *Actor
+	adv   *advisoryCache // the decoded advisories, while no import changes them; shared by the views As returns
 }
 
 // Open opens (creating if needed) the database at path. Only one process may
@@ -94,7 +95,7 @@ func Open(path string, blobs storage.Blobs) (*Store, error) {
 	// stay in the page cache, but need not stay mapped into the process.
 	unmapPages(db)
 	return &Store{db: db, blobs: blobs, now: func() time.Time { return time.Now().UTC() },
-		lists: &latestLists{}, pins: newPins(), debs: deb.NewReader(deb.DefaultMemory), audit: newAuditQueue()}, nil
+		lists: &latestLists{}, adv: &advisoryCache{}, pins: newPins(), debs: deb.NewReader(deb.DefaultMemory), audit: newAuditQueue()}, nil
 }
 
 func initBuckets(tx *bolt.Tx) error {

@@ -48,6 +48,8 @@ type RevocationEvent struct {
 	Reason string    `json:"reason,omitempty"`
 	Source string    `json:"source,omitempty"`
 	Time   time.Time `json:"time"`
+	// At is when a scheduled revocation takes effect.
+	At *time.Time `json:"at,omitempty"`
 	// By is who made the change; absent for the server's own changes and
 	// for those recorded before kiln kept it.
 	By *Actor `json:"by,omitempty"`
@@ -90,6 +92,8 @@ type Image struct {
 	BuildURL  string             `json:"build_url,omitempty"`
 	Created   time.Time          `json:"created"`
 	Revoked   *Revocation        `json:"revoked,omitempty"`
+	// RevokeAt is a revocation scheduled for RevokeAt.Time.
+	RevokeAt *Revocation `json:"revoke_at,omitempty"`
 	// Revocations is the history of revocations and restores.
 	Revocations []RevocationEvent `json:"revocations,omitempty"`
 	// Channels point at this version now; Groups were built from it.
@@ -138,6 +142,9 @@ type ChannelsResponse struct {
 type RevokeRequest struct {
 	Reason      string `json:"reason"`
 	Descendants bool   `json:"descendants,omitempty"`
+	// At schedules the revocation: RFC 3339, or a duration from now
+	// ("72h", "3d"); empty revokes now.
+	At string `json:"at,omitempty"`
 }
 
 // RestoreRequest undoes a revocation, and with Descendants the ones
@@ -190,6 +197,8 @@ type Outdated struct {
 	Packages []PackageChange `json:"packages"`
 	// RevokedBase is the nearest revoked version in the base chain.
 	RevokedBase *RevokedBase `json:"revoked_base,omitempty"`
+	// Vulnerabilities are the stored advisories its packages are exposed to.
+	Vulnerabilities []Exposure `json:"vulnerabilities,omitempty"`
 }
 
 // RevokedBase names a revoked ancestor image version and why.

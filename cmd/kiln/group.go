@@ -15,14 +15,14 @@ import (
 func newGroupCmd(g *globals) *cobra.Command {
 	return newNounCmd("group", "Record server groups and ask what they were built from",
 		newGroupRecordCmd(g), newGroupShowCmd(g), newGroupEventCmd(g), newGroupWhichCmd(g),
-		newGroupDiffCmd(g), newGroupDriftCmd(g), newGroupListCmd(g))
+		newGroupDiffCmd(g), newGroupDriftCmd(g), newGroupListCmd(g), newGroupVulnerableCmd(g))
 }
 
 func newGroupRecordCmd(g *globals) *cobra.Command {
 	var req client.GroupRequest
 	var packages string
 	cmd := &cobra.Command{
-		Use:   "record NAME (--image NAME@VERSION | --oci HOST/REPO@sha256:... | --packages FILE) [--region R] [--account A] [--deployed-by WHO]",
+		Use:   "record NAME (--image NAME@VERSION | --oci HOST/REPO@sha256:...|HOST/REPO:TAG | --packages FILE) [--region R] [--account A] [--deployed-by WHO]",
 		Short: "Record a server group (app-stack-detail-vNNN) and the exact artifact it was built from",
 		Args:  nArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,7 +44,7 @@ func newGroupRecordCmd(g *globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&req.Image, "image", "", "image version NAME@VERSION")
-	f.StringVar(&req.OCI, "oci", "", "OCI manifest HOST/REPO@sha256:DIGEST")
+	f.StringVar(&req.OCI, "oci", "", "OCI manifest HOST/REPO@sha256:DIGEST, or HOST/REPO:TAG when HOST is this server (the digest is recorded)")
 	f.StringVar(&packages, "packages", "", "a package set: dpkg-query output")
 	f.StringVar(&req.Region, "region", "", "region, e.g. us-east-1")
 	f.StringVar(&req.Account, "account", "", "cloud account")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,7 +14,7 @@ import (
 func newImageRevokeCmd(g *globals) *cobra.Command {
 	var req client.RevokeRequest
 	cmd := &cobra.Command{
-		Use:   "revoke NAME VERSION --reason TEXT [--descendants]",
+		Use:   "revoke NAME VERSION --reason TEXT [--descendants] [--at TIME]",
 		Short: "Revoke an image version (and, with --descendants, every version built on it): it never resolves again",
 		Args:  nArgs(2, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -29,6 +30,7 @@ func newImageRevokeCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&req.Reason, "reason", "", "why (required), e.g. \"CVE-2026-1234 in openssl\"")
 	f.BoolVar(&req.Descendants, "descendants", false, "also revoke every image version built on it, transitively")
+	f.StringVar(&req.At, "at", "", "schedule it: an RFC 3339 time or a duration from now (72h, 3d); until then the version resolves")
 	requireFlags(cmd, "reason")
 	return cmd
 }
@@ -58,6 +60,8 @@ func writeRevoke(w io.Writer, verb string, res *client.RevokeResponse) {
 	reason := ""
 	if res.Revoked != nil {
 		reason = ": " + res.Revoked.Reason
+	} else if r := res.RevokeAt; r != nil && verb == "revoked" {
+		verb, reason = "scheduled revocation of", " at "+r.Time.Format(time.RFC3339)+": "+r.Reason
 	}
 	fmt.Fprintf(w, "%s %s@%s%s\n", verb, res.Name, res.Version, reason)
 	for _, d := range res.Descendants {

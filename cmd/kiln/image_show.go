@@ -88,6 +88,9 @@ func writeImage(w io.Writer, img *client.Image) {
 			fmt.Fprintf(w, "revoked with:\t%s\n", img.Revoked.Source)
 		}
 	}
+	if r := img.RevokeAt; r != nil {
+		fmt.Fprintf(w, "revoke at:\t%s (%s)\n", r.Time.Format(time.RFC3339), r.Reason)
+	}
 	writeRevocations(w, img)
 	fmt.Fprintf(w, "channels:\t%s\n", strings.Join(img.Channels, ", "))
 	fmt.Fprintf(w, "groups:\t%s\n", strings.Join(img.Groups, ", "))
@@ -143,6 +146,9 @@ func writeRevocations(w io.Writer, img *client.Image) {
 		if e.Source != "" {
 			from = " (from " + e.Source + ")"
 		}
+		if e.At != nil {
+			from += " at " + e.At.Format(time.RFC3339)
+		}
 		fmt.Fprintf(w, "revocation:\t%s %s %s%s by %s\n", e.Time.Format(time.RFC3339), e.Action, e.Reason, from, e.By)
 	}
 }
@@ -150,6 +156,7 @@ func writeRevocations(w io.Writer, img *client.Image) {
 func writeOutdated(w io.Writer, o *client.Outdated) {
 	if !o.Outdated {
 		fmt.Fprintf(w, "%s is up to date\n", o.Image)
+		writeExposures(w, o.Vulnerabilities) // open ones, with no fix to move to
 		return
 	}
 	fmt.Fprintf(w, "%s is outdated\n", o.Image)
@@ -162,4 +169,5 @@ func writeOutdated(w io.Writer, o *client.Outdated) {
 	for _, p := range o.Packages {
 		fmt.Fprintf(w, "package %s:%s:\t%s -> %s\n", p.Name, p.Architecture, p.From, p.To)
 	}
+	writeExposures(w, o.Vulnerabilities)
 }

@@ -42,7 +42,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	g.flags.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	g.flags.StringVar(&g.caCert, "ca-cert", "", "PEM file of a CA to trust for an https server, besides the system's (env KILN_CA_CERT)")
 	root.AddCommand(newVersionCmd(g), newTokenCmd(g), newAuditCmd(g), newRepoCmd(g), newMirrorCmd(g), newSnapshotCmd(g), newKeyCmd(g), newPublishCmd(g),
-		newImageCmd(g), newGroupCmd(g), newGCCmd(g), newFsckCmd(g), newBackupCmd(g), newRestoreCmd(getenv), newServeCmd(getenv))
+		newImageCmd(g), newGroupCmd(g), newAdvisoryCmd(g), newGCCmd(g), newFsckCmd(g), newBackupCmd(g), newRestoreCmd(getenv), newServeCmd(getenv))
 	root.CompletionOptions.DisableDefaultCmd = true // newCompletionCmd writes to the command's own output
 	root.AddCommand(newCompletionCmd())
 	checkRequired(root)
