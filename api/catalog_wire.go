@@ -20,10 +20,10 @@ func wireImage(img *repo.Image) client.Image {
 		out.Revoked = &client.Revocation{Reason: img.Revoked.Reason, Time: img.Revoked.Time, Source: img.Revoked.Source, By: wireActor(img.Revoked.By)}
 	}
 	if r := img.RevokeAt; r != nil && img.Revoked == nil {
-		out.RevokeAt = &client.Revocation{Reason: r.Reason, Time: r.Time, Source: r.Source}
+		out.RevokeAt = &client.Revocation{Reason: r.Reason, Time: r.Time, Source: r.Source, By: wireActor(r.By)}
 	}
 	for _, e := range img.Revocations {
-		out.Revocations = append(out.Revocations, client.RevocationEvent{Action: e.Action, Reason: e.Reason, Source: e.Source, Time: e.Time, By: wireActor(e.By)})
+		out.Revocations = append(out.Revocations, client.RevocationEvent{Action: e.Action, Reason: e.Reason, Source: e.Source, Time: e.Time, At: e.At, By: wireActor(e.By)})
 	}
 	return out
 }
