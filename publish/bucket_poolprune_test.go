@@ -2,9 +2,10 @@ package publish
 
 import (
 	"bytes"
+	"context"
 	"errors"
-	"fmt"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -13,20 +14,24 @@ import (
 )
 
 // bucketPoolTest is poolTest for a BucketPublisher writing into a real
-// MinIO bucket: it publishes generations of distributions under one
-// prefix and checks which pool objects are there.
+// MinIO bucket (Keep 2, KeepMax 2).
 type bucketPoolTest struct {
-	t   *testing.T
-	pt  *Publisher // holds the blobs
-	rb  *recording
-	bp  *BucketPublisher
-	now time.Time
-	gen map[string]int
+	*poolTest
+	rb *recording
+	bp *BucketPublisher
 }
 
 func newBucketPoolTest(t *testing.T) *bucketPoolTest {
-	b := &bucketPoolTest{t: t, pt: testTree(t), rb: testBucket(t), now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), gen: map[string]int{}}
+	b := &bucketPoolTest{poolTest: newPoolTest(t), rb: testBucket(t)}
 	b.restart()
+	b.write = func(ctx context.Context, in Input) error { return b.bp.Write(ctx, in) }
+	b.pooled = func(pkg *repo.Package) bool {
+		_, err := b.rb.Modified(t.Context(), "debian/"+PoolPath(pkg))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
 	return b
 }
 
@@ -36,33 +41,6 @@ func (b *bucketPoolTest) restart() {
 	b.bp = &BucketPublisher{Bucket: b.rb, Blobs: b.pt.Blobs, Indexer: NewIndexer(0), Keep: 2, KeepMax: 2, KeepFor: time.Minute}
 }
 
-func (b *bucketPoolTest) publish(dist string, pkgs ...*repo.Package) {
-	b.t.Helper()
-	b.now = b.now.Add(time.Hour) // past KeepFor: only Keep generations stay
-	b.gen[dist]++
-	pub := testPub(b.gen[dist])
-	pub.Distribution = dist
-	if err := b.bp.Write(b.t.Context(), Input{Pub: pub, Components: map[string][]*repo.Package{"main": pkgs}, Now: b.now}); err != nil {
-		b.t.Fatal(err)
-	}
-}
-
-func (b *bucketPoolTest) pooled(pkg *repo.Package) bool {
-	b.t.Helper()
-	_, err := b.rb.Modified(b.t.Context(), "debian/"+PoolPath(pkg))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		b.t.Fatal(err)
-	}
-	return err == nil
-}
-
-func (b *bucketPoolTest) want(pkg *repo.Package, want bool, when string) {
-	b.t.Helper()
-	if b.pooled(pkg) != want {
-		b.t.Errorf("%s: pool object of %s_%s present = %v, want %v", when, pkg.Name, pkg.Version, !want, want)
-	}
-}
-
 // TestBucketPoolShrinksOnceNoKeptGenerationLists: in a bucket as on disk,
 // a package removed from a publication keeps its pool object while a kept
 // generation (Keep 2, KeepMax 2) lists it, then the object goes; a
@@ -70,31 +48,23 @@ func (b *bucketPoolTest) want(pkg *repo.Package, want bool, when string) {
 // on; listed again, the package is copied again.
 func TestBucketPoolShrinksOnceNoKeptGenerationLists(t *testing.T) {
 	b := newBucketPoolTest(t)
-	var all []*repo.Package
-	for i := range 5 {
-		all = append(all, debs(t, b.pt, debtest.Spec{Name: "app", Version: fmt.Sprintf("%d.0", i+1)})...)
-	}
-	for i := range all {
+	all := b.shrink(5, func(i int) {
 		if i == 3 {
 			b.restart()
 		}
-		b.publish("bookworm", all[i]) // each generation lists only the newest build
-		for _, pkg := range all[max(0, i-1) : i+1] {
-			b.want(pkg, true, fmt.Sprintf("after generation %d (a kept generation lists it)", i+1))
-		}
-		for _, pkg := range all[:max(0, i-1)] {
-			b.want(pkg, false, fmt.Sprintf("after generation %d (no kept generation lists it)", i+1))
-		}
-	}
+	})
 	rec, err := b.rb.GetObject(t.Context(), "debian/"+poolFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := fmt.Sprintf("%s bookworm 0\n%s bookworm 5\n", PoolPath(all[4]), PoolPath(all[3])); string(rec) != want && string(rec) != fmt.Sprintf("%s bookworm 5\n%s bookworm 0\n", PoolPath(all[3]), PoolPath(all[4])) {
-		t.Errorf("pool record in the bucket:\n%s\nwant the two files kept generations list:\n%s", rec, want)
+	want := poolRecord{PoolPath(all[3]): {"bookworm": 5}, PoolPath(all[4]): {"bookworm": 0}}
+	if got, err := parsePoolRecord(rec); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("pool record in the bucket: %v (%v), want the two files kept generations list: %v", got, err, want)
 	}
 	b.publish("bookworm", all[0], all[4])
-	b.want(all[0], true, "listed again")
+	if data, err := b.rb.GetObject(t.Context(), "debian/"+PoolPath(all[0])); err != nil || !bytes.Equal(data, debtest.Build(debtest.Spec{Name: "app", Version: "1.0"})) {
+		t.Errorf("listed again, app_1.0 is not copied back whole (%v)", err)
+	}
 	if err := b.bp.Drop(t.Context(), "debian", "bookworm", func() error { return nil }); err != nil {
 		t.Fatal(err)
 	}
@@ -110,22 +80,7 @@ func TestBucketPoolShrinksOnceNoKeptGenerationLists(t *testing.T) {
 // once both dropped it, or once the one that still listed it is dropped.
 func TestBucketPoolObjectStaysWhileAnotherDistributionLists(t *testing.T) {
 	b := newBucketPoolTest(t)
-	shared := debs(t, b.pt, debtest.Spec{Name: "lib", Version: "1.0"})[0]
-	other := debs(t, b.pt, debtest.Spec{Name: "tool", Version: "1.0"})[0]
-	b.publish("bookworm", shared)
-	b.publish("trixie", shared)
-	for range 3 {
-		b.publish("trixie", other)
-	}
-	b.want(shared, true, "trixie dropped it, bookworm lists it")
-	b.publish("bookworm", other)
-	b.want(shared, true, "bookworm keeps a generation that lists it")
-	b.publish("bookworm", other)
-	b.want(shared, false, "no distribution keeps a generation that lists it")
-	b.want(other, true, "listed")
-
-	b.publish("trixie", other, shared) // listed again: copied again
-	b.want(shared, true, "listed again")
+	shared, other := b.shared()
 	if err := b.bp.Drop(t.Context(), "debian", "trixie", func() error { return nil }); err != nil {
 		t.Fatal(err)
 	}
