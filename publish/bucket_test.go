@@ -48,7 +48,7 @@ func (r *recording) reset() (puts, copies []string) {
 	return puts, copies
 }
 
-func testBucket(t *testing.T) *recording {
+func testBucket(t testing.TB) *recording {
 	srv := s3test.Start(t)
 	b, err := s3.NewBucket(t.Context(), s3.Config{Endpoint: srv.Endpoint, Bucket: srv.NewBucket(), Prefix: "apt", Insecure: true, Creds: srv.Creds()})
 	if err != nil {
