@@ -526,8 +526,9 @@ func (p *BucketPublisher) keptIn(ctx context.Context, dist string) keptSince {
 
 // Drop removes a distribution from the bucket and runs forget. Its
 // InRelease goes first, so readers stop finding it; if forget fails the
-// Release files are put back. Pool objects go once no distribution is
-// left under the prefix.
+// Release files are put back. The pool objects only it listed go at the
+// next publish of the prefix (prunePool); all of them, and the pool
+// record, once no distribution is left under the prefix.
 func (p *BucketPublisher) Drop(ctx context.Context, prefix, distName string, forget func() error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
