@@ -73,6 +73,7 @@ type BucketPublisher struct {
 
 	mu       sync.Mutex
 	pooled   map[string]map[string]bool // prefix -> pool keys known to be in the bucket
+	poolRecs map[string]poolRecord      // prefix -> its pool record as read or last written (prunePool)
 	released map[string]time.Time       // dists/<dist>/ key -> when its Release files last went up
 }
 
@@ -130,7 +131,8 @@ func (p *BucketPublisher) Write(ctx context.Context, in Input) error {
 		return err
 	}
 	released := time.Since(start)
-	p.prune(ctx, dist, gens, in.Pub.Generation, files, prev, in.Now)
+	kept := p.prune(ctx, dist, gens, in.Pub.Generation, files, prev, in.Now)
+	p.prunePool(ctx, base, in.Pub.Distribution, in.Components, in.Pub.Generation, kept)
 	if p.Log != nil {
 		p.Log.Info("published", "prefix", in.Pub.Prefix, "distribution", in.Pub.Distribution,
 			"generation", in.Pub.Generation, "bucket", fmt.Sprint(p.Bucket), "new_pool_files", uploaded,
@@ -418,15 +420,17 @@ func (p *BucketPublisher) restoreRelease(ctx context.Context, dist string, prev 
 
 // prune records the new generation and removes the by-hash copies that
 // only generations past keeping list (see Publisher.prune). Best effort:
-// what it fails to remove a later publish removes.
-func (p *BucketPublisher) prune(ctx context.Context, dist string, gens []generation, gen int, files []IndexFile, prev map[string]string, now time.Time) {
+// what it fails to remove a later publish removes. It returns what the
+// distribution keeps now, for the pool (prunePool): ok only when the
+// record was trusted and written.
+func (p *BucketPublisher) prune(ctx context.Context, dist string, gens []generation, gen int, files []IndexFile, prev map[string]string, now time.Time) keptSince {
 	pl := planPrune(keeping{p.Keep, p.KeepFor, p.KeepMax}, gens, gen, files, prev, now)
 	data, err := json.Marshal(pl.gens)
 	if err != nil || p.Bucket.PutObject(ctx, dist+generationsFile, bytes.NewReader(data), int64(len(data))) != nil {
-		return
+		return keptSince{}
 	}
-	if !pl.trusted || len(pl.drop) == 0 {
-		return
+	if !pl.trusted {
+		return keptSince{}
 	}
 	keys := make([]string, len(pl.drop))
 	for i, name := range pl.drop {
@@ -435,12 +439,96 @@ func (p *BucketPublisher) prune(ctx context.Context, dist string, gens []generat
 	if err := p.Bucket.Remove(ctx, keys); err != nil && p.Log != nil {
 		p.Log.Warn("pruning by-hash copies", "err", err)
 	}
+	oldest := pl.gens[0].Generation
+	return keptSince{oldest: oldest, ok: oldest != 0}
+}
+
+// prunePool is Publisher.prunePool for the bucket: it updates the
+// prefix's pool record (the object <base>.kiln-pool) after distName's
+// publish of generation gen, then removes the pool objects no
+// distribution of the prefix keeps a generation of, and writes the record
+// after. Best effort, and as careful: a record not read whole, or a
+// distribution whose generations are not known, removes nothing it
+// concerns; a failed removal leaves the files recorded, for a later
+// publish.
+func (p *BucketPublisher) prunePool(ctx context.Context, base, distName string, comps map[string][]*repo.Package, gen int, oldest keptSince) {
+	if gen <= 0 {
+		return // unnumbered: no way to tell generations apart
+	}
+	rec := p.poolRecs[base]
+	if rec == nil {
+		data, err := p.Bucket.GetObject(ctx, base+poolFile)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			rec = poolRecord{}
+		case err != nil:
+			return
+		default:
+			if rec, err = parsePoolRecord(data); err != nil {
+				return // a record not read whole: remove nothing on a guess
+			}
+		}
+		if p.poolRecs == nil {
+			p.poolRecs = map[string]poolRecord{}
+		}
+		p.poolRecs[base] = rec
+	}
+	gone, changed := rec.update(distName, poolListed(comps, PoolPath), gen, oldest, func(d string) keptSince {
+		return p.keptIn(ctx, base+"dists/"+d+"/")
+	})
+	if len(gone) > 0 {
+		keys := make([]string, len(gone))
+		for i, file := range gone {
+			keys[i] = base + file
+			// Forgotten first: a removal that fails halfway leaves at
+			// worst a copy made again, never a key believed there.
+			delete(p.pooled[base], keys[i])
+		}
+		if err := p.Bucket.Remove(ctx, keys); err != nil {
+			if p.Log != nil {
+				p.Log.Warn("pruning pool objects", "err", err)
+			}
+		} else {
+			for _, file := range gone {
+				delete(rec, file)
+			}
+			changed = true
+		}
+	}
+	if !changed {
+		return
+	}
+	data := rec.marshal()
+	if err := p.Bucket.PutObject(ctx, base+poolFile, bytes.NewReader(data), int64(len(data))); err != nil && p.Log != nil {
+		p.Log.Warn("writing the pool record", "err", err)
+	}
+}
+
+// keptIn is what the distribution under key prefix dist keeps, as its
+// generations record in the bucket says; with no record and no key left
+// under dist, it is gone.
+func (p *BucketPublisher) keptIn(ctx context.Context, dist string) keptSince {
+	data, err := p.Bucket.GetObject(ctx, dist+generationsFile)
+	if err == nil {
+		oldest, ok := oldestIn(data)
+		return keptSince{oldest: oldest, ok: ok}
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return keptSince{}
+	}
+	gone := true
+	err = p.Bucket.List(ctx, dist, func(string) error { gone = false; return errStop })
+	if err != nil && !errors.Is(err, errStop) {
+		return keptSince{}
+	}
+	return keptSince{gone: gone}
 }
 
 // Drop removes a distribution from the bucket and runs forget. Its
 // InRelease goes first, so readers stop finding it; if forget fails the
-// Release files are put back. Pool objects go once no distribution is
-// left under the prefix.
+// Release files are put back. The pool objects only it listed go at the
+// next publish of the prefix (prunePool); all of them, and the pool
+// record, once no distribution is left under the prefix.
 func (p *BucketPublisher) Drop(ctx context.Context, prefix, distName string, forget func() error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -474,7 +562,11 @@ func (p *BucketPublisher) Drop(ctx context.Context, prefix, distName string, for
 		return nil
 	}
 	delete(p.pooled, base)
-	return p.removeAll(ctx, base+"pool/")
+	delete(p.poolRecs, base)
+	if err := p.removeAll(ctx, base+"pool/"); err != nil {
+		return err
+	}
+	return p.Bucket.Remove(ctx, []string{base + poolFile})
 }
 
 var errStop = errors.New("stop")

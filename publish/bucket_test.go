@@ -48,7 +48,7 @@ func (r *recording) reset() (puts, copies []string) {
 	return puts, copies
 }
 
-func testBucket(t *testing.T) *recording {
+func testBucket(t testing.TB) *recording {
 	srv := s3test.Start(t)
 	b, err := s3.NewBucket(t.Context(), s3.Config{Endpoint: srv.Endpoint, Bucket: srv.NewBucket(), Prefix: "apt", Insecure: true, Creds: srv.Creds()})
 	if err != nil {
@@ -98,7 +98,10 @@ func TestBucketPublishIsIncremental(t *testing.T) {
 		}
 	}
 	rel := slices.Index(puts, dist+"Release")
-	if lastByHash < 0 || lastByHash > firstPlain || rel < firstPlain || rel != len(puts)-2 || puts[len(puts)-1] != dist+generationsFile {
+	// After the Release: the generations record, then the pool record (a
+	// new package is listed).
+	if lastByHash < 0 || lastByHash > firstPlain || rel < firstPlain || rel != len(puts)-3 || puts[len(puts)-2] != dist+generationsFile ||
+		puts[len(puts)-1] != "debian/"+poolFile {
 		t.Fatalf("republish wrote, in order: %v", puts)
 	}
 	if err := write(3, pkgs, nil); err != nil {

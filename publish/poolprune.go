@@ -23,7 +23,9 @@ import (
 // 0 means the distribution's newest recorded generation lists the file;
 // otherwise it is the number of the first generation that did not. That
 // generation and every later one leave the file out, so the distribution
-// needs it only while it keeps an older generation.
+// needs it only while it keeps an older generation. A bucket
+// (BucketPublisher) keeps the same record as the object <prefix>/.kiln-pool,
+// its files named by their keys (PoolPath: pool/ab/<sha>/<name>.deb).
 const poolFile = ".kiln-pool"
 
 type poolRecord map[string]map[string]int // pool file -> dist -> generation it left in (0: listed)
@@ -51,19 +53,13 @@ func (p *Publisher) prunePool(prefix, dist string, comps map[string][]*repo.Pack
 		}
 		p.poolRecs[prefix] = rec
 	}
-	name := filepath.Base(dist)
-	listed := map[string]bool{}
-	for _, pkgs := range comps {
-		for _, pkg := range pkgs {
-			listed[PoolFile(pkg)] = true
-		}
-	}
-	changed := rec.note(name, listed, gen)
-	kept := map[string]keptSince{name: oldest}
-	for file, by := range rec {
-		if !p.unkept(base, file, by, kept) {
-			continue
-		}
+	gone, changed := rec.update(filepath.Base(dist), poolListed(comps, PoolFile), gen, oldest, func(d string) keptSince {
+		k := keptSince{}
+		k.oldest, k.ok = oldestKept(filepath.Join(base, "dists", d))
+		k.gone = !k.ok && dropped(base, d)
+		return k
+	})
+	for _, file := range gone {
 		if err := os.Remove(filepath.Join(base, filepath.FromSlash(file))); err != nil && !errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -76,6 +72,36 @@ func (p *Publisher) prunePool(prefix, dist string, comps map[string][]*repo.Pack
 	}
 	// No barrier: a record lost in a crash only means fewer files removed.
 	writeAtomic(filepath.Join(base, poolFile), rec.marshal(), newSyncSet(base))
+}
+
+// update notes that dist's generation gen lists exactly listed, and
+// returns the pool files no distribution keeps a generation of now (they
+// may go; the caller deletes from rec those it removed) and whether rec
+// changed. oldest is what dist keeps, keptOf what another distribution
+// does, as its generations record says. The decision is the same for a
+// directory (Publisher) and a bucket (BucketPublisher); only where the
+// records are read and the files removed differs.
+func (rec poolRecord) update(dist string, listed map[string]bool, gen int, oldest keptSince, keptOf func(dist string) keptSince) (gone []string, changed bool) {
+	changed = rec.note(dist, listed, gen)
+	kept := map[string]keptSince{dist: oldest}
+	for file, by := range rec {
+		if unkept(by, kept, keptOf) {
+			gone = append(gone, file)
+		}
+	}
+	return gone, changed
+}
+
+// poolListed is the set of pool files comps list, each named by name
+// (PoolFile for a directory, PoolPath for a bucket).
+func poolListed(comps map[string][]*repo.Package, name func(*repo.Package) string) map[string]bool {
+	listed := map[string]bool{}
+	for _, pkgs := range comps {
+		for _, pkg := range pkgs {
+			listed[name(pkg)] = true
+		}
+	}
+	return listed
 }
 
 // note records that dist's generation gen lists exactly listed, and
@@ -111,14 +137,14 @@ type keptSince struct {
 }
 
 // unkept reports whether no distribution keeps a generation that lists
-// file: each one that listed it stopped listing it in its oldest kept
-// generation or before, or is gone.
-func (p *Publisher) unkept(base, file string, by map[string]int, kept map[string]keptSince) bool {
+// a file (by: who listed it): each one that listed it stopped listing it
+// in its oldest kept generation or before, or is gone. kept caches what
+// keptOf said of each distribution.
+func unkept(by map[string]int, kept map[string]keptSince, keptOf func(dist string) keptSince) bool {
 	for dist, left := range by {
 		k, seen := kept[dist]
 		if !seen {
-			k.oldest, k.ok = oldestKept(filepath.Join(base, "dists", dist))
-			k.gone = !k.ok && dropped(base, dist)
+			k = keptOf(dist)
 			kept[dist] = k
 		}
 		switch {
@@ -135,8 +161,17 @@ func (p *Publisher) unkept(base, file string, by map[string]int, kept map[string
 // known).
 func oldestKept(dist string) (int, bool) {
 	data, err := os.ReadFile(filepath.Join(dist, generationsFile))
+	if err != nil {
+		return 0, false
+	}
+	return oldestIn(data)
+}
+
+// oldestIn is the number of the oldest generation a generations record
+// (data) keeps.
+func oldestIn(data []byte) (int, bool) {
 	var gens []generation
-	if err != nil || json.Unmarshal(data, &gens) != nil || len(gens) == 0 || gens[0].Generation == 0 {
+	if json.Unmarshal(data, &gens) != nil || len(gens) == 0 || gens[0].Generation == 0 {
 		return 0, false
 	}
 	return gens[0].Generation, true
@@ -157,6 +192,13 @@ func readPoolRecord(base string) (poolRecord, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parsePoolRecord(data)
+}
+
+// parsePoolRecord reads a pool record as marshal writes it; any line not
+// whole fails it all.
+func parsePoolRecord(data []byte) (poolRecord, error) {
+	rec := poolRecord{}
 	for line := range strings.Lines(string(data)) {
 		f := strings.Fields(line)
 		if len(f) != 3 || !strings.HasSuffix(line, "\n") {

@@ -13,18 +13,25 @@ import (
 )
 
 // poolTest publishes generations of distributions under one prefix and
-// checks which pool files are there.
+// checks which pool files are there: in pt's directory, or wherever write
+// and pooled say (a bucket: bucketPoolTest).
 type poolTest struct {
-	t   *testing.T
-	pt  *Publisher
-	now time.Time
-	gen map[string]int
+	t      *testing.T
+	pt     *Publisher
+	write  func(context.Context, Input) error
+	pooled func(*repo.Package) bool
+	now    time.Time
+	gen    map[string]int
 }
 
 func newPoolTest(t *testing.T) *poolTest {
 	pt := testTree(t)
 	pt.Keep, pt.KeepMax, pt.KeepFor = 2, 3, time.Minute
-	return &poolTest{t: t, pt: pt, now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), gen: map[string]int{}}
+	return &poolTest{t: t, pt: pt, write: pt.Write, now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), gen: map[string]int{},
+		pooled: func(pkg *repo.Package) bool {
+			_, err := os.Stat(filepath.Join(pt.Root, "debian", filepath.FromSlash(PoolFile(pkg))))
+			return err == nil
+		}}
 }
 
 func (p *poolTest) publish(dist string, pkgs ...*repo.Package) {
@@ -33,14 +40,9 @@ func (p *poolTest) publish(dist string, pkgs ...*repo.Package) {
 	p.gen[dist]++
 	pub := testPub(p.gen[dist])
 	pub.Distribution = dist
-	if err := p.pt.Write(context.Background(), Input{Pub: pub, Components: map[string][]*repo.Package{"main": pkgs}, Now: p.now}); err != nil {
+	if err := p.write(context.Background(), Input{Pub: pub, Components: map[string][]*repo.Package{"main": pkgs}, Now: p.now}); err != nil {
 		p.t.Fatal(err)
 	}
-}
-
-func (p *poolTest) pooled(pkg *repo.Package) bool {
-	_, err := os.Stat(filepath.Join(p.pt.Root, "debian", filepath.FromSlash(PoolFile(pkg))))
-	return err == nil
 }
 
 func (p *poolTest) want(pkg *repo.Package, want bool, when string) {
@@ -56,36 +58,51 @@ func (p *poolTest) want(pkg *repo.Package, want bool, when string) {
 // the file goes. Every package each kept generation lists stays in the
 // pool at every step.
 func TestPoolShrinksOnceNoKeptGenerationLists(t *testing.T) {
-	p := newPoolTest(t)
+	newPoolTest(t).shrink(6, nil)
+}
+
+// shrink publishes n builds of a package to bookworm, each generation
+// listing only the newest, and checks after each that the builds the two
+// kept generations (Keep 2) list are pooled and no older one is. before,
+// if set, runs before each generation i+1. It returns the builds.
+func (p *poolTest) shrink(n int, before func(i int)) []*repo.Package {
+	p.t.Helper()
 	var all []*repo.Package
-	for i := range 6 {
-		all = append(all, debs(t, p.pt, debtest.Spec{Name: "app", Version: fmt.Sprintf("%d.0", i+1)})...)
+	for i := range n {
+		all = append(all, debs(p.t, p.pt, debtest.Spec{Name: "app", Version: fmt.Sprintf("%d.0", i+1)})...)
 	}
-	var lists [][]*repo.Package // what each generation listed
 	for i := range all {
-		lists = append(lists, all[i:i+1]) // each generation lists only the newest build
+		if before != nil {
+			before(i)
+		}
 		p.publish("bookworm", all[i])
-		for _, l := range lists[max(0, len(lists)-2):] {
-			for _, pkg := range l {
-				p.want(pkg, true, fmt.Sprintf("after generation %d (kept generation lists it)", i+1))
-			}
+		for _, pkg := range all[max(0, i-1) : i+1] {
+			p.want(pkg, true, fmt.Sprintf("after generation %d (a kept generation lists it)", i+1))
 		}
 		for _, pkg := range all[:max(0, i-1)] {
 			p.want(pkg, false, fmt.Sprintf("after generation %d (no kept generation lists it)", i+1))
 		}
 	}
+	return all
 }
 
 // TestPoolFileStaysWhileAnotherDistributionLists: the pool is shared by the
 // distributions of a prefix; a file one stopped listing stays while
 // another lists it or keeps a generation that does, and goes after.
 func TestPoolFileStaysWhileAnotherDistributionLists(t *testing.T) {
-	p := newPoolTest(t)
-	shared := debs(t, p.pt, debtest.Spec{Name: "lib", Version: "1.0"})[0]
-	other := debs(t, p.pt, debtest.Spec{Name: "tool", Version: "1.0"})[0]
+	newPoolTest(t).shared()
+}
+
+// shared runs TestPoolFileStaysWhileAnotherDistributionLists and returns
+// its packages: shared, listed by trixie only at the end, and other,
+// listed by both.
+func (p *poolTest) shared() (shared, other *repo.Package) {
+	p.t.Helper()
+	shared = debs(p.t, p.pt, debtest.Spec{Name: "lib", Version: "1.0"})[0]
+	other = debs(p.t, p.pt, debtest.Spec{Name: "tool", Version: "1.0"})[0]
 	p.publish("bookworm", shared)
 	p.publish("trixie", shared)
-	for range 4 {
+	for range 3 {
 		p.publish("trixie", other)
 	}
 	p.want(shared, true, "trixie dropped it, bookworm lists it")
@@ -93,8 +110,10 @@ func TestPoolFileStaysWhileAnotherDistributionLists(t *testing.T) {
 	p.want(shared, true, "bookworm keeps a generation that lists it")
 	p.publish("bookworm", other)
 	p.want(shared, false, "no distribution keeps a generation that lists it")
-	p.publish("trixie", other, shared) // listed again: linked again
+	p.want(other, true, "listed")
+	p.publish("trixie", other, shared) // listed again: linked (copied) again
 	p.want(shared, true, "listed again")
+	return shared, other
 }
 
 // TestPoolPruneTrustsOnlyAWholeRecord: a pool record that cannot be read

@@ -145,32 +145,40 @@ func TestRepoAddRetriesAfterGCFreedOrphan(t *testing.T) {
 // installs the current version.
 func TestAptMidUpdatePoolShrinks(t *testing.T) {
 	env, dir := liveServer(t)
+	aptMidUpdatePoolShrinks(t, env, env["KILN_URL"]+"/debian", nil, func(sha string) bool {
+		m, _ := filepath.Glob(filepath.Join(dir, "public", "debian", "pool", sha[:2], sha+"_*.deb"))
+		return len(m) == 1
+	})
+}
+
+// aptMidUpdatePoolShrinks runs TestAptMidUpdatePoolShrinks against the
+// server of env, for a publication created with extra flags (--endpoint)
+// and served at url; pooled tells whether the pool holds a package.
+func aptMidUpdatePoolShrinks(t *testing.T, env map[string]string, url string, extra []string, pooled func(sha string) bool) {
+	t.Helper()
 	v1, v2 := t.TempDir(), t.TempDir()
 	sha1 := writeDeb(t, v1, debtest.Spec{Name: "app", Version: "1.0", Arch: "amd64"})
 	sha2 := writeDeb(t, v2, debtest.Spec{Name: "app", Version: "2.0", Arch: "amd64"})
 	mustRun(t, env, "repo", "create", "stable")
 	mustRun(t, env, "repo", "add", "stable", v1)
-	mustRun(t, env, "publish", "create", "--prefix", "debian", "--distribution", "bookworm",
-		"--component", "main=stable", "--arch", "amd64", "--sign", "none")
-	line := "deb [trusted=yes] " + env["KILN_URL"] + "/debian bookworm main"
+	mustRun(t, env, append([]string{"publish", "create", "--prefix", "debian", "--distribution", "bookworm",
+		"--component", "main=stable", "--arch", "amd64", "--sign", "none"}, extra...)...)
+	line := "deb [trusted=yes] " + url + " bookworm main"
 	old := apttest.New(t, line, nil)
 	expectUpdated(t, old)
 	mustRun(t, env, "repo", "remove", "stable", "app")
 	mustRun(t, env, "repo", "add", "stable", v2)
 	mustRun(t, env, "publish", "update", "debian", "bookworm")
 	expectDownload(t, old, "app=1.0", sha1) // its index is the old one
-	pool := func(sha string) bool {
-		m, _ := filepath.Glob(filepath.Join(dir, "public", "debian", "pool", sha[:2], sha+"_*.deb"))
-		return len(m) == 1
-	}
-	for i := range 19 { // generations 2..20: the 20 kept include generation 1, which lists it
-		if !pool(sha1) {
+	// Generations 2..20: the 20 kept include generation 1, which lists it.
+	for i := range 19 {
+		if !pooled(sha1) {
 			t.Fatalf("pool file of app 1.0 gone after %d more publishes: a kept generation lists it", i)
 		}
 		mustRun(t, env, "publish", "update", "debian", "bookworm")
 	}
-	if pool(sha1) || !pool(sha2) {
-		t.Fatalf("generation 21 (1 no longer kept): app 1.0 pooled %v (want false), app 2.0 pooled %v (want true)", pool(sha1), pool(sha2))
+	if pooled(sha1) || !pooled(sha2) {
+		t.Fatalf("generation 21 (1 no longer kept): app 1.0 pooled %v (want false), app 2.0 pooled %v (want true)", pooled(sha1), pooled(sha2))
 	}
 	fresh := apttest.New(t, line, nil)
 	expectUpdated(t, fresh)

@@ -120,6 +120,28 @@ func TestAptGetFromS3Bucket(t *testing.T) {
 	}
 }
 
+// TestAptMidUpdateBucketPoolShrinks is TestAptMidUpdatePoolShrinks for a
+// publication in a MinIO bucket read anonymously by the real apt-get: the
+// pool object of a removed package stays while one of the 20 kept
+// generations lists it, then goes (issue 14).
+func TestAptMidUpdateBucketPoolShrinks(t *testing.T) {
+	srv := s3test.Start(t)
+	pub := publicBucket(t, srv)
+	dir, addr := t.TempDir(), freeAddr(t)
+	startProc(t, dir, addr, append(srv.Env(), publishEndpointEnv(srv, pub))...)
+	env := map[string]string{"KILN_URL": "http://" + addr, "KILN_TOKEN": readToken(t, dir)}
+	aptMidUpdatePoolShrinks(t, env, "http://"+srv.Endpoint+"/"+pub+"/apt/debian", []string{"--endpoint", "s3:fleet"}, func(sha string) bool {
+		found := false
+		for obj := range srv.Client().ListObjects(t.Context(), pub, minio.ListObjectsOptions{Prefix: "apt/debian/pool/" + sha[:2] + "/" + sha + "/"}) {
+			if obj.Err != nil {
+				t.Fatal(obj.Err)
+			}
+			found = true
+		}
+		return found
+	})
+}
+
 // TestS3PublishFaults: a publish that kiln's crash cuts off after the
 // indexes, and one whose MinIO is killed halfway through the pool, leave
 // the previous publication whole for apt; the publish run again completes.
