@@ -20,24 +20,11 @@ import (
 	"github.com/kiln-repo/kiln/storage/s3/s3test"
 )
 
-// publicBucket makes a bucket of srv that anyone may read, as a fleet
-// reads a publish bucket, and returns its name.
-func publicBucket(t *testing.T, srv *s3test.Server) string {
-	t.Helper()
-	name := srv.NewBucket()
-	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},` +
-		`"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::` + name + `/*"]}]}`
-	if err := srv.Client().SetBucketPolicy(t.Context(), name, policy); err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
-
 // bucketEnv is publishEnv with a publish endpoint "fleet" on a public
 // bucket of a real MinIO; it returns the bucket's URL.
 func bucketEnv(t *testing.T) (*env, *s3test.Server, string, string) {
 	srv := s3test.Start(t)
-	name := publicBucket(t, srv)
+	name := srv.NewPublicBucket()
 	b, err := s3.NewBucket(t.Context(), s3.Config{Endpoint: srv.Endpoint, Bucket: name, Insecure: true, Creds: srv.Creds()})
 	if err != nil {
 		t.Fatal(err)

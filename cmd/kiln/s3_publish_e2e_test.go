@@ -16,19 +16,6 @@ import (
 	"github.com/kiln-repo/kiln/storage/s3/s3test"
 )
 
-// publicBucket makes a bucket of srv with MinIO's anonymous read policy,
-// as a fleet reads a publish bucket.
-func publicBucket(t *testing.T, srv *s3test.Server) string {
-	t.Helper()
-	name := srv.NewBucket()
-	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},` +
-		`"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::` + name + `/*"]}]}`
-	if err := srv.Client().SetBucketPolicy(t.Context(), name, policy); err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
-
 // publishEndpointEnv configures the publish endpoint "fleet": bucket under
 // the key prefix "apt", with its public URL.
 func publishEndpointEnv(srv *s3test.Server, bucket string) string {
@@ -42,7 +29,7 @@ func publishEndpointEnv(srv *s3test.Server, bucket string) string {
 // after repo add + publish update, a publish switch rollback and back.
 func TestAptGetFromS3Bucket(t *testing.T) {
 	srv := s3test.Start(t)
-	blobs, pub := srv.NewBucket(), publicBucket(t, srv)
+	blobs, pub := srv.NewBucket(), srv.NewPublicBucket()
 	dir, addr := t.TempDir(), freeAddr(t)
 	startProc(t, dir, addr, s3Env(srv, blobs, publishEndpointEnv(srv, pub))...)
 	env := map[string]string{"KILN_URL": "http://" + addr, "KILN_TOKEN": readToken(t, dir)}
@@ -126,7 +113,7 @@ func TestAptGetFromS3Bucket(t *testing.T) {
 // generations lists it, then goes (issue 14).
 func TestAptMidUpdateBucketPoolShrinks(t *testing.T) {
 	srv := s3test.Start(t)
-	pub := publicBucket(t, srv)
+	pub := srv.NewPublicBucket()
 	dir, addr := t.TempDir(), freeAddr(t)
 	startProc(t, dir, addr, append(srv.Env(), publishEndpointEnv(srv, pub))...)
 	env := map[string]string{"KILN_URL": "http://" + addr, "KILN_TOKEN": readToken(t, dir)}
@@ -147,7 +134,7 @@ func TestAptMidUpdateBucketPoolShrinks(t *testing.T) {
 // the previous publication whole for apt; the publish run again completes.
 func TestS3PublishFaults(t *testing.T) {
 	srv := s3test.Start(t)
-	pub := publicBucket(t, srv)
+	pub := srv.NewPublicBucket()
 	dir, addr := t.TempDir(), freeAddr(t)
 	endpoint := publishEndpointEnv(srv, pub)
 	p := startProc(t, dir, addr, srv.Env()[0], srv.Env()[1], endpoint)

@@ -158,5 +158,20 @@ func (s *Server) NewBucket() string {
 	return name
 }
 
+// NewPublicBucket is NewBucket with MinIO's anonymous read policy on its
+// objects, as fleets read a publish bucket.
+func (s *Server) NewPublicBucket() string {
+	s.tb.Helper()
+	name := s.NewBucket()
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},` +
+		`"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::` + name + `/*"]}]}`
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Client().SetBucketPolicy(ctx, name, policy); err != nil {
+		s.tb.Fatalf("making bucket %s public: %v", name, err)
+	}
+	return name
+}
+
 // String is the server's address, for messages.
 func (s *Server) String() string { return fmt.Sprintf("minio at %s", s.Endpoint) }
