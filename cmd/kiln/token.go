@@ -60,7 +60,11 @@ takes an age (90d, 2w, 12h) or an RFC 3339 time.`,
 	requireFlags(cmd, "scope")
 	cmd.Flags().StringVar(&req.Name, "name", "", "a unique name to recognise the token by")
 	for _, kind := range repo.ResourceKinds {
-		patterns[kind] = cmd.Flags().StringArray(kind, nil, "limit the token to "+kind+"s matching this glob (repeatable)")
+		what := map[string]string{"repo": "repositories", "registry": "registry repositories"}[kind]
+		if what == "" {
+			what = kind + "s"
+		}
+		patterns[kind] = cmd.Flags().StringArray(kind, nil, "limit the token to "+what+" matching this glob (repeatable)")
 	}
 	cmd.Flags().BoolVar(&req.AllowDelete, "allow-delete", false, "let a write token delete and revoke within its resources")
 	cmd.Flags().StringVar(&req.Expires, "expires", "", "expiry: an age (90d, 12h) or an RFC 3339 time; default never")
