@@ -106,13 +106,28 @@ func (s *Server) waitReady() {
 		resp, err := http.Get("http://" + s.Endpoint + "/minio/health/ready")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK && s.iamReady() {
 				return
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	s.tb.Fatalf("minio at %s not ready after 60s", s.Endpoint)
+}
+
+// iamReady reports whether MinIO answers an unknown access key as such:
+// it reports ready before its IAM sub-system is, and until then refuses
+// such a key with "IAM sub-system not initialized yet" instead, which
+// tests of credential errors would otherwise see now and then.
+func (s *Server) iamReady() bool {
+	c, err := minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4("kiln-probe-unknown", "kiln-probe-unknown-secret", "")})
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = c.ListBuckets(ctx)
+	return minio.ToErrorResponse(err).Code == "InvalidAccessKeyId"
 }
 
 // Stop kills the server (SIGKILL: what a crash looks like) and waits for it.
