@@ -32,8 +32,10 @@ type Bucket interface {
 	// Modified is when key was last written, by the service's clock
 	// (whole seconds); a missing key is os.ErrNotExist.
 	Modified(ctx context.Context, key string) (time.Time, error)
-	// CopyBlob makes key a copy of blob d: server-side where it can.
-	CopyBlob(ctx context.Context, key string, blobs storage.Blobs, d storage.Digest, size int64) error
+	// CopyBlobs makes each Key a copy of its Blob, as many at once as
+	// the store likes: server-side where it can. After an error some keys
+	// may be written, each whole.
+	CopyBlobs(ctx context.Context, blobs storage.Blobs, objs []storage.KeyedBlob) error
 }
 
 // BucketPublisher writes published apt trees into a Bucket, with the same
@@ -63,8 +65,9 @@ type BucketPublisher struct {
 	Keep    int
 	KeepFor time.Duration
 	KeepMax int
-	// Workers is how many uploads run at once (0: 64): an object store
-	// answers each in tens of milliseconds, mostly waiting on its disk.
+	// Workers is how many index uploads run at once (0: 64): an object
+	// store answers each in milliseconds, mostly waiting on its disk. The
+	// Bucket decides how the pool's objects go (Bucket.CopyBlobs).
 	Workers int
 	// AfterStage, when set, is called after each step of a publish:
 	// "pool", "indexes", "release", "committed".
@@ -225,30 +228,28 @@ func (p *BucketPublisher) uploadPool(ctx context.Context, base string, comps map
 	if err != nil {
 		return 0, err
 	}
-	var todo []*repo.Package
+	var todo []storage.KeyedBlob
 	queued := map[string]bool{}
 	for _, pkgs := range comps {
 		for _, pkg := range pkgs {
 			key := base + PoolPath(pkg)
 			if !have[key] && !queued[key] {
 				queued[key] = true
-				todo = append(todo, pkg)
+				todo = append(todo, storage.KeyedBlob{Key: key, Blob: storage.Descriptor{Digest: pkg.Digest(), Size: pkg.Size}})
 			}
 		}
 	}
-	var mu sync.Mutex
-	err = p.parallel(ctx, len(todo), func(ctx context.Context, i int) error {
-		pkg := todo[i]
-		key := base + PoolPath(pkg)
-		if err := p.Bucket.CopyBlob(ctx, key, p.Blobs, pkg.Digest(), pkg.Size); err != nil {
-			return fmt.Errorf("publishing %s: %w", PoolPath(pkg), err)
-		}
-		mu.Lock()
-		have[key] = true
-		mu.Unlock()
-		return nil
-	})
-	return len(todo), err
+	if len(todo) == 0 {
+		return 0, nil
+	}
+	if err := p.Bucket.CopyBlobs(ctx, p.Blobs, todo); err != nil {
+		delete(p.pooled, base) // some may be written: list again next time
+		return 0, fmt.Errorf("publishing the pool: %w", err)
+	}
+	for _, o := range todo {
+		have[o.Key] = true
+	}
+	return len(todo), nil
 }
 
 func (p *BucketPublisher) poolKeys(ctx context.Context, base string) (map[string]bool, error) {

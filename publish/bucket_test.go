@@ -34,11 +34,13 @@ func (r *recording) PutObject(ctx context.Context, key string, rd io.Reader, siz
 	return r.Bucket.PutObject(ctx, key, rd, size)
 }
 
-func (r *recording) CopyBlob(ctx context.Context, key string, b storage.Blobs, d storage.Digest, size int64) error {
+func (r *recording) CopyBlobs(ctx context.Context, b storage.Blobs, objs []storage.KeyedBlob) error {
 	r.mu.Lock()
-	r.copies = append(r.copies, key)
+	for _, o := range objs {
+		r.copies = append(r.copies, o.Key)
+	}
 	r.mu.Unlock()
-	return r.Bucket.CopyBlob(ctx, key, b, d, size)
+	return r.Bucket.CopyBlobs(ctx, b, objs)
 }
 
 func (r *recording) reset() (puts, copies []string) {

@@ -18,6 +18,13 @@ type Descriptor struct {
 	Size   int64  `json:"size"`
 }
 
+// KeyedBlob is a blob to be written at a key of an object store, such as a
+// published pool file.
+type KeyedBlob struct {
+	Key  string
+	Blob Descriptor
+}
+
 // Blobs is a content-addressed blob store.
 //
 // Every method takes ctx first and honours its cancellation. Implementations

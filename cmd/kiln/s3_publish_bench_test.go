@@ -48,10 +48,11 @@ func kilnS3Publish(t *testing.T, srv *s3test.Server, debs, extra string) (full, 
 	env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": readToken(t, dir)}
 	mustRun(t, env, "repo", "create", "bench")
 	mustRun(t, env, "repo", "add", "bench", debs)
-	start := time.Now()
+	start, kilnCPU, minioCPU := time.Now(), cpuTime(t, p.cmd.Process.Pid), cpuTime(t, srv.Pid())
 	mustRun(t, env, "publish", "create", "--endpoint", "s3:fleet", "--prefix", "bench", "--distribution", "bookworm",
 		"--component", "main=bench", "--arch", "amd64", "--sign", "none")
 	full = time.Since(start)
+	t.Logf("kiln full publish: CPU of kiln serve %v, of MinIO %v", cpuTime(t, p.cmd.Process.Pid)-kilnCPU, cpuTime(t, srv.Pid())-minioCPU)
 	mustRun(t, env, "repo", "add", "bench", extra)
 	start = time.Now()
 	mustRun(t, env, "publish", "update", "bench", "bookworm")
@@ -81,11 +82,16 @@ func aptlyS3Publish(t *testing.T, srv *s3test.Server, debs, extra string) (full,
 		t.Helper()
 		cmd := exec.Command("aptly", append([]string{"-config=" + conf}, args...)...)
 		cmd.Env = append(os.Environ(), srv.Env()...)
-		start := time.Now()
+		start, minioCPU := time.Now(), cpuTime(t, srv.Pid())
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("aptly %v: %v\n%s", args, err, out)
 		}
-		return time.Since(start)
+		took := time.Since(start)
+		if args[0] == "publish" {
+			t.Logf("aptly %s %s: CPU of aptly %v, of MinIO %v", args[0], args[1],
+				cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime(), cpuTime(t, srv.Pid())-minioCPU)
+		}
+		return took
 	}
 	aptly("repo", "create", "bench")
 	aptly("repo", "add", "bench", debs)
@@ -96,4 +102,19 @@ func aptlyS3Publish(t *testing.T, srv *s3test.Server, debs, extra string) (full,
 		t.Fatal("aptly wrote no Release")
 	}
 	return full, again
+}
+
+// cpuTime is the CPU time (user and system) process pid has used so far.
+func cpuTime(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name (which may hold spaces): state is
+	// the first, utime and stime the 12th and 13th, in clock ticks.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
 }

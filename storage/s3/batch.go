@@ -29,8 +29,10 @@ var _ storage.Batcher = (*Store)(nil)
 //     longer than a part), recorded as in progress so that RemoveStale
 //     leaves it alone, and Commit copies it server-side to its key.
 //
-// Commit sends and copies with up to batchRequests requests at once, then
-// removes the staging objects. Abort removes them and drops the memory.
+// Commit sends the held blobs in archives where the service unpacks them
+// (bulk), copies the staged ones, with up to batchRequests requests at
+// once, then removes the staging objects. Abort removes them and drops
+// the memory.
 type batch struct {
 	s *Store
 
@@ -111,17 +113,22 @@ func (b *batch) add(h *held, st *staged, n int64) {
 	b.bytes += n
 }
 
-// Commit sends the blobs held in memory to their keys and copies the staged
-// ones to theirs, batchRequests at a time, then drops what is left.
+// Commit sends the blobs held in memory to their keys (in archives where
+// the service unpacks them: see bulk) and copies the staged ones to
+// theirs, batchRequests at a time, then drops what is left.
 func (b *batch) Commit(ctx context.Context) error {
 	b.mu.Lock()
 	held, staged := b.held, b.staged
 	b.mu.Unlock()
+	objs := make([]bulkObject, len(held))
+	for i, h := range held {
+		objs[i] = bulkObject{key: b.s.keyOf(h.d), size: int64(len(h.data)),
+			open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(h.data)), nil },
+			put:  func(ctx context.Context) error { return b.s.putKnown(ctx, h.d, h.data) }}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(batchRequests)
-	for _, h := range held {
-		g.Go(func() error { return b.s.putKnown(gctx, h.d, h.data) })
-	}
+	g.Go(func() error { return b.s.bulk.putMany(gctx, objs, batchRequests) })
 	for _, st := range staged {
 		g.Go(func() error { return b.s.copyStaged(gctx, st.key, st.d) })
 	}
@@ -169,18 +176,25 @@ func (s *Store) putKnown(ctx context.Context, d storage.Digest, data []byte) err
 	return nil
 }
 
+// track records key as a staging key in use, which RemoveStale spares,
+// until untrack is called.
+func (s *Store) track(key string) (untrack func()) {
+	s.starting.RLock()
+	s.active.Store(key, true)
+	s.starting.RUnlock()
+	return func() { s.active.Delete(key) }
+}
+
 // stageWhole stores verified bytes at a new staging key, recorded as in
 // progress, and returns the key.
 func (s *Store) stageWhole(ctx context.Context, data []byte) (string, error) {
 	key := s.prefix + "uploads/" + randomName()
-	s.starting.RLock()
-	s.active.Store(key, true)
-	s.starting.RUnlock()
+	untrack := s.track(key)
 	_, err := s.core.PutObject(ctx, s.bucket, key, bytes.NewReader(data), int64(len(data)), "", sha256Hex(data), objectOptions())
 	if err != nil {
 		// A failed PUT may still have stored the object.
 		_ = s.core.RemoveObject(context.WithoutCancel(ctx), s.bucket, key, minio.RemoveObjectOptions{})
-		s.active.Delete(key)
+		untrack()
 		return "", fmt.Errorf("staging: %w", unavailable(err))
 	}
 	return key, nil

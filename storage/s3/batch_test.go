@@ -3,6 +3,7 @@ package s3_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 
@@ -93,5 +94,44 @@ func assertWalk(t *testing.T, s *s3.Store, want int) {
 	}
 	if n != want {
 		t.Fatalf("Walk saw %d blobs, want %d", n, want)
+	}
+}
+
+// A batch's small blobs go up in archives where the service unpacks them,
+// one PUT each where it keeps archives as objects: every blob is there
+// after Commit either way, and no archive is left (newStore's cleanup).
+func TestBatchCommitsInArchives(t *testing.T) {
+	srv := s3test.Start(t)
+	for _, keeps := range []bool{false, true} {
+		t.Run(fmt.Sprintf("service keeps archives %v", keeps), func(t *testing.T) {
+			s := newStore(t, srv, srv.NewBucket(), "kiln/")
+			if keeps {
+				s3.StoreArchivesIn(s)
+			}
+			batch := s.NewBatch()
+			var blobs [][]byte
+			for i := range 50 {
+				data := random(uint64(100+i), 200+i*37)
+				blobs = append(blobs, data)
+				if _, err := batch.Put(t.Context(), bytes.NewReader(data), digestOf(data)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := batch.Commit(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			for i, data := range blobs {
+				rc, err := s.Open(t.Context(), digestOf(data))
+				if err != nil {
+					t.Fatalf("blob %d after Commit: %v", i, err)
+				}
+				got, err := io.ReadAll(rc)
+				rc.Close()
+				if err != nil || !bytes.Equal(got, data) {
+					t.Fatalf("blob %d: %d bytes, %v", i, len(got), err)
+				}
+			}
+			assertWalk(t, s, len(blobs))
+		})
 	}
 }

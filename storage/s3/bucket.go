@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kiln-repo/kiln/storage"
 )
@@ -23,6 +24,7 @@ type Bucket struct {
 	bucket   string
 	prefix   string // "" or ends in "/"
 	endpoint string
+	bulk     *bulk
 }
 
 // NewBucket connects to cfg's bucket and checks, as New does, that it
@@ -47,6 +49,7 @@ func NewBucket(ctx context.Context, cfg Config) (*Bucket, error) {
 		return nil, fmt.Errorf("s3: endpoint %q: %w", cfg.Endpoint, err)
 	}
 	b := &Bucket{client: c, bucket: cfg.Bucket, prefix: cleanPrefix(cfg.Prefix), endpoint: cfg.Endpoint}
+	b.bulk = &bulk{core: minio.Core{Client: c}, bucket: cfg.Bucket, scratch: b.prefix + ".kiln-upload-", header: extractHeader}
 	st := &Store{core: minio.Core{Client: c}, bucket: cfg.Bucket, prefix: b.prefix}
 	if err := st.check(ctx, cfg.Endpoint); err != nil {
 		return nil, err
@@ -118,24 +121,45 @@ func (b *Bucket) Remove(ctx context.Context, keys []string) error {
 	return nil
 }
 
-// CopyBlob makes key a copy of blob d of blobs: a server-side copy
-// (CopyObject, no byte through kiln) when blobs is a Store on the same
-// service, else an upload of the blob's bytes.
-func (b *Bucket) CopyBlob(ctx context.Context, key string, blobs storage.Blobs, d storage.Digest, size int64) error {
+// bucketRequests is how many copies or single uploads CopyBlobs runs at
+// once: an object store answers each in milliseconds, mostly waiting on
+// its disk.
+const bucketRequests = 64
+
+// CopyBlobs makes each object's Key a copy of its Blob in blobs: with
+// server-side copies (CopyObject, no byte through kiln) when blobs is a
+// Store on the same service, else by uploading the blobs' bytes, the small
+// ones many to a request where the service unpacks archives (see bulk).
+// After an error some of the keys may be written, each whole.
+func (b *Bucket) CopyBlobs(ctx context.Context, blobs storage.Blobs, objs []storage.KeyedBlob) error {
 	if st, ok := blobs.(*Store); ok && st.core.Client.EndpointURL().Host == b.client.EndpointURL().Host {
-		src := minio.CopySrcOptions{Bucket: st.bucket, Object: st.keyOf(d)}
-		dst := minio.CopyDestOptions{Bucket: b.bucket, Object: b.prefix + key}
-		if _, err := b.client.CopyObject(ctx, dst, src); err != nil {
-			return fmt.Errorf("copying %s to %s%s: %w", d, b, key, notFound(err))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(bucketRequests)
+		for _, o := range objs {
+			g.Go(func() error {
+				src := minio.CopySrcOptions{Bucket: st.bucket, Object: st.keyOf(o.Blob.Digest)}
+				dst := minio.CopyDestOptions{Bucket: b.bucket, Object: b.prefix + o.Key}
+				if _, err := b.client.CopyObject(gctx, dst, src); err != nil {
+					return fmt.Errorf("copying %s to %s%s: %w", o.Blob.Digest, b, o.Key, notFound(err))
+				}
+				return nil
+			})
 		}
-		return nil
+		return g.Wait()
 	}
-	rc, err := blobs.Open(ctx, d)
-	if err != nil {
-		return err
+	up := make([]bulkObject, len(objs))
+	for i, o := range objs {
+		open := func(ctx context.Context) (io.ReadCloser, error) { return blobs.Open(ctx, o.Blob.Digest) }
+		up[i] = bulkObject{key: b.prefix + o.Key, size: o.Blob.Size, open: open, put: func(ctx context.Context) error {
+			rc, err := open(ctx)
+			if err != nil {
+				return err
+			}
+			defer rc.Close()
+			return b.PutObject(ctx, o.Key, rc, o.Blob.Size)
+		}}
 	}
-	defer rc.Close()
-	return b.PutObject(ctx, key, rc, size)
+	return b.bulk.putMany(ctx, up, bucketRequests)
 }
 
 // Modified returns key's LastModified; a missing key is os.ErrNotExist.

@@ -34,8 +34,9 @@
 //
 // The store is a storage.Batcher (see batch.go): an ingest of many small
 // blobs holds them in memory (48 MiB for all batches together) or stages
-// them under uploads/, and its Commit sends them with 16 requests at once
-// instead of one round trip after another.
+// them under uploads/, and its Commit sends them in archives the service
+// unpacks (bulk.go; one PUT each, 16 at once, where it does not) instead of
+// one round trip after another.
 //
 // PutTime is the object's LastModified: a Put of a blob stored already
 // writes it again, which renews it, as FS renews its file.
@@ -88,6 +89,7 @@ type Store struct {
 	active   sync.Map // upload IDs and staging keys of Puts in progress
 
 	batchMem *semaphore.Weighted // bytes batches may hold in memory (see batch)
+	bulk     *bulk               // how a batch's Commit sends small blobs
 }
 
 var (
@@ -125,6 +127,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("s3: endpoint %q: %w", cfg.Endpoint, err)
 	}
 	s := &Store{core: minio.Core{Client: c}, bucket: cfg.Bucket, prefix: cleanPrefix(cfg.Prefix), batchMem: semaphore.NewWeighted(batchMemory)}
+	s.bulk = &bulk{core: s.core, bucket: s.bucket, scratch: s.prefix + "uploads/", header: extractHeader, track: s.track}
 	if err := s.check(ctx, cfg.Endpoint); err != nil {
 		return nil, err
 	}

@@ -189,4 +189,7 @@ func (s *Server) NewPublicBucket() string {
 }
 
 // String is the server's address, for messages.
+// Pid is the running MinIO's process id (for a benchmark's CPU figures).
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 func (s *Server) String() string { return fmt.Sprintf("minio at %s", s.Endpoint) }
