@@ -74,12 +74,18 @@ func (s *Server) repoPackages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	ps, _, err := s.store.Contents(mux.Vars(r)["repo"], version, match)
+	// A page, not the whole repository: ContentsPage walks the identity
+	// index of the latest version (what the web catalog reads too).
+	ps, total, _, err := s.store.ContentsPage(mux.Vars(r)["repo"], version, match, pg.offset, pg.offset+pg.limit)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, pg.apply(ps))
+	out := client.PackagesResponse{Packages: make([]client.Package, len(ps)), Total: total}
+	for i, p := range ps {
+		out.Packages[i] = wirePackage(p, false)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) addPackages(w http.ResponseWriter, r *http.Request) {
