@@ -42,6 +42,10 @@ type Package struct {
 	// probing is set while matching tries a query on the identity alone
 	// (see matching); a Field beyond the identity then sets missed.
 	probing, missed bool
+	// raw, when set and Control is not, is the stored control stanza that
+	// Field reads from (deb.RawField): a search that needs one field of
+	// every package parses none of them.
+	raw []byte
 }
 
 // Field returns a control field, case-insensitively, so queries can match
@@ -53,6 +57,9 @@ func (p *Package) Field(name string) (string, bool) {
 	if p.probing {
 		p.missed = true
 		return "", false
+	}
+	if p.Control == nil && p.raw != nil {
+		return deb.RawField(p.raw, name)
 	}
 	return p.Control.Get(name)
 }

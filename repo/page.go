@@ -19,7 +19,7 @@ import (
 // keys, not the loading and sorting of the whole repository (a page of
 // 100,000 packages is read in milliseconds). A query is tried on each
 // key's identity first; only a query that asks for another field loads
-// the records and control stanzas it needs. Only the versions of one name
+// the control fields it needs, from their bytes. Only the versions of one name
 // need sorting (Debian order is not byte order), so the name groups that
 // overlap the page are sorted, nothing else. Older versions are Contents,
 // then sliced.
@@ -59,7 +59,8 @@ func (s *Store) ContentsPage(name string, version int, match func(*Package) bool
 
 // keepKey tells whether the package under an identity key (and sum)
 // matches: on the identity alone when the query needs no more, else on
-// its control stanza (Field reads nothing else).
+// the fields it asks for, read from the stored control stanza's bytes
+// (valid for the transaction; the package does not leave it).
 func keepKey(tx *bolt.Tx, match func(*Package) bool) func(k, sha []byte) (bool, error) {
 	if match == nil {
 		return nil
@@ -74,9 +75,7 @@ func keepKey(tx *bolt.Tx, match func(*Package) bool) func(k, sha []byte) (bool, 
 			return ok, nil
 		}
 		p.probing, p.SHA256 = false, string(sha)
-		if err := loadControl(tx, &p); err != nil {
-			return false, err
-		}
+		p.raw = tx.Bucket(bucketControls).Get(sha)
 		return match(&p), nil
 	}
 }

@@ -34,12 +34,12 @@ func TestRawField(t *testing.T) {
 		}
 		for _, f := range st {
 			for _, name := range []string{f.Name, strings.ToUpper(f.Name)} {
-				if got, ok := rawField([]byte(para), name); !ok || got != f.Value {
-					t.Fatalf("rawField(%q) = %q, %t; ParseStanza: %q\n%s", name, got, ok, f.Value, para)
+				if got, ok := deb.RawField([]byte(para), name); !ok || got != f.Value {
+					t.Fatalf("deb.RawField(%q) = %q, %t; ParseStanza: %q\n%s", name, got, ok, f.Value, para)
 				}
 			}
 		}
-		if _, ok := rawField([]byte(para), "No-Such-Field"); ok {
+		if _, ok := deb.RawField([]byte(para), "No-Such-Field"); ok {
 			t.Fatalf("found a field that is not there: %q", para)
 		}
 	}
