@@ -1,6 +1,8 @@
 package repo
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,22 +42,32 @@ type osvRecord struct {
 // ImportAdvisories parses a feed and stores it: the tracker's export
 // replaces the tracker's previous one; an OSV advisory replaces the one
 // with its id unless that one is newer. A malformed feed changes nothing.
+//
+// The tracker's export is read one source package at a time straight
+// into the write transaction (advisory.EachTrackerSource): a 100 MB
+// export never sits decoded in memory, and a fault in it rolls back what
+// was written before it.
 func (s *Store) ImportAdvisories(data []byte) (*FeedInfo, error) {
-	feed, err := advisory.Parse(data)
+	kind, err := advisory.Detect(data)
+	var feed *advisory.Feed
+	if err == nil && kind == advisory.KindOSV {
+		feed, err = advisory.Parse(data)
+	}
 	if errors.Is(err, advisory.ErrMalformed) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
 	} else if err != nil {
 		return nil, err
 	}
-	info := &FeedInfo{Kind: feed.Kind, SHA256: feed.SHA256, Imported: s.now().Format("2006-01-02T15:04:05Z")}
+	sum := sha256.Sum256(data)
+	info := &FeedInfo{Kind: kind, SHA256: hex.EncodeToString(sum[:]), Imported: s.now().Format("2006-01-02T15:04:05Z")}
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketAdvisoryMeta)
 		if err != nil {
 			return err
 		}
-		if old := meta.Get([]byte(feed.Kind)); old != nil {
+		if old := meta.Get([]byte(kind)); old != nil {
 			var prev FeedInfo
-			if json.Unmarshal(old, &prev) == nil && prev.SHA256 == feed.SHA256 {
+			if json.Unmarshal(old, &prev) == nil && prev.SHA256 == info.SHA256 {
 				*info = prev
 				info.Changed = false
 				return nil // the same file again
@@ -65,42 +77,43 @@ func (s *Store) ImportAdvisories(data []byte) (*FeedInfo, error) {
 		if err != nil {
 			return err
 		}
-		if feed.Kind == advisory.KindTracker {
-			err = putTracker(root, feed)
+		if kind == advisory.KindTracker {
+			err = putTracker(root, data)
 		} else {
 			err = putOSV(root, feed)
 		}
 		if err != nil {
 			return err
 		}
-		info.Entries, info.Changed = countEntries(root.Bucket([]byte(feed.Kind))), true
+		info.Entries, info.Changed = countEntries(root.Bucket([]byte(kind))), true
 		v, _ := json.Marshal(info)
-		return meta.Put([]byte(feed.Kind), v)
+		return meta.Put([]byte(kind), v)
 	})
+	if errors.Is(err, advisory.ErrMalformed) {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+	}
 	return info, err
 }
 
-func putTracker(root *bolt.Bucket, feed *advisory.Feed) error {
-	if root.Bucket([]byte(feed.Kind)) != nil {
-		if err := root.DeleteBucket([]byte(feed.Kind)); err != nil {
+// putTracker replaces the tracker's bucket with the export's entries, one
+// key per source package, as the export is read.
+func putTracker(root *bolt.Bucket, data []byte) error {
+	if root.Bucket([]byte(advisory.KindTracker)) != nil {
+		if err := root.DeleteBucket([]byte(advisory.KindTracker)); err != nil {
 			return err
 		}
 	}
-	b, err := root.CreateBucket([]byte(feed.Kind))
+	b, err := root.CreateBucket([]byte(advisory.KindTracker))
 	if err != nil {
 		return err
 	}
-	bySource := map[string][]advisory.Entry{}
-	for _, e := range feed.Entries {
-		bySource[e.Source] = append(bySource[e.Source], e)
-	}
-	for src, es := range bySource {
-		v, _ := json.Marshal(es)
-		if err := b.Put([]byte(src), v); err != nil {
-			return err
+	return advisory.EachTrackerSource(data, func(src string, es []advisory.Entry) error {
+		if len(es) == 0 {
+			return b.Delete([]byte(src)) // a source named twice: the last wins
 		}
-	}
-	return nil
+		v, _ := json.Marshal(es)
+		return b.Put([]byte(src), v)
+	})
 }
 
 func putOSV(root *bolt.Bucket, feed *advisory.Feed) error {
@@ -146,16 +159,30 @@ func countID(v []byte) int {
 	return n
 }
 
-// advisoryCache keeps the decoded advisories between queries. Its key is
-// the feeds' metadata, which every import that changes anything rewrites,
-// so a cached index is never stale, even after a restore of the database.
+// advisoryCache keeps, between queries, the OSV advisories decoded and
+// by source package (they are imported a few at a time) and the entries
+// of each source package asked for so far: the sources the stored images
+// carry, a few hundred, where the tracker's export names tens of
+// thousands (its entries are read per source from the database, never
+// all decoded). Its key is the feeds' metadata, which every import that
+// changes anything rewrites, so a cached answer is never stale, even
+// after a restore of the database.
 type advisoryCache struct {
-	mu  sync.Mutex
-	key string
-	idx advisoryIndex
+	mu   sync.Mutex
+	key  string
+	snap *advisorySnapshot
 }
 
-func (s *Store) advisories(tx *bolt.Tx) (advisoryIndex, error) {
+// advisorySnapshot is what the cache holds for one state of the feeds.
+type advisorySnapshot struct {
+	osv map[string][]advisory.Entry // read only
+
+	mu       sync.Mutex
+	bySource map[string][]advisory.Entry
+}
+
+// advisories returns the index of the advisories stored as of tx.
+func (s *Store) advisories(tx *bolt.Tx) (*advisoryIndex, error) {
 	key := ""
 	if meta := tx.Bucket(bucketAdvisoryMeta); meta != nil {
 		meta.ForEach(func(k, v []byte) error {
@@ -163,64 +190,91 @@ func (s *Store) advisories(tx *bolt.Tx) (advisoryIndex, error) {
 			return nil
 		})
 	}
+	idx := &advisoryIndex{}
+	root := tx.Bucket(bucketAdvisories)
+	if root != nil {
+		idx.tracker = root.Bucket([]byte(advisory.KindTracker))
+	}
 	s.adv.mu.Lock()
 	defer s.adv.mu.Unlock()
-	if s.adv.idx != nil && s.adv.key == key {
-		return s.adv.idx, nil
+	if s.adv.snap == nil || s.adv.key != key {
+		osv, err := loadOSV(root)
+		if err != nil {
+			return nil, err
+		}
+		s.adv.key, s.adv.snap = key, &advisorySnapshot{osv: osv, bySource: map[string][]advisory.Entry{}}
 	}
-	idx, err := loadAdvisories(tx)
-	if err != nil {
-		return nil, err
-	}
-	s.adv.key, s.adv.idx = key, idx
+	idx.snap = s.adv.snap
 	return idx, nil
 }
 
-// advisoryIndex is every stored entry by source package. The tracker's
-// entry wins over OSV's for the same CVE, source and release.
-type advisoryIndex map[string][]advisory.Entry
+// advisoryIndex answers which stored entries name a source package, in
+// one read transaction: the tracker's from its bucket (one key per
+// source), OSV's from the snapshot; the tracker's entry wins over OSV's
+// for the same CVE, source and release.
+type advisoryIndex struct {
+	tracker *bolt.Bucket // nil: no tracker export
+	snap    *advisorySnapshot
+}
 
-func loadAdvisories(tx *bolt.Tx) (advisoryIndex, error) {
-	idx := advisoryIndex{}
-	root := tx.Bucket(bucketAdvisories)
-	if root == nil {
+// empty says no advisory is stored at all.
+func (x *advisoryIndex) empty() bool {
+	return len(x.snap.osv) == 0 && (x.tracker == nil || x.tracker.Stats().KeyN == 0)
+}
+
+// of returns the entries that name source; the caller does not modify
+// them.
+func (x *advisoryIndex) of(source string) ([]advisory.Entry, error) {
+	x.snap.mu.Lock()
+	es, ok := x.snap.bySource[source]
+	x.snap.mu.Unlock()
+	if ok {
+		return es, nil
+	}
+	if x.tracker != nil {
+		if v := x.tracker.Get([]byte(source)); v != nil {
+			if err := json.Unmarshal(v, &es); err != nil {
+				return nil, fmt.Errorf("decoding advisories of %s: %w", source, err)
+			}
+		}
+	}
+	if osv := x.snap.osv[source]; len(osv) > 0 {
+		seen := map[[2]string]bool{}
+		for _, e := range es {
+			seen[[2]string{e.ID, e.Release}] = true
+		}
+		for _, e := range osv {
+			if !seen[[2]string{e.ID, e.Release}] {
+				es = append(es, e)
+			}
+		}
+	}
+	x.snap.mu.Lock()
+	x.snap.bySource[source] = es
+	x.snap.mu.Unlock()
+	return es, nil
+}
+
+// loadOSV decodes the OSV advisories by source package, each (CVE,
+// source, release) once.
+func loadOSV(root *bolt.Bucket) (map[string][]advisory.Entry, error) {
+	idx := map[string][]advisory.Entry{}
+	if root == nil || root.Bucket([]byte(advisory.KindOSV)) == nil {
 		return idx, nil
 	}
 	seen := map[[3]string]bool{}
-	add := func(es []advisory.Entry) {
-		for _, e := range es {
-			k := [3]string{e.ID, e.Source, e.Release}
-			if !seen[k] {
+	err := root.Bucket([]byte(advisory.KindOSV)).ForEach(func(_, v []byte) error {
+		var r osvRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("decoding advisories: %w", err)
+		}
+		for _, e := range r.Entries {
+			if k := [3]string{e.ID, e.Source, e.Release}; !seen[k] {
 				seen[k] = true
 				idx[e.Source] = append(idx[e.Source], e)
 			}
 		}
-	}
-	if b := root.Bucket([]byte(advisory.KindTracker)); b != nil {
-		err := b.ForEach(func(_, v []byte) error {
-			var es []advisory.Entry
-			if err := json.Unmarshal(v, &es); err != nil {
-				return fmt.Errorf("decoding advisories: %w", err)
-			}
-			add(es)
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	if b := root.Bucket([]byte(advisory.KindOSV)); b != nil {
-		err := b.ForEach(func(_, v []byte) error {
-			var r osvRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decoding advisories: %w", err)
-			}
-			add(r.Entries)
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return idx, nil
+		return nil
+	})
+	return idx, err
 }

@@ -72,7 +72,7 @@ func (s *Store) Vulnerable(q VulnQuery) ([]VulnerableGroup, error) {
 	var out []VulnerableGroup
 	err := s.db.View(func(tx *bolt.Tx) error {
 		x, err := s.newExposer(tx, q.Severities)
-		if err != nil || len(x.idx) == 0 {
+		if err != nil || x.idx.empty() {
 			return err
 		}
 		return tx.Bucket(bucketGroups).ForEach(func(k, _ []byte) error {
@@ -97,11 +97,12 @@ func (s *Store) Vulnerable(q VulnQuery) ([]VulnerableGroup, error) {
 // channel version carries.
 type exposer struct {
 	tx      *bolt.Tx
-	idx     advisoryIndex
+	idx     *advisoryIndex
 	sev     []string
 	lines   map[string]map[string]*carriedPkg // release -> "name\tversion\tarch" -> package
 	images  map[string][]Exposure             // name@version -> exposures without FixedIn
 	carried map[string]map[string]string      // name@version -> source -> version
+	err     error                             // the first advisory that could not be read
 }
 
 // carriedPkg is one baked package line: its source, and the entries of
@@ -123,7 +124,7 @@ func (s *Store) newExposer(tx *bolt.Tx, sev []string) (*exposer, error) {
 func (x *exposer) group(info *GroupInfo) ([]Exposure, error) {
 	switch info.Artifact.Kind {
 	case KindPackages:
-		return x.exposures(encodePackageList(info.Artifact.Packages), ""), nil
+		return x.exposures(encodePackageList(info.Artifact.Packages), "")
 	case KindImage:
 		ref, _ := catalog.ParseImageRef(info.Artifact.Image)
 		return x.image(ref.Name, ref.Version)
@@ -142,7 +143,9 @@ func (x *exposer) image(name, version string) ([]Exposure, error) {
 			return nil, err
 		}
 		if strings.EqualFold(img.OS, "debian") {
-			es = x.exposures(x.tx.Bucket(bucketImagePkgs).Get(imageKey(name, version)), advisory.Release(img.OSVersion))
+			if es, err = x.exposures(x.tx.Bucket(bucketImagePkgs).Get(imageKey(name, version)), advisory.Release(img.OSVersion)); err != nil {
+				return nil, err
+			}
 		}
 		x.images[ref] = es
 	}
@@ -184,13 +187,16 @@ func (x *exposer) carriedBy(name, version string) (map[string]string, error) {
 		p := x.line(line, "")
 		m[p.source] = p.version
 	})
+	if x.err != nil {
+		return nil, x.err
+	}
 	x.carried[ref] = m
 	return m, nil
 }
 
 // exposures matches a dpkg list ("name\tversion\tarch\n"...) against the
 // advisories of release ("": any release, once per CVE and package).
-func (x *exposer) exposures(list []byte, release string) []Exposure {
+func (x *exposer) exposures(list []byte, release string) ([]Exposure, error) {
 	var out []Exposure
 	eachLine(list, func(line []byte) {
 		p := x.line(line, release)
@@ -203,9 +209,12 @@ func (x *exposer) exposures(list []byte, release string) []Exposure {
 	slices.SortFunc(out, func(a, b Exposure) int {
 		return cmp.Or(strings.Compare(a.ID, b.ID), strings.Compare(a.Package, b.Package))
 	})
+	if x.err != nil {
+		return nil, x.err
+	}
 	// once per CVE and package: two architectures, or two releases of a
 	// package list, name the same exposure
-	return slices.CompactFunc(out, func(a, b Exposure) bool { return a.ID == b.ID && a.Package == b.Package })
+	return slices.CompactFunc(out, func(a, b Exposure) bool { return a.ID == b.ID && a.Package == b.Package }), nil
 }
 
 // line returns what one baked package line carries, computed once per
@@ -225,8 +234,12 @@ func (x *exposer) line(line []byte, release string) *carriedPkg {
 	}
 	src := x.source(catalog.Package{Name: f[0], Version: f[1], Architecture: f[2]})
 	p := &carriedPkg{name: f[0], source: src[0], version: src[1]}
-	for i := range x.idx[p.source] {
-		e := &x.idx[p.source][i]
+	es, err := x.idx.of(p.source)
+	if err != nil && x.err == nil {
+		x.err = err
+	}
+	for i := range es {
+		e := &es[i]
 		if (release == "" || e.Release == release) && exposed(p.version, *e) {
 			p.entries = append(p.entries, e)
 		}

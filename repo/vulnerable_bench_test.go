@@ -95,7 +95,7 @@ func benchVulnerable(b *testing.B, cold bool) {
 	b.ResetTimer()
 	for range b.N {
 		if cold {
-			s.adv.idx = nil
+			s.adv.snap = nil
 		}
 		gs, err := s.Vulnerable(VulnQuery{State: StateActive})
 		if err != nil || len(gs) != benchGroups {

@@ -53,27 +53,43 @@ type Feed struct {
 
 // Parse reads a tracker export or OSV (one object or an array of them).
 func Parse(data []byte) (*Feed, error) {
-	sum := sha256.Sum256(data)
+	kind, err := Detect(data)
+	if err != nil {
+		return nil, err
+	}
 	trimmed := bytes.TrimSpace(data)
 	var f *Feed
-	var err error
 	switch {
-	case len(trimmed) == 0:
-		return nil, fmt.Errorf("%w: the file is empty", ErrMalformed)
+	case kind == KindTracker:
+		f, err = parseTracker(trimmed)
 	case trimmed[0] == '[':
 		f, err = parseOSVList(trimmed)
-	case trimmed[0] == '{' && looksOSV(trimmed):
-		f, err = parseOSVList(append(append([]byte{'['}, trimmed...), ']'))
-	case trimmed[0] == '{':
-		f, err = parseTracker(trimmed)
 	default:
-		return nil, fmt.Errorf("%w: neither a Debian Security Tracker export nor OSV JSON", ErrMalformed)
+		f, err = parseOSVList(append(append([]byte{'['}, trimmed...), ']'))
 	}
 	if err != nil {
 		return nil, err
 	}
+	sum := sha256.Sum256(data)
 	f.SHA256 = hex.EncodeToString(sum[:])
 	return f, nil
+}
+
+// Detect tells which kind of feed data is (KindTracker or KindOSV),
+// without reading its entries.
+func Detect(data []byte) (string, error) {
+	trimmed := bytes.TrimSpace(data)
+	switch {
+	case len(trimmed) == 0:
+		return "", fmt.Errorf("%w: the file is empty", ErrMalformed)
+	case trimmed[0] == '[':
+		return KindOSV, nil
+	case trimmed[0] == '{' && looksOSV(trimmed):
+		return KindOSV, nil
+	case trimmed[0] == '{':
+		return KindTracker, nil
+	}
+	return "", fmt.Errorf("%w: neither a Debian Security Tracker export nor OSV JSON", ErrMalformed)
 }
 
 func looksOSV(data []byte) bool {

@@ -35,16 +35,19 @@ func TestParseTestdata(t *testing.T) {
 
 func TestParseRefusesMalformed(t *testing.T) {
 	for name, in := range map[string]string{
-		"empty":            ``,
-		"not JSON":         `adduser 3.134 all`,
-		"a number":         `42`,
-		"tracker, no fix":  `{"zlib": {"CVE-1": {"releases": {"bookworm": {"status": "resolved"}}}}}`,
-		"tracker, status":  `{"zlib": {"CVE-1": {"releases": {"bookworm": {"status": "fixed", "fixed_version": "1"}}}}}`,
-		"tracker, shape":   `{"zlib": ["CVE-1"]}`,
-		"tracker, no rels": `{"zlib": {"CVE-1": {"description": "x"}}}`,
-		"osv, no modified": `[{"id": "DSA-1", "affected": []}]`,
-		"osv, twice":       `[{"id": "A", "modified": "2024-01-01T00:00:00Z", "affected": []}, {"id": "A", "modified": "2024-01-01T00:00:00Z", "affected": []}]`,
-		"osv, bad name":    `{"id": "A", "modified": "2024-01-01T00:00:00Z", "affected": [{"package": {"ecosystem": "Debian:12", "name": "a b"}}]}`,
+		"empty":             ``,
+		"not JSON":          `adduser 3.134 all`,
+		"a number":          `42`,
+		"tracker, no fix":   `{"zlib": {"CVE-1": {"releases": {"bookworm": {"status": "resolved"}}}}}`,
+		"tracker, status":   `{"zlib": {"CVE-1": {"releases": {"bookworm": {"status": "fixed", "fixed_version": "1"}}}}}`,
+		"tracker, shape":    `{"zlib": ["CVE-1"]}`,
+		"tracker, no rels":  `{"zlib": {"CVE-1": {"description": "x"}}}`,
+		"tracker, trailing": `{"zlib": {}} {}`,
+		"tracker, unclosed": `{"zlib": {}`,
+		"tracker, name":     `{"a b": {}}`,
+		"osv, no modified":  `[{"id": "DSA-1", "affected": []}]`,
+		"osv, twice":        `[{"id": "A", "modified": "2024-01-01T00:00:00Z", "affected": []}, {"id": "A", "modified": "2024-01-01T00:00:00Z", "affected": []}]`,
+		"osv, bad name":     `{"id": "A", "modified": "2024-01-01T00:00:00Z", "affected": [{"package": {"ecosystem": "Debian:12", "name": "a b"}}]}`,
 	} {
 		if _, err := Parse([]byte(in)); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: %v, want ErrMalformed", name, err)
