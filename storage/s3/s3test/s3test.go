@@ -56,6 +56,14 @@ func Binary() string {
 // Start starts a MinIO server that stops when tb ends.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
+	return StartIn(tb, "")
+}
+
+// StartIn is Start with MinIO's data in a new directory under parent ("":
+// the test's temporary directory), e.g. /dev/shm for a benchmark that
+// leaves the disk out.
+func StartIn(tb testing.TB, parent string) *Server {
+	tb.Helper()
 	bin := Binary()
 	if bin == "" {
 		if os.Getenv("CI") == "true" {
@@ -63,7 +71,15 @@ func Start(tb testing.TB) *Server {
 		}
 		tb.Skip("minio is not installed (run .ci/run, or go install github.com/minio/minio); S3 tests need a real server")
 	}
-	s := &Server{Endpoint: freeAddr(tb), Dir: tb.TempDir(), bin: bin, tb: tb}
+	dir := tb.TempDir()
+	if parent != "" {
+		var err error
+		if dir, err = os.MkdirTemp(parent, "kiln-minio-"); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { os.RemoveAll(dir) })
+	}
+	s := &Server{Endpoint: freeAddr(tb), Dir: dir, bin: bin, tb: tb}
 	s.Restart()
 	tb.Cleanup(s.Stop)
 	return s
