@@ -20,8 +20,9 @@ import (
 // Registry chunk PATCHes and loose .deb and disk uploads are not recorded
 // either: they change no history (content-addressed blobs no one refers
 // to yet); the PUT that ends an upload, the add to a repository and the
-// image push that names a disk are. The entry is committed before the answer goes out, so that
-// whoever saw a write succeed finds it in the log.
+// image push that names a disk are. The entry is committed (repo.Store.Audit
+// returns after the commit) before the answer goes out, so that whoever
+// saw a write succeed finds it in the log, even after a crash.
 func (s *Server) audit(r *http.Request, info *requestInfo, route string, status int) {
 	switch {
 	case r.Method == "GET" || r.Method == "HEAD" || route == "none" || route == "group-drift":

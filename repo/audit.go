@@ -37,14 +37,19 @@ type AuditFilter struct {
 }
 
 // auditQueue holds audit entries not yet committed. One writer goroutine
-// at a time commits everything queued in one transaction, so a write
-// through the API does not wait for a second fsync'd commit of its own.
+// at a time commits everything queued in one transaction: writes that
+// arrive together share one fsync'd commit of their entries (group
+// commit) instead of one each.
 type auditQueue struct {
 	mu      sync.Mutex
 	idle    *sync.Cond
-	pending []AuditEntry
+	pending []queuedAudit
 	running bool
-	err     error // the last failed commit, reported by the next Audit
+}
+
+type queuedAudit struct {
+	e    AuditEntry
+	done chan<- error
 }
 
 func newAuditQueue() *auditQueue {
@@ -53,25 +58,25 @@ func newAuditQueue() *auditQueue {
 	return q
 }
 
-// Audit queues e for the audit log and returns at once; AuditLog and
-// Close wait for what is queued, so a reader sees every write answered
-// before it asked. The log is append-only: kiln has no call that changes
-// or removes an entry. The error is that of an earlier commit that failed.
+// Audit appends e to the audit log and returns once it is committed, so
+// that a write answered after its Audit is in the log even if kiln
+// crashes right after. Entries that arrive while a commit runs go in the
+// next one, together. The log is append-only: kiln has no call that
+// changes or removes an entry.
 func (s *Store) Audit(e AuditEntry) error {
 	q := s.audit
+	done := make(chan error, 1)
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
-	q.pending = append(q.pending, e)
+	q.pending = append(q.pending, queuedAudit{e, done})
 	if !q.running {
 		q.running = true
 		go s.writeAudit()
 	}
-	err := q.err
-	q.err = nil
-	return err
+	q.mu.Unlock()
+	return <-done
 }
 
 // writeAudit commits queued entries until none is left.
@@ -88,10 +93,16 @@ func (s *Store) writeAudit() {
 			return
 		}
 		q.mu.Unlock()
-		if err := s.appendAudit(batch); err != nil {
-			q.mu.Lock()
-			q.err = fmt.Errorf("writing %d audit entries: %w", len(batch), err)
-			q.mu.Unlock()
+		entries := make([]AuditEntry, len(batch))
+		for i, b := range batch {
+			entries[i] = b.e
+		}
+		err := s.appendAudit(entries)
+		if err != nil {
+			err = fmt.Errorf("writing %d audit entries: %w", len(batch), err)
+		}
+		for _, b := range batch {
+			b.done <- err
 		}
 	}
 }
