@@ -207,6 +207,38 @@ func postBlobBody(t *testing.T, base, token, name string, data []byte) (int, str
 	return resp.StatusCode, strings.TrimSpace(string(b))
 }
 
+// removeBucket removes bucket and returns once MinIO refuses writes to
+// it. Under load MinIO (single drive) answered a RemoveBucket before the
+// bucket was gone for every request: a PUT right after it could still
+// succeed, and bring the bucket back. So it probes with a PUT of its own
+// until two in a row, 100 ms apart, are refused with NoSuchBucket,
+// removing the bucket again whenever a probe went through.
+func removeBucket(t *testing.T, mc *minio.Client, bucket string) {
+	t.Helper()
+	refused := 0
+	for deadline := time.Now().Add(20 * time.Second); refused < 2; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("MinIO still takes writes to the removed bucket %s", bucket)
+		}
+		if ok, err := mc.BucketExists(t.Context(), bucket); err != nil {
+			t.Fatal(err)
+		} else if ok {
+			refused = 0
+			if err := mc.RemoveBucketWithOptions(t.Context(), bucket, minio.RemoveBucketOptions{ForceDelete: true}); err != nil &&
+				minio.ToErrorResponse(err).Code != "NoSuchBucket" {
+				t.Fatal(err)
+			}
+			continue
+		}
+		_, err := mc.PutObject(t.Context(), bucket, "probe", strings.NewReader("x"), 1, minio.PutObjectOptions{})
+		if minio.ToErrorResponse(err).Code == "NoSuchBucket" {
+			refused++
+		} else {
+			refused = 0
+		}
+	}
+}
+
 // TestS3BucketGone: when the bucket is removed under a running server, an
 // upload and a `repo add` fail with 503 STORAGE_REFUSED and one error
 // line, the database keeps only what it had, and once the bucket is back
@@ -223,9 +255,7 @@ func TestS3BucketGone(t *testing.T) {
 	sum1 := writeDeb(t, v1, debtest.Spec{Name: "myapp", Version: "1.0", Arch: "amd64"})
 	mustRun(t, env, "repo", "create", "stable")
 
-	if err := mc.RemoveBucketWithOptions(t.Context(), bucket, minio.RemoveBucketOptions{ForceDelete: true}); err != nil {
-		t.Fatal(err)
-	}
+	removeBucket(t, mc, bucket)
 	code, _, stderr := runIn(context.Background(), env, "repo", "add", "stable", v1)
 	t.Logf("repo add with the bucket gone: exit %d: %s", code, strings.TrimSpace(stderr))
 	if code != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "STORAGE_REFUSED") {
