@@ -219,7 +219,14 @@ type advisoryIndex struct {
 
 // empty says no advisory is stored at all.
 func (x *advisoryIndex) empty() bool {
-	return len(x.snap.osv) == 0 && (x.tracker == nil || x.tracker.Stats().KeyN == 0)
+	if len(x.snap.osv) > 0 {
+		return false
+	}
+	if x.tracker == nil {
+		return true
+	}
+	k, _ := x.tracker.Cursor().First()
+	return k == nil
 }
 
 // of returns the entries that name source; the caller does not modify
