@@ -279,3 +279,71 @@ func TestS3BucketGone(t *testing.T) {
 		t.Fatal("the retried package is not in the bucket")
 	}
 }
+
+// TestS3MinioKilledMidIngest kills MinIO while a `repo add` of 1,000
+// packages sends its blobs in archives that MinIO unpacks: the add fails
+// with one error line and records nothing, every blob that did appear in
+// the bucket is whole (its bytes hash to its key), and after MinIO
+// restarts the retried add records all 1,000.
+func TestS3MinioKilledMidIngest(t *testing.T) {
+	srv := s3test.Start(t)
+	bucket := srv.NewBucket()
+	mc := srv.Client()
+	dir := t.TempDir()
+	p := startProc(t, dir, freeAddr(t), s3Env(srv, bucket)...)
+	env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": readToken(t, dir)}
+	debs := t.TempDir()
+	const n = 1000
+	for i := range n {
+		writeDeb(t, debs, debtest.Spec{Name: fmt.Sprintf("pkg%04d", i), Version: "1.0", Arch: "amd64", DataSize: 2048})
+	}
+	mustRun(t, env, "repo", "create", "stable")
+	type result struct {
+		code   int
+		stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, _, stderr := runIn(context.Background(), env, "repo", "add", "stable", debs)
+		done <- result{code, stderr}
+	}()
+	listBlobs := func() map[string]bool {
+		keys := map[string]bool{}
+		for obj := range mc.ListObjects(context.Background(), bucket, minio.ListObjectsOptions{Prefix: "kiln/blobs/", Recursive: true}) {
+			if obj.Err == nil {
+				keys[obj.Key] = true
+			}
+		}
+		return keys
+	}
+	for deadline := time.Now().Add(60 * time.Second); len(listBlobs()) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no blob reached the bucket")
+		}
+	}
+	srv.Stop()
+	res := <-done
+	t.Logf("repo add with MinIO killed mid-ingest: exit %d: %s", res.code, strings.TrimSpace(res.stderr))
+	if res.code == 0 {
+		t.Skip("the add finished before MinIO was stopped: nothing was interrupted")
+	}
+	if res.code != 1 || strings.Count(strings.TrimSpace(res.stderr), "\n") != 0 || !strings.Contains(res.stderr, "STORAGE_UNAVAILABLE") {
+		t.Fatalf("repo add with MinIO killed: exit %d, stderr %q", res.code, res.stderr)
+	}
+	srv.Restart()
+	if got := showJSON(t, env, "stable"); len(got) != 0 {
+		t.Fatalf("the interrupted add recorded %d packages", len(got))
+	}
+	seen := listBlobs()
+	for key := range seen {
+		data, ok := objectBytes(t, mc, bucket, key)
+		if !ok || blobKey(digestOf(data)) != key {
+			t.Fatalf("blob %s in the bucket is not whole (%d bytes)", key, len(data))
+		}
+	}
+	t.Logf("%d of %d blobs were in the bucket after the interrupted add, each whole", len(seen), n)
+	mustRun(t, env, "repo", "add", "stable", debs)
+	if got := showJSON(t, env, "stable"); len(got) != n {
+		t.Fatalf("the retried add recorded %d packages, want %d", len(got), n)
+	}
+}
