@@ -62,7 +62,7 @@ func (s *Server) backupToBucket(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	key := "backups/kiln-backup-" + now.Format("20060102T150405Z") + ".tar"
 	pr, pw := io.Pipe()
-	counted := &countingWriter{w: pw}
+	counted := &backup.CountingWriter{W: pw}
 	go func() { pw.CloseWithError(backup.Write(r.Context(), s.store.DB(), secret, s.cfg.Version, counted)) }()
 	err := e.Bucket.PutObject(r.Context(), key, pr, -1)
 	pr.CloseWithError(err) // stops the writer if the upload failed first
@@ -70,18 +70,7 @@ func (s *Server) backupToBucket(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	s.log.Info("backup written", "endpoint", req.To, "key", key, "bytes", counted.n, "secret", secret != nil)
-	writeJSON(w, http.StatusCreated, client.BackupResult{Endpoint: req.To, Key: key, Bytes: counted.n,
+	s.log.Info("backup written", "endpoint", req.To, "key", key, "bytes", counted.N, "secret", secret != nil)
+	writeJSON(w, http.StatusCreated, client.BackupResult{Endpoint: req.To, Key: key, Bytes: counted.N,
 		Created: now, IncludesSecret: secret != nil})
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -134,7 +134,7 @@ func Save(r io.Reader, path string) (*Info, int64, error) {
 		return nil, 0, err
 	}
 	defer os.Remove(tmp.Name())
-	cw := &countWriter{w: tmp}
+	cw := &CountingWriter{W: tmp}
 	tee := io.TeeReader(r, cw)
 	info, err := Read(tee, func(_ string, r io.Reader) error {
 		_, err := io.Copy(io.Discard, r)
@@ -152,16 +152,17 @@ func Save(r io.Reader, path string) (*Info, int64, error) {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return nil, 0, err
 	}
-	return info, cw.n, syncDir(filepath.Dir(path))
+	return info, cw.N, syncDir(filepath.Dir(path))
 }
 
-type countWriter struct {
-	w io.Writer
-	n int64
+// CountingWriter writes to W and counts the bytes written in N.
+type CountingWriter struct {
+	W io.Writer
+	N int64
 }
 
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
+func (c *CountingWriter) Write(p []byte) (int, error) {
+	n, err := c.W.Write(p)
+	c.N += int64(n)
 	return n, err
 }
