@@ -23,7 +23,20 @@ import (
 func TestRepublishIsAtomicForReaders(t *testing.T) {
 	e, _ := publishEnv(t)
 	e.do("POST", "/api/v1/publications", e.write, "application/json", e.jsonBody(pubReq("debian", "bookworm", "rel", stableMain)), nil)
-	base := e.srv.URL + "/debian/dists/bookworm/"
+	readWhileRepublishing(t, e, e.srv.URL+"/debian/dists/bookworm/", 50)
+	var pr client.PackagesResponse
+	e.do("GET", "/api/v1/repos/stable/packages", e.read, "", nil, &pr)
+	if pr.Total != 51 {
+		t.Fatalf("repository holds %d packages, want 51", pr.Total)
+	}
+}
+
+// readWhileRepublishing runs a reader of base (checkOnce, again and again)
+// while n packages are uploaded to stable and debian/bookworm is
+// republished after each: the reader must never fail, and must complete
+// at least 5 rounds.
+func readWhileRepublishing(t *testing.T, e *env, base string, n int) {
+	t.Helper()
 	var done atomic.Bool
 	var rounds, checked atomic.Int64
 	var wg sync.WaitGroup
@@ -32,19 +45,15 @@ func TestRepublishIsAtomicForReaders(t *testing.T) {
 		for !done.Load() {
 			n, err := checkOnce(base)
 			if err != nil {
-				select {
-				case errs <- err:
-				default:
-				}
+				errs <- err
 				return
 			}
 			rounds.Add(1)
 			checked.Add(int64(n))
 		}
 	})
-	for i := range 50 {
-		pkg := deb(fmt.Sprintf("churn%02d", i), "1.0")
-		if st := e.do("POST", "/api/v1/repos/stable/upload?filename=c.deb", e.write, "", bytes.NewReader(pkg), nil); st != 200 {
+	for i := range n {
+		if st := e.do("POST", "/api/v1/repos/stable/upload?filename=c.deb", e.write, "", bytes.NewReader(deb(fmt.Sprintf("churn%02d", i), "1.0")), nil); st != 200 {
 			t.Fatalf("upload %d: %d", i, st)
 		}
 		if st := e.do("POST", "/api/v1/publications/debian/bookworm/update", e.write, "", nil, nil); st != 200 {
@@ -61,12 +70,7 @@ func TestRepublishIsAtomicForReaders(t *testing.T) {
 	if rounds.Load() < 5 {
 		t.Fatalf("the reader completed only %d rounds", rounds.Load())
 	}
-	t.Logf("%d reader rounds, %d index files checked, 0 mismatches", rounds.Load(), checked.Load())
-	var pr client.PackagesResponse
-	e.do("GET", "/api/v1/repos/stable/packages", e.read, "", nil, &pr)
-	if pr.Total != 51 {
-		t.Fatalf("repository holds %d packages, want 51", pr.Total)
-	}
+	t.Logf("%d reader rounds, %d index files checked by hash, 0 mismatches", rounds.Load(), checked.Load())
 }
 
 // checkOnce reads InRelease and fetches every SHA256-listed file by hash.

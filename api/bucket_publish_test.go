@@ -1,15 +1,11 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
@@ -54,40 +50,7 @@ func TestRepublishToBucketIsAtomicForReaders(t *testing.T) {
 		t.Fatalf("publication = %+v", created)
 	}
 	base := url + "/debian/dists/bookworm/"
-	var done atomic.Bool
-	var rounds, checked atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, 1)
-	wg.Go(func() {
-		for !done.Load() {
-			n, err := checkOnce(base)
-			if err != nil {
-				errs <- err
-				return
-			}
-			rounds.Add(1)
-			checked.Add(int64(n))
-		}
-	})
-	for i := range 20 {
-		if st := e.do("POST", "/api/v1/repos/stable/upload?filename=c.deb", e.write, "", bytes.NewReader(deb(fmt.Sprintf("churn%02d", i), "1.0")), nil); st != 200 {
-			t.Fatalf("upload %d: %d", i, st)
-		}
-		if st := e.do("POST", "/api/v1/publications/debian/bookworm/update", e.write, "", nil, nil); st != 200 {
-			t.Fatalf("republish %d: %d", i, st)
-		}
-	}
-	done.Store(true)
-	wg.Wait()
-	select {
-	case err := <-errs:
-		t.Fatalf("after %d clean reads: %v", rounds.Load(), err)
-	default:
-	}
-	if rounds.Load() < 5 {
-		t.Fatalf("the reader completed only %d rounds", rounds.Load())
-	}
-	t.Logf("%d reader rounds, %d index files checked by hash, 0 mismatches", rounds.Load(), checked.Load())
+	readWhileRepublishing(t, e, base, 20)
 	if _, err := checkOnce(base); err != nil {
 		t.Fatal(err)
 	}
