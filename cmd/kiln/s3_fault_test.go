@@ -58,19 +58,26 @@ func TestS3ServeStartErrors(t *testing.T) {
 	}
 }
 
+// startOnS3 starts a MinIO for the test and `kiln serve` on a fresh bucket
+// of it, and returns them with the data directory and the CLI's
+// environment (KILN_URL, KILN_TOKEN).
+func startOnS3(t *testing.T) (srv *s3test.Server, bucket, dir string, p *proc, env map[string]string) {
+	t.Helper()
+	srv = s3test.Start(t)
+	bucket, dir = srv.NewBucket(), t.TempDir()
+	p = startProc(t, dir, freeAddr(t), s3Env(srv, bucket)...)
+	return srv, bucket, dir, p, map[string]string{"KILN_URL": p.url, "KILN_TOKEN": readToken(t, dir)}
+}
+
 // TestS3MinioKilledMidUpload kills MinIO while a 20 MiB blob streams in
 // and while the CLI adds a package: both fail with a 5xx or an error line,
 // nothing half-written is visible, what was acknowledged before is intact,
 // and after MinIO restarts on the same directory and port the retries
 // succeed.
 func TestS3MinioKilledMidUpload(t *testing.T) {
-	srv := s3test.Start(t)
-	bucket := srv.NewBucket()
+	srv, bucket, _, p, env := startOnS3(t)
 	mc := srv.Client()
-	dir := t.TempDir()
-	p := startProc(t, dir, freeAddr(t), s3Env(srv, bucket)...)
-	token := readToken(t, dir)
-	env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": token}
+	token := env["KILN_TOKEN"]
 	v1, v2 := t.TempDir(), t.TempDir()
 	sum1 := writeDeb(t, v1, debtest.Spec{Name: "myapp", Version: "1.0", Arch: "amd64"})
 	sum2 := writeDeb(t, v2, debtest.Spec{Name: "myapp", Version: "2.0", Arch: "amd64"})
@@ -147,12 +154,8 @@ func readOnlyEnv(t *testing.T, srv *s3test.Server, bucket string) []string {
 // with a 5xx and one error line, leaves nothing half-written, and once
 // it runs with credentials that may write, the retries succeed.
 func TestS3BucketUnwritable(t *testing.T) {
-	srv := s3test.Start(t)
-	bucket := srv.NewBucket()
+	srv, bucket, dir, p, env := startOnS3(t)
 	mc := srv.Client()
-	dir := t.TempDir()
-	p := startProc(t, dir, freeAddr(t), s3Env(srv, bucket)...)
-	env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": readToken(t, dir)}
 	v1, v2 := t.TempDir(), t.TempDir()
 	sum1 := writeDeb(t, v1, debtest.Spec{Name: "myapp", Version: "1.0", Arch: "amd64"})
 	sum2 := writeDeb(t, v2, debtest.Spec{Name: "myapp", Version: "2.0", Arch: "amd64"})
@@ -244,13 +247,9 @@ func removeBucket(t *testing.T, mc *minio.Client, bucket string) {
 // line, the database keeps only what it had, and once the bucket is back
 // the retried add succeeds.
 func TestS3BucketGone(t *testing.T) {
-	srv := s3test.Start(t)
-	bucket := srv.NewBucket()
+	srv, bucket, _, p, env := startOnS3(t)
 	mc := srv.Client()
-	dir := t.TempDir()
-	p := startProc(t, dir, freeAddr(t), s3Env(srv, bucket)...)
-	token := readToken(t, dir)
-	env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": token}
+	token := env["KILN_TOKEN"]
 	v1 := t.TempDir()
 	sum1 := writeDeb(t, v1, debtest.Spec{Name: "myapp", Version: "1.0", Arch: "amd64"})
 	mustRun(t, env, "repo", "create", "stable")
@@ -286,12 +285,8 @@ func TestS3BucketGone(t *testing.T) {
 // the bucket is whole (its bytes hash to its key), and after MinIO
 // restarts the retried add records all 1,000.
 func TestS3MinioKilledMidIngest(t *testing.T) {
-	srv := s3test.Start(t)
-	bucket := srv.NewBucket()
+	srv, bucket, _, _, env := startOnS3(t)
 	mc := srv.Client()
-	dir := t.TempDir()
-	p := startProc(t, dir, freeAddr(t), s3Env(srv, bucket)...)
-	env := map[string]string{"KILN_URL": p.url, "KILN_TOKEN": readToken(t, dir)}
 	debs := t.TempDir()
 	const n = 1000
 	for i := range n {
