@@ -96,15 +96,7 @@ func TestAptGetAgainstKiln(t *testing.T) {
 	later := t.TempDir()
 	want["myapp_3.0-1_amd64"] = writeDeb(t, later, debtest.Spec{Name: "myapp", Version: "3.0-1", Arch: "amd64"})
 	mustRun(t, env, "repo", "add", "stable", later)
-	mustRun(t, env, "publish", "update", "debian", "bookworm")
-	expectUpdated(t, apt)
-	expectDownload(t, apt, "myapp", want["myapp_3.0-1_amd64"])
-	mustRun(t, env, "publish", "switch", "debian", "bookworm", "--component", "main=stable-1")
-	expectUpdated(t, apt)
-	expectDownload(t, apt, "myapp", want["myapp_2.0-1_amd64"])
-	mustRun(t, env, "publish", "switch", "debian", "bookworm", "--component", "main=stable")
-	expectUpdated(t, apt)
-	expectDownload(t, apt, "myapp", want["myapp_3.0-1_amd64"])
+	updateThenRollBack(t, env, apt, want["myapp_3.0-1_amd64"], want["myapp_2.0-1_amd64"])
 
 	t.Run("wrong key", func(t *testing.T) {
 		mustRun(t, env, "key", "generate", "--name", "other")
@@ -252,3 +244,20 @@ func TestAptReadsChunkedIndexes(t *testing.T) {
 
 func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
 func sha512Sum(b []byte) []byte { s := sha512.Sum512(b); return s[:] }
+
+// updateThenRollBack runs `publish update` of debian/bookworm, whose
+// repository stable just got myapp at sum newer, then switches main to
+// the snapshot stable-1 (myapp at sum older) and back: after each, the
+// real apt-get updates and downloads exactly that myapp.
+func updateThenRollBack(t *testing.T, env map[string]string, apt *apttest.Client, newer, older string) {
+	t.Helper()
+	mustRun(t, env, "publish", "update", "debian", "bookworm")
+	expectUpdated(t, apt)
+	expectDownload(t, apt, "myapp", newer)
+	mustRun(t, env, "publish", "switch", "debian", "bookworm", "--component", "main=stable-1")
+	expectUpdated(t, apt)
+	expectDownload(t, apt, "myapp", older)
+	mustRun(t, env, "publish", "switch", "debian", "bookworm", "--component", "main=stable")
+	expectUpdated(t, apt)
+	expectDownload(t, apt, "myapp", newer)
+}

@@ -70,15 +70,7 @@ func TestAptGetFromS3Bucket(t *testing.T) {
 	later := t.TempDir()
 	want["myapp_2.0-1"] = writeDeb(t, later, debtest.Spec{Name: "myapp", Version: "2.0-1", Arch: "amd64"})
 	mustRun(t, env, "repo", "add", "stable", later)
-	mustRun(t, env, "publish", "update", "debian", "bookworm")
-	expectUpdated(t, apt)
-	expectDownload(t, apt, "myapp", want["myapp_2.0-1"])
-	mustRun(t, env, "publish", "switch", "debian", "bookworm", "--component", "main=stable-1")
-	expectUpdated(t, apt)
-	expectDownload(t, apt, "myapp", want["myapp_1.0-1"])
-	mustRun(t, env, "publish", "switch", "debian", "bookworm", "--component", "main=stable")
-	expectUpdated(t, apt)
-	expectDownload(t, apt, "myapp", want["myapp_2.0-1"])
+	updateThenRollBack(t, env, apt, want["myapp_2.0-1"], want["myapp_1.0-1"])
 
 	// The database's backup goes into the endpoint's bucket, and restores.
 	var res struct{ Key string }
