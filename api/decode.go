@@ -73,9 +73,16 @@ func intParam(r *http.Request, name string, def int) (int, error) {
 }
 
 func (p page) apply(ps []*repo.Package) client.PackagesResponse {
-	out := client.PackagesResponse{Packages: []client.Package{}, Total: len(ps)}
-	for i := p.offset; i < len(ps) && i < p.offset+p.limit; i++ {
-		out.Packages = append(out.Packages, wirePackage(ps[i], false))
+	lo, hi := min(p.offset, len(ps)), min(p.offset+p.limit, len(ps))
+	return packagesResponse(ps[lo:hi], len(ps))
+}
+
+// packagesResponse is a page of packages (never nil) and how many match
+// in all.
+func packagesResponse(page []*repo.Package, total int) client.PackagesResponse {
+	out := client.PackagesResponse{Packages: make([]client.Package, len(page)), Total: total}
+	for i, p := range page {
+		out.Packages[i] = wirePackage(p, false)
 	}
 	return out
 }

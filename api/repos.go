@@ -81,11 +81,7 @@ func (s *Server) repoPackages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	out := client.PackagesResponse{Packages: make([]client.Package, len(ps)), Total: total}
-	for i, p := range ps {
-		out.Packages[i] = wirePackage(p, false)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, packagesResponse(ps, total))
 }
 
 func (s *Server) addPackages(w http.ResponseWriter, r *http.Request) {
